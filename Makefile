@@ -1,0 +1,32 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Both create .venv on first use and install the package with its dev tools.
+
+PYTHON ?= python3
+VENV := .venv
+VENV_PYTHON := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo test lint bench fuzz clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(VENV_PYTHON) || $(PYTHON) -m venv $(VENV)
+	$(VENV_PYTHON) -m pip install --quiet --upgrade pip
+	$(VENV_PYTHON) -m pip install --quiet -e ".[dev]"
+	touch $(INSTALLED)
+
+demo: $(INSTALLED)
+	$(VENV_PYTHON) scripts/demo.py
+
+test: $(INSTALLED)
+	$(VENV_PYTHON) -m ruff check .
+	$(VENV_PYTHON) -m pytest -q -n 2
+
+lint: $(INSTALLED)
+	$(VENV_PYTHON) -m ruff check .
+	$(VENV_PYTHON) -m ruff format --check .
+
+bench: $(INSTALLED)
+	$(VENV_PYTHON) bench/run.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,11 @@
+"""tls-web-server: a readable web server with its own TLS, from TCP bytes to static files.
+
+Layers (each a sub-package, each importing only the layers below it):
+
+    tcp/    sockets, the event loop, and pipeline.py where the layers meet
+    tls/    sans-IO TLS: the learning protocol (toy/) and RFC 8446 (tls13/)
+    http/   sans-IO HTTP/1.1: parser, router, static files
+    config/ the nginx-style configuration file
+"""
+
+__version__ = "0.1.0"

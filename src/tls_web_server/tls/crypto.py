@@ -1,0 +1,259 @@
+"""Every cryptographic primitive the TLS code uses, and the only door to `cryptography`.
+
+Rules this module keeps:
+- It is the only module (with pki.py, which handles certificates) that imports
+  the `cryptography` package.  The protocol code above it speaks in names from
+  the RFCs ("x25519", "ecdsa_secp256r1_sha256", "AES-128-GCM") and in bytes.
+- It has no randomness of its own: ephemeral keys are built from bytes the
+  caller supplies, so a handshake can be replayed byte for byte (RFC 8448).
+- A bad value from the peer never escapes as a library exception: key
+  exchange raises `KeyExchangeError`, a failed decryption returns None and a
+  failed signature check returns False, so callers decide which alert to send.
+- Hot paths stay thin: `Aead.seal` *is* the library's encrypt method, and
+  HMAC/HKDF run on the standard library's one-shot `hmac.digest`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, x448, x25519
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+RandomSource = Callable[[int], bytes]
+
+# --------------------------------------------------------------------------
+# HMAC and HKDF (RFC 5869), on the standard library's C implementation.
+# --------------------------------------------------------------------------
+
+HASH_LENGTHS = {"sha256": 32, "sha384": 48}
+
+
+def hmac_digest(hash_name: str, key: bytes, data: bytes) -> bytes:
+    return hmac.digest(key, data, hash_name)
+
+
+def hkdf_extract(hash_name: str, salt: bytes, input_key_material: bytes) -> bytes:
+    """HKDF-Extract: an empty salt means HashLen zero bytes (RFC 5869 section 2.2)."""
+    if not salt:
+        salt = bytes(HASH_LENGTHS[hash_name])
+    return hmac.digest(salt, input_key_material, hash_name)
+
+
+def hkdf_expand(hash_name: str, pseudo_random_key: bytes, info: bytes, length: int) -> bytes:
+    """HKDF-Expand (RFC 5869 section 2.3)."""
+    hash_length = HASH_LENGTHS[hash_name]
+    if length > 255 * hash_length:
+        raise ValueError("HKDF-Expand cannot produce that many bytes")
+    output = b""
+    block = b""
+    counter = 1
+    while len(output) < length:
+        block = hmac.digest(pseudo_random_key, block + info + bytes((counter,)), hash_name)
+        output += block
+        counter += 1
+    return output[:length]
+
+
+# --------------------------------------------------------------------------
+# AEAD record protection.
+# --------------------------------------------------------------------------
+
+AEAD_KEY_LENGTHS = {"AES-128-GCM": 16, "AES-256-GCM": 32, "CHACHA20-POLY1305": 32}
+AEAD_NONCE_LENGTH = 12
+AEAD_TAG_LENGTH = 16
+
+_AEAD_CLASSES = {
+    "AES-128-GCM": AESGCM,
+    "AES-256-GCM": AESGCM,
+    "CHACHA20-POLY1305": ChaCha20Poly1305,
+}
+
+
+class Aead:
+    """One direction's key, built once and reused for every record."""
+
+    __slots__ = ("_decrypt", "algorithm", "seal")
+
+    def __init__(self, algorithm: str, key: bytes) -> None:
+        if len(key) != AEAD_KEY_LENGTHS[algorithm]:
+            raise ValueError(f"{algorithm} needs a {AEAD_KEY_LENGTHS[algorithm]}-byte key")
+        cipher = _AEAD_CLASSES[algorithm](key)
+        self.algorithm = algorithm
+        # seal(nonce, plaintext, associated_data) -> ciphertext || tag
+        self.seal: Callable[[bytes, bytes, bytes], bytes] = cipher.encrypt
+        self._decrypt = cipher.decrypt
+
+    def open(self, nonce: bytes, ciphertext: bytes, associated_data: bytes) -> bytes | None:
+        """The plaintext, or None when the tag does not verify (tampered or wrong key)."""
+        try:
+            return self._decrypt(nonce, ciphertext, associated_data)
+        except InvalidTag:
+            return None
+
+
+# --------------------------------------------------------------------------
+# Ephemeral (EC)DH key exchange: the groups of RFC 8446 section 4.2.7.
+# --------------------------------------------------------------------------
+
+
+class KeyExchangeError(Exception):
+    """The peer's public key share is malformed or a low-order point."""
+
+
+# Private key sizes in bytes.  For the NIST curves the bytes are the scalar
+# itself, drawn again in the rare case it is not in [1, order - 1] (rejection
+# sampling is unbiased, and it reproduces the keys printed in RFC 8448).
+_PRIVATE_KEY_SIZES = {"x25519": 32, "x448": 56, "secp256r1": 32, "secp384r1": 48}
+_NIST_CURVES = {"secp256r1": ec.SECP256R1(), "secp384r1": ec.SECP384R1()}
+# RFC 8446 section 4.2.8.2: NIST shares are uncompressed points, 0x04 || X || Y.
+_NIST_SHARE_LENGTHS = {"secp256r1": 65, "secp384r1": 97}
+_NIST_ORDERS = {
+    "secp256r1": 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
+    "secp384r1": int(
+        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF"
+        "581A0DB248B0A77AECEC196ACCC52973",
+        16,
+    ),
+}
+KEY_EXCHANGE_GROUPS = tuple(_PRIVATE_KEY_SIZES)
+
+
+class EphemeralKey:
+    """A fresh key pair for one handshake, of one named group."""
+
+    __slots__ = ("_private", "group", "public_bytes")
+
+    def __init__(self, group: str, random_bytes: RandomSource) -> None:
+        if group not in _PRIVATE_KEY_SIZES:
+            raise ValueError(f"unsupported key exchange group {group!r}")
+        seed = random_bytes(_PRIVATE_KEY_SIZES[group])
+        self.group = group
+        if group == "x25519":
+            self._private = x25519.X25519PrivateKey.from_private_bytes(seed)
+            self.public_bytes = self._private.public_key().public_bytes_raw()
+        elif group == "x448":
+            self._private = x448.X448PrivateKey.from_private_bytes(seed)
+            self.public_bytes = self._private.public_key().public_bytes_raw()
+        else:
+            secret = int.from_bytes(seed, "big")
+            while not 0 < secret < _NIST_ORDERS[group]:
+                secret = int.from_bytes(random_bytes(len(seed)), "big")
+            self._private = ec.derive_private_key(secret, _NIST_CURVES[group])
+            self.public_bytes = self._private.public_key().public_bytes(
+                Encoding.X962, PublicFormat.UncompressedPoint
+            )
+
+    def exchange(self, peer_public_bytes: bytes) -> bytes:
+        """The shared secret with the peer's share; KeyExchangeError if the share is bad."""
+        group = self.group
+        try:
+            if group == "x25519":
+                if len(peer_public_bytes) != 32:
+                    raise KeyExchangeError("an x25519 key share is 32 bytes")
+                peer = x25519.X25519PublicKey.from_public_bytes(peer_public_bytes)
+                return self._private.exchange(peer)
+            if group == "x448":
+                if len(peer_public_bytes) != 56:
+                    raise KeyExchangeError("an x448 key share is 56 bytes")
+                peer = x448.X448PublicKey.from_public_bytes(peer_public_bytes)
+                return self._private.exchange(peer)
+            if len(peer_public_bytes) != _NIST_SHARE_LENGTHS[group] or peer_public_bytes[0] != 4:
+                raise KeyExchangeError(f"a {group} key share is an uncompressed point")
+            peer = ec.EllipticCurvePublicKey.from_encoded_point(
+                _NIST_CURVES[group], peer_public_bytes
+            )
+            return self._private.exchange(ec.ECDH(), peer)
+        except ValueError as error:
+            # Not on the curve, or (X25519/X448) a low-order point giving all zeros.
+            raise KeyExchangeError(f"invalid {group} key share") from error
+
+
+# --------------------------------------------------------------------------
+# Signatures: the schemes of RFC 8446 section 4.2.3 we sign and verify with.
+# --------------------------------------------------------------------------
+
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
+
+_HASHES = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}
+
+# scheme name -> (key family, curve name or None, hash name or None)
+_SIGNATURE_SCHEMES: dict[str, tuple[str, str | None, str | None]] = {
+    "ecdsa_secp256r1_sha256": ("ecdsa", "secp256r1", "sha256"),
+    "ecdsa_secp384r1_sha384": ("ecdsa", "secp384r1", "sha384"),
+    "rsa_pss_rsae_sha256": ("rsa", None, "sha256"),
+    "rsa_pss_rsae_sha384": ("rsa", None, "sha384"),
+    "rsa_pss_rsae_sha512": ("rsa", None, "sha512"),
+    "ed25519": ("ed25519", None, None),
+}
+SIGNATURE_SCHEMES = tuple(_SIGNATURE_SCHEMES)
+
+
+def _key_family(key: PrivateKey | PublicKey) -> tuple[str, str | None]:
+    if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
+        return "ecdsa", key.curve.name
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        return "rsa", None
+    if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
+        return "ed25519", None
+    return type(key).__name__, None
+
+
+def signature_schemes_for_key(key: PrivateKey | PublicKey) -> tuple[str, ...]:
+    """The schemes this key can sign (or verify) with, strongest-compatible first."""
+    family, curve = _key_family(key)
+    return tuple(
+        name
+        for name, (scheme_family, scheme_curve, _hash) in _SIGNATURE_SCHEMES.items()
+        if scheme_family == family and scheme_curve == curve
+    )
+
+
+def describe_key(key: PrivateKey | PublicKey) -> str:
+    """A short human name: ecdsa-p256, ecdsa-p384, rsa-2048, ed25519."""
+    family, curve = _key_family(key)
+    if family == "ecdsa":
+        return {"secp256r1": "ecdsa-p256", "secp384r1": "ecdsa-p384"}.get(curve or "", "ecdsa")
+    if family == "rsa":
+        return f"rsa-{key.key_size}"
+    return family
+
+
+def _pss(hash_name: str) -> padding.PSS:
+    # RFC 8446 section 4.2.3: the PSS salt is as long as the digest.
+    return padding.PSS(
+        mgf=padding.MGF1(_HASHES[hash_name]), salt_length=_HASHES[hash_name].digest_size
+    )
+
+
+def sign(private_key: PrivateKey, scheme: str, data: bytes) -> bytes:
+    family, _curve, hash_name = _SIGNATURE_SCHEMES[scheme]
+    if scheme not in signature_schemes_for_key(private_key):
+        raise ValueError(f"a {describe_key(private_key)} key cannot sign with {scheme}")
+    if family == "ecdsa":
+        return private_key.sign(data, ec.ECDSA(_HASHES[hash_name]))
+    if family == "rsa":
+        return private_key.sign(data, _pss(hash_name), _HASHES[hash_name])
+    return private_key.sign(data)
+
+
+def verify_signature(public_key: PublicKey, scheme: str, signature: bytes, data: bytes) -> bool:
+    """True only if `signature` is a valid `scheme` signature of `data` by `public_key`."""
+    if scheme not in _SIGNATURE_SCHEMES or scheme not in signature_schemes_for_key(public_key):
+        return False
+    family, _curve, hash_name = _SIGNATURE_SCHEMES[scheme]
+    try:
+        if family == "ecdsa":
+            public_key.verify(signature, data, ec.ECDSA(_HASHES[hash_name]))
+        elif family == "rsa":
+            public_key.verify(signature, data, _pss(hash_name), _HASHES[hash_name])
+        else:
+            public_key.verify(signature, data)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
