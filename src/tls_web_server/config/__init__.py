@@ -1,0 +1,32 @@
+"""The nginx-style configuration file: read it, check it, hand out frozen settings.
+
+    lexer.py   text -> tokens with (line, col); `Position` and `ConfigError` live here
+    parser.py  tokens -> a tree of directives (shape only)
+    model.py   tree -> `Config` (meaning: the directive table, units, inheritance, checks)
+
+This package imports nothing else of ours (DESIGN.md import rule 2).  Everything
+wrong with a configuration, from a stray '}' to an unreadable certificate file,
+is a `ConfigError` whose str() is "file:line:col: message".
+"""
+
+from .model import (
+    Config,
+    ConfigError,
+    Listen,
+    Location,
+    Position,
+    ServerConfig,
+    load_config,
+    parse_config,
+)
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "Listen",
+    "Location",
+    "Position",
+    "ServerConfig",
+    "load_config",
+    "parse_config",
+]

@@ -1,0 +1,118 @@
+"""The `tls-web-server` command: serve, get, certs.
+
+    tls-web-server serve -c site.conf
+    tls-web-server get https://localhost:8444/ --toytls --cafile certs/root_cert.pem -i
+    tls-web-server certs certs/ --name localhost --key-type ecdsa-p256
+
+Exit status: 0 on success; 1 when a request or the server failed; 2 for a
+usage or configuration error (printed in one line naming file:line:col).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tls_web_server import __version__
+from tls_web_server.config import ConfigError, load_config
+from tls_web_server.tcp.client import ClientError, fetch, toytls_client_factory
+from tls_web_server.tcp.server import ServerStartError, run_server
+from tls_web_server.tls import pki
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _argument_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return args.handler(args)
+
+
+def _argument_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tls-web-server",
+        description="A readable web server with its own TLS, from TCP bytes to static files.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server from an nginx-style config file")
+    serve.add_argument("-c", "--config", required=True, type=Path, help="configuration file")
+    serve.set_defaults(handler=_serve)
+
+    get = commands.add_parser("get", help="fetch a URL with our own client")
+    get.add_argument("url", help="http://host:port/path or https://host:port/path")
+    get.add_argument("--toytls", action="store_true", help="speak the learning protocol")
+    get.add_argument("--cafile", type=Path, help="trusted root certificate (PEM)")
+    get.add_argument("-i", "--include", action="store_true", help="print status line and headers")
+    get.set_defaults(handler=_get)
+
+    certs = commands.add_parser("certs", help="make a root CA, an intermediate and a server cert")
+    certs.add_argument("outdir", type=Path)
+    certs.add_argument(
+        "--name",
+        action="append",
+        dest="names",
+        metavar="DNS",
+        help="a name for the server certificate (repeatable; default localhost)",
+    )
+    certs.add_argument("--key-type", choices=pki.KEY_TYPES, default="ecdsa-p256")
+    certs.set_defaults(handler=_certs)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+        run_server(config, announce=lambda line: print(line, flush=True))
+    except ConfigError as error:
+        print(f"tls-web-server: {error}", file=sys.stderr)
+        return 2
+    except ServerStartError as error:
+        print(f"tls-web-server: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _get(args: argparse.Namespace) -> int:
+    new_tls = None
+    if args.url.startswith("https://"):
+        if not args.toytls:
+            print(
+                "tls-web-server: https:// without --toytls means TLS 1.3, "
+                "which this version does not speak yet",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            new_tls = toytls_client_factory(args.cafile)
+        except pki.PkiError as error:
+            print(f"tls-web-server: {error}", file=sys.stderr)
+            return 2
+    try:
+        result = fetch(args.url, new_tls=new_tls)
+    except ClientError as error:
+        print(f"tls-web-server: {error}", file=sys.stderr)
+        return 1
+    response = result.response
+    out = sys.stdout.buffer
+    if args.include:
+        out.write(response.head_text().encode("latin-1"))
+    out.write(response.body)
+    out.flush()
+    return 0 if 200 <= response.status < 400 else 1
+
+
+def _certs(args: argparse.Namespace) -> int:
+    names = args.names or ["localhost"]
+    generated = pki.generate_pki(args.outdir, names, key_type=args.key_type)
+    for label, path in (
+        ("root CA certificate (trust this one)", generated.root_cert),
+        ("intermediate CA certificate", generated.intermediate_cert),
+        ("server certificate", generated.server_cert),
+        ("server private key (mode 0600)", generated.server_key),
+    ):
+        print(f"{label}: {path}")
+    return 0

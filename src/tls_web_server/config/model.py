@@ -1,0 +1,788 @@
+"""The configuration as frozen settings, built from the directive tree with every check.
+
+What this module owns:
+- The settings the rest of the server reads: `Config`, `ServerConfig`,
+  `Listen`, `Location`, and the entry points `load_config` / `parse_config`.
+- The directive table (`RULES`): which directives exist, where they may
+  appear, how many arguments they take, whether they carry a block and
+  whether they may repeat.  One table, so the error for "not allowed here"
+  and the documentation cannot disagree.
+- nginx's meaning: units (`30s`, `500ms`, `10k`), inheritance from `http` to
+  `server` to `location`, relative paths resolved against the folder of the
+  configuration file, the implicit `location /`.
+
+What it must never do: import anything else of ours (DESIGN.md import rule 2),
+parse PEM or keys (it only proves the files can be opened; tcp/pipeline.py
+parses them and reports failures through `ServerConfig.directive_positions`),
+or open sockets.  Every mistake is a ConfigError at the most precise position.
+
+Why one long module: the package is fixed at lexer, parser and model.  The
+natural cut, if it is ever wanted, is the last section ("Values of single
+directives"), which depends only on `Directive`, `Argument` and `ConfigError`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import stat
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from .lexer import ConfigError, Position
+from .parser import Argument, Directive, parse_directives
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "Listen",
+    "Location",
+    "Position",
+    "ServerConfig",
+    "load_config",
+    "parse_config",
+]
+
+# RFC 8446 appendix B.4: the cipher suites this server implements, in its default preference.
+CIPHER_SUITES = ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
+# RFC 8446 section 4.2.7 groups under the spellings OpenSSL (and so nginx) accepts.
+GROUP_SPELLINGS = {
+    "x25519": "x25519",
+    "X25519": "x25519",
+    "prime256v1": "secp256r1",
+    "secp256r1": "secp256r1",
+    "P-256": "secp256r1",
+    "secp384r1": "secp384r1",
+    "P-384": "secp384r1",
+    "x448": "x448",
+    "X448": "x448",
+}
+DEFAULT_GROUPS = ("x25519", "secp256r1", "secp384r1", "x448")
+TIME_UNIT_MILLISECONDS = {
+    "": 1000,
+    "ms": 1,
+    "s": 1000,
+    "m": 60_000,
+    "h": 3_600_000,
+    "d": 86_400_000,
+}
+SIZE_UNIT_BYTES = {
+    "": 1,
+    "k": 1 << 10,
+    "K": 1 << 10,
+    "m": 1 << 20,
+    "M": 1 << 20,
+    "g": 1 << 30,
+    "G": 1 << 30,
+}
+TIME_PATTERN = re.compile(r"([0-9]{1,15})(ms|s|m|h|d)?")
+SIZE_PATTERN = re.compile(r"([0-9]{1,15})([kKmMgG])?")
+# Timeouts end up in poll()/epoll_wait(), which take a C int of milliseconds.
+MAXIMUM_TIME_MILLISECONDS = 2**31 - 1  # about 24.8 days
+# Sizes meet file sizes and Content-Length, which the OS keeps in a signed 64-bit off_t.
+MAXIMUM_SIZE_BYTES = 2**63 - 1
+# Counts (workers, connections, requests) are C ints in nginx; more is never meant.
+MAXIMUM_COUNT = 2**31 - 1
+LOCATION_MODIFIERS = frozenset({"=", "~", "~*", "^~"})
+FILE_DESCRIPTIONS = {
+    "ssl_certificate": "certificate file",
+    "ssl_certificate_key": "certificate key file",
+    "ssl_certificate_chain": "certificate chain file",
+}
+
+MAIN, EVENTS, HTTP, SERVER, LOCATION = "main", "events", "http", "server", "location"
+CONTEXT_ORDER = (MAIN, EVENTS, HTTP, SERVER, LOCATION)
+
+
+@dataclass(frozen=True)
+class Rule:
+    contexts: frozenset[str]
+    min_arguments: int = 1
+    max_arguments: int | None = 1  # None: no upper limit
+    block: bool = False
+    repeatable: bool = False
+
+
+_SERVER_LEVEL = frozenset({HTTP, SERVER})
+_PATH_LEVEL = frozenset({HTTP, SERVER, LOCATION})
+RULES: Mapping[str, Rule] = MappingProxyType(
+    {
+        "worker_processes": Rule(frozenset({MAIN})),
+        "events": Rule(frozenset({MAIN}), 0, 0, block=True),
+        "worker_connections": Rule(frozenset({EVENTS})),
+        "http": Rule(frozenset({MAIN}), 0, 0, block=True),
+        "error_log": Rule(frozenset({MAIN, HTTP, SERVER})),
+        "server": Rule(frozenset({HTTP}), 0, 0, block=True, repeatable=True),
+        "listen": Rule(frozenset({SERVER}), 1, 3, repeatable=True),
+        # nginx lets server_name repeat and collects every name; so do we.
+        "server_name": Rule(frozenset({SERVER}), 1, None, repeatable=True),
+        "location": Rule(frozenset({SERVER}), block=True, repeatable=True),
+        "root": Rule(_PATH_LEVEL),
+        "index": Rule(_PATH_LEVEL, 1, None),
+        "keepalive_timeout": Rule(_SERVER_LEVEL),
+        "keepalive_requests": Rule(_SERVER_LEVEL),
+        "client_header_timeout": Rule(_SERVER_LEVEL),
+        "client_body_timeout": Rule(_SERVER_LEVEL),
+        "send_timeout": Rule(_SERVER_LEVEL),
+        "client_max_body_size": Rule(_SERVER_LEVEL),
+        "access_log": Rule(_SERVER_LEVEL),
+        "ssl_protocols": Rule(_SERVER_LEVEL, 1, None),
+        "ssl_ciphers": Rule(_SERVER_LEVEL),
+        "ssl_ecdh_curve": Rule(_SERVER_LEVEL),
+        "ssl_certificate": Rule(_SERVER_LEVEL),
+        "ssl_certificate_key": Rule(_SERVER_LEVEL),
+        "ssl_certificate_chain": Rule(_SERVER_LEVEL),
+        "ssl_session_tickets": Rule(_SERVER_LEVEL),
+    }
+)
+
+
+class PositionsByName(Mapping[str, Position]):
+    """A read-only directive name -> Position mapping.
+
+    Not a MappingProxyType because that cannot be pickled, and a Config may
+    travel to worker processes.
+    """
+
+    def __init__(self, positions: Mapping[str, Position]) -> None:
+        self._positions = dict(positions)
+
+    def __getitem__(self, name: str) -> Position:
+        return self._positions[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._positions)
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def __repr__(self) -> str:
+        return f"PositionsByName({self._positions!r})"
+
+
+@dataclass(frozen=True)
+class Listen:
+    address: str  # "0.0.0.0" for a bare port or `*`; "127.0.0.1" for localhost; "::" for [::]
+    port: int  # 0 asks the OS for a free port; servers naming the same address:0 share it
+    protocol: str  # "plain" | "ssl" | "toytls"
+    default_server: bool
+    position: Position  # of the `listen` keyword
+
+
+@dataclass(frozen=True)
+class Location:
+    prefix: str
+    root: Path  # absolute
+    index: tuple[str, ...]
+    position: Position  # of the `location` keyword; the server's position when implicit
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    listens: tuple[Listen, ...]
+    server_names: tuple[str, ...]  # lowercase, exact or `*.suffix`; may be empty
+    locations: tuple[Location, ...]  # longest prefix first; always has "/"
+    ssl_certificate: Path | None
+    ssl_certificate_key: Path | None
+    ssl_certificate_chain: Path | None
+    ssl_protocols: tuple[str, ...]
+    ssl_ciphers: tuple[str, ...]
+    ssl_ecdh_curve: tuple[str, ...]
+    ssl_session_tickets: bool
+    keepalive_timeout: float  # seconds
+    keepalive_requests: int
+    client_header_timeout: float
+    client_body_timeout: float
+    send_timeout: float
+    client_max_body_size: int  # bytes; 0 means unlimited
+    access_log: Path | str | None  # a Path, "stdout", or None for off
+    error_log: Path | str  # a Path or "stderr"
+    position: Position  # of the `server` keyword
+    # Directive name -> position of its first argument (inherited ones included), so later
+    # stages can blame the right place, e.g. when the certificate file is not valid PEM.
+    # Left out of == and hash(): it only says where, never what.
+    directive_positions: Mapping[str, Position] = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path  # absolute
+    worker_processes: int | None  # None means `auto`: one per CPU
+    worker_connections: int
+    error_log: Path | str
+    servers: tuple[ServerConfig, ...]
+
+
+# Settings a server takes from http unless it says otherwise (error_log also from main).
+SERVER_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {
+        "index": ("index.html",),
+        "ssl_certificate": None,
+        "ssl_certificate_key": None,
+        "ssl_certificate_chain": None,
+        "ssl_protocols": ("TLSv1.3",),
+        "ssl_ciphers": CIPHER_SUITES,
+        "ssl_ecdh_curve": DEFAULT_GROUPS,
+        "ssl_session_tickets": True,
+        "keepalive_timeout": 75.0,
+        "keepalive_requests": 1000,
+        "client_header_timeout": 60.0,
+        "client_body_timeout": 60.0,
+        "send_timeout": 60.0,
+        "client_max_body_size": 1 << 20,
+        "access_log": "stdout",
+        "error_log": "stderr",
+    }
+)
+DEFAULT_ROOT = "html"  # like nginx's prefix/html, relative to the configuration file's folder
+DEFAULT_WORKER_PROCESSES = 1
+DEFAULT_WORKER_CONNECTIONS = 512
+
+# A setting as read from one block: its value and the position of its first argument.
+Setting = tuple[Any, Position]
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read the file at `path` (UTF-8) and build the configuration from it."""
+    file = os.fspath(path)
+    try:
+        with open(file, "rb") as stream:
+            data = stream.read()
+    except (OSError, ValueError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise ConfigError(
+            f"cannot read configuration file: {reason}", Position(file, 0, 0)
+        ) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        before = data[: error.start]
+        line_start = before.rfind(b"\n") + 1
+        column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+        position = Position(file, before.count(b"\n") + 1, column)
+        raise ConfigError("the configuration file is not valid UTF-8", position) from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: str | os.PathLike[str]) -> Config:
+    """Build the configuration from `text`; `path` names it in messages and is the base folder."""
+    file = os.fspath(path)
+    absolute_path = Path(os.path.abspath(file))
+    base_dir = absolute_path.parent
+    main = _read_block(parse_directives(text, file), MAIN, base_dir)
+    worker_connections = DEFAULT_WORKER_CONNECTIONS
+    if "events" in main.directives:
+        events = _read_block(_children(main.directives["events"][0]), EVENTS, base_dir)
+        worker_connections = events.value("worker_connections", worker_connections)
+    http_blocks = main.directives.get("http")
+    if not http_blocks:
+        raise ConfigError("the configuration has no http block", Position(file, 0, 0))
+    http_directive = http_blocks[0]
+    http = _read_block(_children(http_directive), HTTP, base_dir)
+    server_directives = http.directives.get("server", [])
+    if not server_directives:
+        raise ConfigError("the http block needs at least one server block", http_directive.position)
+    # nginx's http-level error_log falls back to the main one; servers inherit from both.
+    inherited = {name: main.settings[name] for name in ("error_log",) if name in main.settings}
+    inherited.update(http.settings)
+    servers = tuple(_build_server(server, inherited, base_dir) for server in server_directives)
+    _check_listeners_agree(servers)
+    return Config(
+        path=absolute_path,
+        worker_processes=main.value("worker_processes", DEFAULT_WORKER_PROCESSES),
+        worker_connections=worker_connections,
+        error_log=main.value("error_log", SERVER_DEFAULTS["error_log"]),
+        servers=servers,
+    )
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One block's directives grouped by name, with its single-valued settings already read."""
+
+    directives: dict[str, list[Directive]]
+    settings: dict[str, Setting]
+
+    def value(self, name: str, default: Any) -> Any:
+        return self.settings[name][0] if name in self.settings else default
+
+
+def _children(directive: Directive) -> tuple[Directive, ...]:
+    # _check_shape has made sure block directives have a block; this keeps the type honest.
+    return directive.children or ()
+
+
+def _read_block(directives: tuple[Directive, ...], context: str, base_dir: Path) -> _Block:
+    """Check every directive of one block against RULES and read the single-valued ones.
+
+    Errors come in file order within the block; nested blocks and the repeatable
+    directives (listen, server_name, location) are read afterwards by their callers.
+    """
+    grouped: dict[str, list[Directive]] = {}
+    settings: dict[str, Setting] = {}
+    for directive in directives:
+        _check_shape(directive, context, grouped.get(directive.name))
+        grouped.setdefault(directive.name, []).append(directive)
+        reader = VALUE_READERS.get(directive.name)
+        if reader is not None:
+            settings[directive.name] = (
+                reader(directive, base_dir),
+                directive.arguments[0].position,
+            )
+    return _Block(grouped, settings)
+
+
+def _check_shape(directive: Directive, context: str, earlier: list[Directive] | None) -> None:
+    name = directive.name
+    rule = RULES.get(name)
+    if rule is None:
+        raise ConfigError(f"unknown directive '{name}'", directive.position)
+    if context not in rule.contexts:
+        if name == "location" and context == LOCATION:
+            raise ConfigError("nested locations are not supported", directive.position)
+        allowed = " or ".join(each for each in CONTEXT_ORDER if each in rule.contexts)
+        where = "at the top level" if context == MAIN else f"inside {context}"
+        raise ConfigError(
+            f"'{name}' is not allowed here ({where}); it belongs in {allowed}", directive.position
+        )
+    if rule.block and directive.children is None:
+        raise ConfigError(f"'{name}' needs a block: {name} ... {{ ... }}", directive.position)
+    if not rule.block and directive.block_position is not None:
+        raise ConfigError(f"'{name}' does not take a block, expected ';'", directive.block_position)
+    if earlier and not rule.repeatable:
+        raise ConfigError(
+            f"duplicate '{name}' directive (first at {earlier[0].position})", directive.position
+        )
+    arguments = directive.arguments
+    if name == "location" and len(arguments) == 2 and arguments[0].value in LOCATION_MODIFIERS:
+        raise ConfigError(
+            f"only prefix locations are supported, not '{arguments[0].value}'",
+            arguments[0].position,
+        )
+    too_many = rule.max_arguments is not None and len(arguments) > rule.max_arguments
+    if len(arguments) < rule.min_arguments or too_many:
+        where = arguments[rule.max_arguments or 0].position if too_many else directive.position
+        raise ConfigError(f"{name} takes {_argument_count(rule)}", where)
+
+
+def _argument_count(rule: Rule) -> str:
+    low, high = rule.min_arguments, rule.max_arguments
+    if high is None:
+        return f"at least {low} argument{'s' if low != 1 else ''}"
+    if low == high:
+        return "no arguments" if low == 0 else f"{low} argument{'s' if low != 1 else ''}"
+    return f"{low} to {high} arguments"
+
+
+# ---------------------------------------------------------------------------------------------
+# Servers, listeners, locations
+
+
+def _build_server(server: Directive, inherited: dict[str, Setting], base_dir: Path) -> ServerConfig:
+    block = _read_block(_children(server), SERVER, base_dir)
+    settings = {**inherited, **block.settings}
+
+    def value(name: str) -> Any:
+        return settings[name][0] if name in settings else SERVER_DEFAULTS[name]
+
+    listens = tuple(_read_listen(each) for each in block.directives.get("listen", []))
+    if not listens:
+        raise ConfigError("server needs a listen directive", server.position)
+    for number, listen in enumerate(listens):
+        for earlier in listens[:number]:
+            # Port 0 asks for "any free port": every such listen gets its own socket.
+            if listen.port and (earlier.address, earlier.port) == (listen.address, listen.port):
+                raise ConfigError(
+                    f"duplicate listen {_endpoint(listen)} in this server "
+                    f"(first at {earlier.position})",
+                    listen.position,
+                )
+        if listen.protocol != "plain":
+            missing = [
+                name for name in ("ssl_certificate", "ssl_certificate_key") if name not in settings
+            ]
+            if missing:
+                raise ConfigError(
+                    f"listen {listen.protocol} needs {' and '.join(missing)} "
+                    "in this server or in http",
+                    listen.position,
+                )
+    positions = {name: position for name, (_, position) in settings.items()}
+    for name in ("listen", "server_name"):
+        if name in block.directives:
+            positions[name] = block.directives[name][0].arguments[0].position
+    server_names: dict[str, None] = {}  # a dict keeps the order and drops repeats
+    for directive in block.directives.get("server_name", []):
+        server_names.update((_read_server_name(argument), None) for argument in directive.arguments)
+    root = value("root") if "root" in settings else Path(os.path.normpath(base_dir / DEFAULT_ROOT))
+    return ServerConfig(
+        listens=listens,
+        server_names=tuple(server_names),
+        locations=_build_locations(
+            block.directives.get("location", []), root, value("index"), server, base_dir
+        ),
+        ssl_certificate=value("ssl_certificate"),
+        ssl_certificate_key=value("ssl_certificate_key"),
+        ssl_certificate_chain=value("ssl_certificate_chain"),
+        ssl_protocols=value("ssl_protocols"),
+        ssl_ciphers=value("ssl_ciphers"),
+        ssl_ecdh_curve=value("ssl_ecdh_curve"),
+        ssl_session_tickets=value("ssl_session_tickets"),
+        keepalive_timeout=value("keepalive_timeout"),
+        keepalive_requests=value("keepalive_requests"),
+        client_header_timeout=value("client_header_timeout"),
+        client_body_timeout=value("client_body_timeout"),
+        send_timeout=value("send_timeout"),
+        client_max_body_size=value("client_max_body_size"),
+        access_log=value("access_log"),
+        error_log=value("error_log"),
+        position=server.position,
+        directive_positions=PositionsByName(positions),
+    )
+
+
+def _build_locations(
+    directives: list[Directive],
+    server_root: Path,
+    server_index: tuple[str, ...],
+    server: Directive,
+    base_dir: Path,
+) -> tuple[Location, ...]:
+    by_prefix: dict[str, Location] = {}
+    for directive in directives:
+        prefix = directive.arguments[0]
+        if not prefix.value.startswith("/"):
+            raise ConfigError(
+                f"location prefix must start with '/', got {prefix.value!r} "
+                "(only prefix locations are supported)",
+                prefix.position,
+            )
+        if prefix.value in by_prefix:
+            first = by_prefix[prefix.value].position
+            raise ConfigError(
+                f"duplicate location '{prefix.value}' (first at {first})",
+                directive.position,
+            )
+        block = _read_block(_children(directive), LOCATION, base_dir)
+        by_prefix[prefix.value] = Location(
+            prefix=prefix.value,
+            root=block.value("root", server_root),
+            index=block.value("index", server_index),
+            position=directive.position,
+        )
+    if "/" not in by_prefix:
+        # nginx answers from the server's root when no location matches; an explicit "/"
+        # location that says so keeps the router to one rule: longest prefix wins.
+        by_prefix["/"] = Location("/", server_root, server_index, server.position)
+    return tuple(sorted(by_prefix.values(), key=lambda location: -len(location.prefix)))
+
+
+def _read_listen(directive: Directive) -> Listen:
+    address, port = _read_endpoint(directive.arguments[0])
+    protocol = "plain"
+    default_server = False
+    for argument in directive.arguments[1:]:
+        if argument.value in ("ssl", "toytls"):
+            if protocol != "plain":
+                raise ConfigError(
+                    f"listen already says {protocol}; give one of ssl and toytls",
+                    argument.position,
+                )
+            protocol = argument.value
+        elif argument.value == "default_server":
+            if default_server:
+                raise ConfigError("listen says default_server twice", argument.position)
+            default_server = True
+        else:
+            raise ConfigError(
+                f"unknown listen parameter {argument.value!r}, "
+                "expected ssl, toytls or default_server",
+                argument.position,
+            )
+    return Listen(address, port, protocol, default_server, directive.position)
+
+
+def _read_endpoint(argument: Argument) -> tuple[str, int]:
+    """`[ADDRESS:]PORT` with ADDRESS an IPv4 address, `*`, `localhost` or `[IPv6]`."""
+    text = argument.value
+    if text.startswith("["):
+        host, bracket, port_text = text[1:].partition("]")
+        if not bracket or not port_text.startswith(":"):
+            raise ConfigError(
+                f"expected [IPv6]:PORT such as [::]:8443, got {text!r}", argument.position
+            )
+        try:
+            address = str(ipaddress.IPv6Address(host))
+        except ValueError:
+            raise ConfigError(f"invalid IPv6 address {host!r}", argument.position) from None
+        port_text = port_text[1:]
+    elif ":" in text:
+        host, _, port_text = text.rpartition(":")
+        if host == "*":
+            address = "0.0.0.0"
+        elif host == "localhost":
+            # Resolved here, without DNS, so that `localhost:80` and `127.0.0.1:80`
+            # are recognised as the same listener.
+            address = "127.0.0.1"
+        else:
+            try:
+                address = str(ipaddress.IPv4Address(host))
+            except ValueError:
+                raise ConfigError(
+                    f"listen address must be an IPv4 address, '*', 'localhost' or [IPv6], "
+                    f"got {host!r}",
+                    argument.position,
+                ) from None
+    else:
+        address, port_text = "0.0.0.0", text
+    port = _parse_unsigned(port_text)
+    if port is None or port > 65535:
+        raise ConfigError(f"port must be 0..65535, got {port_text!r}", argument.position)
+    return address, port
+
+
+def _endpoint(listen: Listen) -> str:
+    host = f"[{listen.address}]" if ":" in listen.address else listen.address
+    return f"{host}:{listen.port}"
+
+
+def _check_listeners_agree(servers: tuple[ServerConfig, ...]) -> None:
+    """Servers sharing an address:port share one socket: one protocol, one default_server.
+
+    Port 0 is the exception: it means "pick a free port", so every `listen 0`
+    is its own listener.
+    """
+    first_listen: dict[tuple[str, int], Listen] = {}
+    default_listen: dict[tuple[str, int], Listen] = {}
+    for server in servers:
+        for listen in server.listens:
+            if listen.port == 0:
+                continue  # each `listen 0` gets a socket (and a free port) of its own
+            key = (listen.address, listen.port)
+            first = first_listen.setdefault(key, listen)
+            if first.protocol != listen.protocol:
+                article = "an" if first.protocol == "ssl" else "a"
+                raise ConfigError(
+                    f"{_endpoint(listen)} is already {article} {first.protocol} listener "
+                    f"at {first.position}",
+                    listen.position,
+                )
+            if listen.default_server:
+                earlier = default_listen.setdefault(key, listen)
+                if earlier is not listen:
+                    raise ConfigError(
+                        f"{_endpoint(listen)} already has a default_server at {earlier.position}",
+                        listen.position,
+                    )
+
+
+def _read_server_name(argument: Argument) -> str:
+    name = argument.value.lower()
+    problem = None
+    if not name:
+        problem = "server_name must not be empty"
+    elif name.startswith("~"):
+        problem = "regular-expression server names are not supported"
+    elif name.startswith("."):
+        problem = f"write {name[1:]!r} and '*{name}' instead of the shorthand {name!r}"
+    elif "*" in name and not (name.startswith("*.") and "*" not in name[1:] and len(name) > 2):
+        problem = f"only exact names and leading '*.' wildcards are supported, got {name!r}"
+    if problem is not None:
+        raise ConfigError(problem, argument.position)
+    return name
+
+
+# ---------------------------------------------------------------------------------------------
+# Values of single directives.  Each reader gets the directive (already checked against RULES)
+# and the folder relative paths start from, and returns the value or raises ConfigError.
+
+
+def _parse_unsigned(text: str) -> int | None:
+    # ASCII digits only: str.isdigit() would accept '²' and Arabic-Indic digits.
+    if not text or len(text) > 15 or not all("0" <= character <= "9" for character in text):
+        return None
+    return int(text)
+
+
+def _read_count(directive: Directive, *, minimum: int, alternative: str = "") -> int:
+    argument = directive.arguments[0]
+    number = _parse_unsigned(argument.value)
+    if number is None or not minimum <= number <= MAXIMUM_COUNT:
+        qualifier = "a positive" if minimum else "a non-negative"
+        raise ConfigError(
+            f"{directive.name} must be {qualifier} whole number{alternative} "
+            f"up to {MAXIMUM_COUNT}, got {argument.value!r}",
+            argument.position,
+        )
+    return number
+
+
+def _read_time(directive: Directive, base_dir: Path) -> float:
+    argument = directive.arguments[0]
+    match = TIME_PATTERN.fullmatch(argument.value)
+    if match is not None:
+        milliseconds = int(match[1]) * TIME_UNIT_MILLISECONDS[match[2] or ""]
+        if milliseconds <= MAXIMUM_TIME_MILLISECONDS:
+            return milliseconds / 1000
+    raise ConfigError(
+        f"invalid time {argument.value!r}, expected a number with an optional unit "
+        f"ms, s, m, h or d (e.g. 30s), at most {MAXIMUM_TIME_MILLISECONDS}ms (about 24.8 days)",
+        argument.position,
+    )
+
+
+def _read_size(directive: Directive, base_dir: Path) -> int:
+    argument = directive.arguments[0]
+    match = SIZE_PATTERN.fullmatch(argument.value)
+    if match is not None:
+        size = int(match[1]) * SIZE_UNIT_BYTES[match[2] or ""]
+        if size <= MAXIMUM_SIZE_BYTES:
+            return size
+    raise ConfigError(
+        f"invalid size {argument.value!r}, expected a number of bytes with an optional "
+        "unit k, m or g (e.g. 10m)",
+        argument.position,
+    )
+
+
+def _read_worker_processes(directive: Directive, base_dir: Path) -> int | None:
+    if directive.arguments[0].value == "auto":
+        return None
+    return _read_count(directive, minimum=1, alternative=" or 'auto'")
+
+
+def _read_worker_connections(directive: Directive, base_dir: Path) -> int:
+    return _read_count(directive, minimum=1)
+
+
+def _read_keepalive_requests(directive: Directive, base_dir: Path) -> int:
+    # 0 is allowed, as in nginx: no request may reuse the connection.
+    return _read_count(directive, minimum=0)
+
+
+def _read_on_off(directive: Directive, base_dir: Path) -> bool:
+    argument = directive.arguments[0]
+    if argument.value not in ("on", "off"):
+        raise ConfigError(f"expected 'on' or 'off', got {argument.value!r}", argument.position)
+    return argument.value == "on"
+
+
+def _resolve_path(argument: Argument, base_dir: Path) -> Path:
+    """An absolute, normalised path; relative ones start from the configuration file's folder."""
+    if not argument.value or "\0" in argument.value:
+        raise ConfigError("expected a path, without NUL characters", argument.position)
+    return Path(os.path.normpath(os.path.join(base_dir, argument.value)))
+
+
+def _read_root(directive: Directive, base_dir: Path) -> Path:
+    return _resolve_path(directive.arguments[0], base_dir)
+
+
+def _read_index(directive: Directive, base_dir: Path) -> tuple[str, ...]:
+    for argument in directive.arguments:
+        # A '/' would let an index name climb out of the directory it is looked up in.
+        if not argument.value or "/" in argument.value or "\0" in argument.value:
+            raise ConfigError(
+                f"index takes file names without '/', got {argument.value!r}", argument.position
+            )
+    return tuple(argument.value for argument in directive.arguments)
+
+
+def _read_access_log(directive: Directive, base_dir: Path) -> Path | str | None:
+    argument = directive.arguments[0]
+    if argument.value == "off":
+        return None
+    if argument.value == "stdout":
+        return "stdout"
+    return _resolve_path(argument, base_dir)
+
+
+def _read_error_log(directive: Directive, base_dir: Path) -> Path | str:
+    argument = directive.arguments[0]
+    if argument.value == "stderr":
+        return "stderr"
+    return _resolve_path(argument, base_dir)
+
+
+def _read_readable_file(directive: Directive, base_dir: Path) -> Path:
+    """Resolve the path and prove it names a readable regular file (its content is not parsed)."""
+    argument = directive.arguments[0]
+    path = _resolve_path(argument, base_dir)
+    description = FILE_DESCRIPTIONS[directive.name]
+    try:
+        # Checked before opening: opening a FIFO for reading would wait for a writer forever.
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ConfigError(
+                f"cannot read {description} '{path}': not a regular file", argument.position
+            )
+        with open(path, "rb"):
+            pass
+    except (OSError, ValueError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise ConfigError(
+            f"cannot read {description} '{path}': {reason}", argument.position
+        ) from None
+    return path
+
+
+def _read_protocols(directive: Directive, base_dir: Path) -> tuple[str, ...]:
+    for argument in directive.arguments:
+        if argument.value != "TLSv1.3":
+            raise ConfigError(
+                f"only TLSv1.3 is implemented, {argument.value!r} is not", argument.position
+            )
+    return ("TLSv1.3",)
+
+
+def _read_colon_list(directive: Directive, known: Mapping[str, str], what: str) -> tuple[str, ...]:
+    """An OpenSSL-style `A:B:C` list, each name mapped through `known`, repeats dropped."""
+    argument = directive.arguments[0]
+    chosen: dict[str, None] = {}
+    for name in argument.value.split(":"):
+        if name not in known:
+            expected = ", ".join(dict.fromkeys(known))
+            raise ConfigError(
+                f"unknown {what} {name!r} in {directive.name}, expected names from: {expected}",
+                argument.position,
+            )
+        chosen[known[name]] = None
+    return tuple(chosen)
+
+
+def _read_ciphers(directive: Directive, base_dir: Path) -> tuple[str, ...]:
+    return _read_colon_list(directive, {suite: suite for suite in CIPHER_SUITES}, "cipher suite")
+
+
+def _read_groups(directive: Directive, base_dir: Path) -> tuple[str, ...]:
+    if directive.arguments[0].value == "auto":  # nginx's default spelling: the built-in list
+        return DEFAULT_GROUPS
+    return _read_colon_list(directive, GROUP_SPELLINGS, "curve")
+
+
+VALUE_READERS: Mapping[str, Callable[[Directive, Path], Any]] = MappingProxyType(
+    {
+        "worker_processes": _read_worker_processes,
+        "worker_connections": _read_worker_connections,
+        "error_log": _read_error_log,
+        "root": _read_root,
+        "index": _read_index,
+        "keepalive_timeout": _read_time,
+        "keepalive_requests": _read_keepalive_requests,
+        "client_header_timeout": _read_time,
+        "client_body_timeout": _read_time,
+        "send_timeout": _read_time,
+        "client_max_body_size": _read_size,
+        "access_log": _read_access_log,
+        "ssl_protocols": _read_protocols,
+        "ssl_ciphers": _read_ciphers,
+        "ssl_ecdh_curve": _read_groups,
+        "ssl_certificate": _read_readable_file,
+        "ssl_certificate_key": _read_readable_file,
+        "ssl_certificate_chain": _read_readable_file,
+        "ssl_session_tickets": _read_on_off,
+    }
+)

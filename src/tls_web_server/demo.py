@@ -1,0 +1,211 @@
+"""The walkthrough's demo as library code: a site, certificates, a config, narrated requests.
+
+server_side.py, client_side.py and scripts/demo.py are thin wrappers around
+these functions, so the demo a reader runs is the same code the tests run.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tls_web_server.tcp.client import ClientError, FetchResult, fetch, toytls_client_factory
+from tls_web_server.tls import pki
+
+DEFAULT_HTTP_PORT = 8080
+DEFAULT_TOYTLS_PORT = 8444
+
+INDEX_HTML = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>tls-web-server demo</title></head>
+<body>
+<h1>Hello from tls-web-server</h1>
+<p>These bytes left a file on disk, became an HTTP response, and (on a TLS
+listener) were encrypted by TLS code written in Python you can read.</p>
+</body>
+</html>
+"""
+
+CONFIG_TEMPLATE = """# The demo site: one server, a plain listener and a learning-protocol listener.
+http {{
+    access_log {access_log};
+
+    server {{
+        listen {http_port};
+        listen {toytls_port} toytls;
+        server_name localhost;
+
+        ssl_certificate certs/server_cert.pem;
+        ssl_certificate_key certs/server_key.pem;
+        ssl_certificate_chain certs/intermediate_cert.pem;
+
+        location / {{
+            root html;
+        }}
+    }}
+}}
+"""
+
+
+@dataclass(frozen=True)
+class DemoSite:
+    folder: Path
+    config: Path
+    root_certificate: Path
+
+
+def prepare_demo_site(
+    folder: Path,
+    *,
+    http_port: int = DEFAULT_HTTP_PORT,
+    toytls_port: int = DEFAULT_TOYTLS_PORT,
+    access_log: str = "stdout",
+) -> DemoSite:
+    """Write html/index.html, a certificate chain (once) and site.conf into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    html = folder / "html"
+    html.mkdir(exist_ok=True)
+    (html / "index.html").write_text(INDEX_HTML)
+    certs = folder / "certs"
+    if not (certs / "server_key.pem").exists():
+        pki.generate_pki(certs, ["localhost"])
+    config = folder / "site.conf"
+    config.write_text(
+        CONFIG_TEMPLATE.format(http_port=http_port, toytls_port=toytls_port, access_log=access_log)
+    )
+    return DemoSite(folder, config, certs / "root_cert.pem")
+
+
+def narrated_fetch(
+    title: str,
+    url: str,
+    *,
+    toytls: bool = False,
+    cafile: Path | None = None,
+    say: Callable[[str], None] = print,
+) -> FetchResult | None:
+    """Fetch `url`, telling the reader what happens; None if it failed."""
+    say(f"\n== {title}")
+    say(f"   GET {url}" + ("  (learning protocol: toytls)" if toytls else ""))
+    new_tls = toytls_client_factory(cafile) if toytls else None
+    try:
+        result = fetch(url, new_tls=new_tls)
+    except ClientError as error:
+        say(f"   failed: {error}")
+        return None
+    if result.negotiated is not None:
+        say(f"   handshake: {result.negotiated.summary()}")
+    response = result.response
+    say(f"   {response.version} {response.status} {response.reason}")
+    say(f"   {len(response.body)} body bytes, Content-Type {response.header('content-type')}")
+    return result
+
+
+def succeeded(result: FetchResult | None) -> bool:
+    return (
+        result is not None
+        and result.response.version == "HTTP/1.1"
+        and result.response.status == 200
+        and result.response.reason == "OK"
+    )
+
+
+def run_demo(folder: Path, say: Callable[[str], None] = print) -> int:
+    """The one-command demo: background server, both requests narrated; 0 if both got 200."""
+    say("Step 1: prepare a site, a certificate chain (root -> intermediate -> server) and a config")
+    access_log = folder / "logs" / "access.log"
+    site = prepare_demo_site(folder, http_port=0, toytls_port=0, access_log=str(access_log))
+    say(f"   site:   {folder / 'html' / 'index.html'}")
+    say(f"   certs:  {site.root_certificate.parent}/")
+    say(f"   config: {site.config}  (listen 0 = any free port)")
+
+    say("\nStep 2: start the server in the background")
+    with BackgroundServer(site.config, listeners=2) as server:
+        for line in server.listening_lines:
+            say(f"   {line}")
+        plain = narrated_fetch(
+            "Step 3: plain HTTP (socket bytes are HTTP bytes)", server.url("plain"), say=say
+        )
+        toy = narrated_fetch(
+            "Step 4: HTTP inside the learning protocol (socket bytes are toytls records)",
+            server.url("toytls").replace("127.0.0.1", "localhost"),
+            toytls=True,
+            cafile=site.root_certificate,
+            say=say,
+        )
+        say("\nStep 5: stop the server (SIGTERM: finish in-flight responses, exit 0)")
+    say(f"   server exit status: {server.exit_status}")
+    if access_log.exists():
+        say(f"   access log ({access_log}):")
+        for line in access_log.read_text().splitlines()[-2:]:
+            say(f"   {line}")
+    ok = succeeded(plain) and succeeded(toy) and server.exit_status == 0
+    say("\nBoth requests got HTTP/1.1 200 OK." if ok else "\nThe demo FAILED (see above).")
+    return 0 if ok else 1
+
+
+class BackgroundServer:
+    """`tls-web-server serve -c CONFIG` as a child process, for the demo and the tests."""
+
+    def __init__(self, config: Path, *, listeners: int, startup_timeout: float = 20.0) -> None:
+        self.config = config
+        self.expected_listeners = listeners
+        self.startup_timeout = startup_timeout
+        self.listening_lines: list[str] = []
+        self.exit_status: int | None = None
+        self.process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> BackgroundServer:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tls_web_server", "serve", "-c", str(self.config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + self.startup_timeout
+        assert self.process.stdout is not None
+        while len(self.listening_lines) < self.expected_listeners:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"the server did not start: {self.stderr_text}")
+            line = self.process.stdout.readline()
+            if line.startswith("listening on "):
+                self.listening_lines.append(line.strip())
+        return self
+
+    def url(self, protocol: str, path: str = "/") -> str:
+        for line in self.listening_lines:
+            if line.endswith(f"({protocol})"):
+                base = line.split()[2].replace("0.0.0.0", "127.0.0.1")
+                return base + path
+        raise KeyError(protocol)
+
+    def stop(self) -> int:
+        process = self.process
+        if process is None:
+            return -1
+        if self.exit_status is not None:
+            return self.exit_status
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.stderr_text = process.stderr.read() if process.stderr else ""
+        self.exit_status = process.returncode
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+        return process.returncode
+
+    stderr_text = ""
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()

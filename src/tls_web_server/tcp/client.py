@@ -1,0 +1,192 @@
+"""A small blocking HTTP client over the same pieces the server uses.
+
+It is the other half of the walkthrough's picture, and what `tls-web-server
+get`, the demo and many tests use:
+
+    request bytes -> [tls.protect_application_data] -> socket
+    socket -> [tls.feed_wire_data -> tls.read_plaintext] -> ResponseReader
+
+The TLS object is any client-side object of the tls/api.py contract; this
+module drives it with a blocking socket and never asks which protocol it is.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from tls_web_server.http.messages import HttpError
+from tls_web_server.http.response_reader import HttpResponse, ResponseReader
+from tls_web_server.tls import pki
+from tls_web_server.tls.api import Negotiated, TLSConnection
+from tls_web_server.tls.errors import TLSError
+from tls_web_server.tls.toy.client import ToyTLSClientConnection
+
+READ_SIZE = 65536
+
+
+class ClientError(Exception):
+    """The request could not be completed; the message says which step failed."""
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str
+    port: int
+    path: str
+
+    @classmethod
+    def from_url(cls, url: str) -> Target:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ClientError(f"not an http:// or https:// URL: {url}")
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as error:
+            raise ClientError(f"bad port in {url}: {error}") from None
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        return cls(parts.scheme, parts.hostname, port, path)
+
+    @property
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        default_port = 443 if self.scheme == "https" else 80
+        return host if self.port == default_port else f"{host}:{self.port}"
+
+
+@dataclass
+class FetchResult:
+    response: HttpResponse
+    negotiated: Negotiated | None
+
+
+def build_request(target: Target, method: str = "GET", close: bool = True) -> bytes:
+    lines = [
+        f"{method} {target.path} HTTP/1.1",
+        f"Host: {target.host_header}",
+        "User-Agent: tls-web-server-client",
+        "Accept: */*",
+    ]
+    if close:
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+
+
+def toytls_client_factory(
+    cafile: Path | None,
+) -> Callable[[str], TLSConnection]:
+    """A function making a learning-protocol client for a server name."""
+    roots = pki.load_trusted_roots(cafile)
+
+    def new_client(server_name: str) -> TLSConnection:
+        return ToyTLSClientConnection(server_name, roots, random_bytes=os.urandom, now=time.time())
+
+    return new_client
+
+
+class BlockingTLS:
+    """Drives a sans-IO TLS client object over a blocking socket."""
+
+    def __init__(self, sock: socket.socket, tls: TLSConnection) -> None:
+        self.sock = sock
+        self.tls = tls
+
+    def handshake(self) -> None:
+        self._send_pending()
+        while not self.tls.is_established:
+            data = self.sock.recv(READ_SIZE)
+            if not data:
+                raise ClientError("the server closed the connection during the handshake")
+            self.tls.feed_wire_data(data)
+            self._send_pending()
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(self.tls.protect_application_data(data))
+
+    def receive(self) -> tuple[bytes, bool]:
+        """Plaintext received next, and whether the peer has finished sending."""
+        data = self.sock.recv(READ_SIZE)
+        if not data:
+            return b"", True
+        self.tls.feed_wire_data(data)
+        self._send_pending()
+        return self.tls.read_plaintext(), self.tls.peer_closed
+
+    def close(self) -> None:
+        self.tls.close()
+        try:
+            self._send_pending()
+        except OSError:
+            pass
+
+    def _send_pending(self) -> None:
+        pending = self.tls.pop_pending_wire_data()
+        if pending:
+            self.sock.sendall(pending)
+
+
+def fetch(
+    url: str,
+    *,
+    new_tls: Callable[[str], TLSConnection] | None = None,
+    method: str = "GET",
+    timeout: float = 10.0,
+) -> FetchResult:
+    """One request on a new connection.  https:// URLs need `new_tls` (a TLS client factory)."""
+    target = Target.from_url(url)
+    if target.scheme == "https" and new_tls is None:
+        raise ClientError("https:// needs a TLS client")
+    try:
+        sock = socket.create_connection((target.host, target.port), timeout=timeout)
+    except OSError as error:
+        raise ClientError(f"cannot connect to {target.host}:{target.port}: {error}") from None
+    with sock:
+        try:
+            return _exchange(sock, target, new_tls if target.scheme == "https" else None, method)
+        except TLSError as error:
+            raise ClientError(f"TLS failed: {error}") from None
+        except HttpError as error:
+            raise ClientError(f"bad response: {error.reason}") from None
+        except TimeoutError:
+            raise ClientError("timed out waiting for the server") from None
+        except OSError as error:
+            raise ClientError(f"connection failed: {error}") from None
+
+
+def _exchange(
+    sock: socket.socket,
+    target: Target,
+    new_tls: Callable[[str], TLSConnection] | None,
+    method: str,
+) -> FetchResult:
+    reader = ResponseReader(method)
+    request = build_request(target, method)
+    if new_tls is None:
+        sock.sendall(request)
+        while not reader.complete:
+            data = sock.recv(READ_SIZE)
+            if not data:
+                reader.feed_eof()
+                break
+            reader.feed(data)
+        return FetchResult(reader.response, None)
+
+    channel = BlockingTLS(sock, new_tls(target.host))
+    channel.handshake()
+    channel.send(request)
+    while not reader.complete:
+        data, finished = channel.receive()
+        if data:
+            reader.feed(data)
+        if finished and not reader.complete:
+            reader.feed_eof()
+    channel.close()
+    return FetchResult(reader.response, channel.tls.negotiated)

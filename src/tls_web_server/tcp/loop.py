@@ -1,0 +1,265 @@
+"""The event loop: listening sockets, readiness, timeouts, the connection cap and graceful stop.
+
+Rules this module keeps:
+- One thread, one `selectors` selector, non-blocking sockets everywhere.  A
+  slow or hostile client can only ever cost its own connection.
+- It never looks inside the bytes.  Accepting a socket hands it to the
+  listener's `on_accept` (tcp/pipeline.py builds the connection's protocol);
+  readiness is passed to the Connection (tcp/connection.py).
+- An exception raised while handling one connection is logged and closes that
+  connection only; the loop and every other connection carry on.
+- Timeouts cost one heap entry per connection, not one per reset: a
+  connection whose deadline moved later is simply re-filed when its old
+  entry comes up (see `schedule_deadline`).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import selectors
+import signal
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tls_web_server.tcp.connection import Connection
+from tls_web_server.tcp.logs import ErrorLog
+
+STOP_GRACE_SECONDS = 10.0  # how long in-flight responses may take to finish on shutdown
+ACCEPTS_PER_WAKEUP = 64  # accept in batches, but let established connections run in between
+
+
+@dataclass
+class Listener:
+    sock: socket.socket
+    on_accept: Callable[[EventLoop, socket.socket, str], None]
+    address: str
+    port: int
+
+
+class EventLoop:
+    def __init__(self, *, max_connections: int = 512, error_log: ErrorLog | None = None) -> None:
+        self.selector = selectors.DefaultSelector()
+        self.max_connections = max_connections
+        self.error_log = error_log or ErrorLog("stderr")
+        self.connections: set[Connection] = set()
+        self.listeners: list[Listener] = []
+        self.now = time.monotonic()
+        self._deadlines: list[tuple[float, int, Connection]] = []
+        self._tiebreak = itertools.count()
+        self._accepting = False
+        self._stopping = False
+        self._stop_deadline = 0.0
+        self._running = False
+        self._stop_requested_elsewhere = False
+        self._after_iteration: list[Callable[[], None]] = []
+        # A socket pair wakes the selector for signals and for stop requests
+        # from other threads (tests run servers in threads).
+        self._wakeup_reader, self._wakeup_writer = socket.socketpair()
+        self._wakeup_reader.setblocking(False)
+        self._wakeup_writer.setblocking(False)
+        self.selector.register(self._wakeup_reader, selectors.EVENT_READ, None)
+
+    # ------------------------------------------------------------ listeners
+
+    def add_listener(
+        self,
+        sock: socket.socket,
+        on_accept: Callable[[EventLoop, socket.socket, str], None],
+    ) -> Listener:
+        sock.setblocking(False)
+        address, port = sock.getsockname()[:2]
+        listener = Listener(sock, on_accept, address, port)
+        self.listeners.append(listener)
+        self.selector.register(sock, selectors.EVENT_READ, listener)
+        self._accepting = True
+        return listener
+
+    def _set_accepting(self, accepting: bool) -> None:
+        if accepting == self._accepting or self._stopping:
+            return
+        self._accepting = accepting
+        for listener in self.listeners:
+            if accepting:
+                self.selector.register(listener.sock, selectors.EVENT_READ, listener)
+            else:
+                self.selector.unregister(listener.sock)
+
+    def _accept(self, listener: Listener) -> None:
+        for _ in range(ACCEPTS_PER_WAKEUP):
+            if len(self.connections) >= self.max_connections:
+                # worker_connections reached: leave the rest in the kernel's
+                # backlog until a connection closes.
+                self._set_accepting(False)
+                return
+            try:
+                sock, address = listener.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:  # EMFILE and friends: log, keep serving the others
+                self.log_error(f"accept failed: {error}")
+                return
+            sock.setblocking(False)
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            peer = address[0] if isinstance(address, tuple) else str(address)
+            try:
+                listener.on_accept(self, sock, peer)
+            except Exception as error:
+                self.log_error(f"could not set up connection: {error!r}", peer=peer)
+                sock.close()
+
+    # ----------------------------------------------------------- connections
+
+    def new_connection(self, sock: socket.socket, peer: str) -> Connection:
+        connection = Connection(self, sock, peer)
+        self.connections.add(connection)
+        return connection
+
+    def set_events(self, connection: Connection, events: int) -> None:
+        registered = connection.fileno in self.selector.get_map()
+        if events == 0:
+            if registered:
+                self.selector.unregister(connection.fileno)
+        elif registered:
+            self.selector.modify(connection.fileno, events, connection)
+        else:
+            self.selector.register(connection.fileno, events, connection)
+
+    def forget(self, connection: Connection) -> None:
+        """Called by a Connection as it closes."""
+        if connection.fileno in self.selector.get_map():
+            self.selector.unregister(connection.fileno)
+        self.connections.discard(connection)
+        if not self._accepting and len(self.connections) < self.max_connections:
+            self._set_accepting(True)
+
+    def schedule_deadline(self, connection: Connection) -> None:
+        deadline = connection.deadline
+        if connection.scheduled_deadline and connection.scheduled_deadline <= deadline:
+            return  # its current heap entry comes first; it is re-filed then
+        connection.scheduled_deadline = deadline
+        heapq.heappush(self._deadlines, (deadline, next(self._tiebreak), connection))
+
+    def _fire_deadlines(self) -> None:
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] <= self.now:
+            scheduled, _, connection = heapq.heappop(deadlines)
+            if connection.closed or connection.scheduled_deadline != scheduled:
+                continue
+            connection.scheduled_deadline = 0.0
+            if not connection.deadline:
+                continue  # cancelled
+            if connection.deadline > self.now:
+                self.schedule_deadline(connection)  # moved later: re-file
+                continue
+            connection.deadline = 0.0
+            self._guarded(connection, connection.handle_timeout)
+
+    def _next_timeout(self) -> float:
+        timeout = 1.0
+        if self._deadlines:
+            timeout = min(timeout, max(0.0, self._deadlines[0][0] - self.now))
+        return timeout
+
+    # -------------------------------------------------------------- running
+
+    def call_after_iteration(self, callback: Callable[[], None]) -> None:
+        """Run `callback` at the end of every loop iteration (log flushing)."""
+        self._after_iteration.append(callback)
+
+    def install_signal_handlers(self) -> None:
+        """SIGINT and SIGTERM stop the server gracefully (main thread only)."""
+        signal.set_wakeup_fd(self._wakeup_writer.fileno(), warn_on_full_buffer=False)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            # The handler only sets a flag and wakes the selector; the stop
+            # itself runs between iterations, never in the middle of one.
+            signal.signal(signum, lambda _signum, _frame: self.request_stop())
+
+    def request_stop(self) -> None:
+        """Ask the loop to stop gracefully; safe to call from another thread."""
+        self._stop_requested_elsewhere = True
+        try:
+            self._wakeup_writer.send(b"\0")
+        except OSError:
+            pass
+
+    def run(self) -> None:
+        self._running = True
+        try:
+            while True:
+                events = self.selector.select(self._next_timeout())
+                self.now = time.monotonic()
+                for key, mask in events:
+                    target = key.data
+                    if target is None:
+                        self._drain_wakeups()
+                    elif isinstance(target, Listener):
+                        self._accept(target)
+                    else:
+                        self._dispatch(target, mask)
+                self._fire_deadlines()
+                for callback in self._after_iteration:
+                    callback()
+                if self._stopping and (not self.connections or self.now >= self._stop_deadline):
+                    break
+        finally:
+            self._running = False
+            for connection in list(self.connections):
+                connection.abort()
+            for listener in self.listeners:
+                listener.sock.close()
+            for callback in self._after_iteration:
+                callback()
+
+    def _dispatch(self, connection: Connection, mask: int) -> None:
+        if mask & selectors.EVENT_READ and not connection.closed:
+            self._guarded(connection, connection.handle_readable)
+        if mask & selectors.EVENT_WRITE and not connection.closed:
+            self._guarded(connection, connection.handle_writable)
+
+    def _guarded(self, connection: Connection, handler: Callable[[], None]) -> None:
+        try:
+            handler()
+        except Exception as error:
+            connection.error_log.write(
+                "error", f"internal error, closing connection: {error!r}", peer=connection.peer
+            )
+            connection.abort()
+
+    def _drain_wakeups(self) -> None:
+        try:
+            while self._wakeup_reader.recv(4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+        if self._stop_requested_elsewhere:
+            self._begin_stop()
+
+    def _begin_stop(self) -> None:
+        """Stop accepting, let in-flight responses finish, close idle connections."""
+        if self._stopping:
+            return
+        self._set_accepting(False)
+        self._stopping = True
+        self._stop_deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for listener in self.listeners:
+            if listener.sock.fileno() in self.selector.get_map():
+                self.selector.unregister(listener.sock)
+            listener.sock.close()
+        for connection in list(self.connections):
+            protocol = connection.protocol
+            stop = getattr(protocol, "stop_gracefully", None)
+            if stop is None:
+                connection.close()
+            else:
+                self._guarded(connection, stop)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def log_error(self, message: str, *, peer: str | None = None, level: str = "error") -> None:
+        self.error_log.write(level, message, peer=peer)

@@ -1,0 +1,747 @@
+"""Certificates: make a demo chain, load a server's key and chain, verify a peer's chain.
+
+What this module owns:
+- Generating the demo PKI (root CA -> intermediate CA -> server certificate)
+  with the extensions real clients (OpenSSL, curl, Chromium) insist on.
+- Loading a server's certificate chain and private key from PEM files, and a
+  client's trusted roots (a CA file, or the system store).
+- Verifying the chain a server sent: signatures link by link up to a trusted
+  root, validity dates, CA flags and path lengths, the serverAuth purpose, and
+  the name the client asked for (RFC 5280 section 6, RFC 6125 section 6).
+
+What it must never do:
+- Verification never reads the clock or the disk: `now` and the roots are
+  parameters, so a test (or a trace) can replay it.
+- A peer's bad certificate never escapes as a library exception: it becomes
+  `ChainError` with the TLS alert to send.  A bad local file becomes `PkiError`.
+- It never falls back to the Common Name for the server name (RFC 6125
+  section 6.4.4 allows it, every modern client has dropped it).
+
+Only the generation functions, which run at the CLI edge, may default `now` to
+the current time; key generation uses the library's own random source.
+
+The module has three sections (loading, verifying, generating) and runs longer
+than most; they stay together because all three speak X.509 and are the only
+certificate code besides crypto.py that may import `cryptography`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import re
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.utils import CryptographyDeprecationWarning
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
+
+from . import crypto
+from .errors import AlertDescription
+
+KEY_TYPES = ("ecdsa-p256", "rsa-2048", "ed25519")
+
+# Other modules name the certificate type through this alias so that only this
+# module (and crypto.py) import the `cryptography` package.
+Certificate = x509.Certificate
+
+SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+
+# Backdating not_before by an hour lets a client whose clock runs a little
+# behind accept a certificate made a moment ago.
+BACKDATE = timedelta(hours=1)
+ROOT_LIFETIME = timedelta(days=3650)
+INTERMEDIATE_LIFETIME = timedelta(days=1825)
+# 397 days is the longest leaf lifetime browsers accept (CA/Browser Forum
+# Baseline Requirements 6.3.2, Apple and Chromium policy since 2020).
+LEAF_LIFETIME = timedelta(days=397)
+
+LOOPBACK_ADDRESSES = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
+
+_PEM_CERTIFICATE = re.compile(
+    rb"-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----", re.DOTALL
+)
+
+# Extensions verify_chain acts on.  RFC 5280 section 4.2: a certificate with a
+# critical extension the verifier does not process must be rejected.
+_UNDERSTOOD_EXTENSIONS = {
+    ExtensionOID.BASIC_CONSTRAINTS,
+    ExtensionOID.KEY_USAGE,
+    ExtensionOID.EXTENDED_KEY_USAGE,
+    ExtensionOID.SUBJECT_ALTERNATIVE_NAME,
+    ExtensionOID.SUBJECT_KEY_IDENTIFIER,
+    ExtensionOID.AUTHORITY_KEY_IDENTIFIER,
+}
+
+# Everything the library may raise while parsing a certificate or checking a
+# signature on one.  Converted to ChainError at this module's boundary.
+_LIBRARY_ERRORS = (
+    ValueError,
+    TypeError,
+    UnsupportedAlgorithm,
+    InvalidSignature,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
+
+
+class PkiError(Exception):
+    """A local problem: a file is unreadable, not PEM, or the key does not match the certificate."""
+
+
+class ChainError(Exception):
+    """The peer's certificate chain failed verification; `alert` is what to tell the peer."""
+
+    def __init__(self, reason: str, alert: AlertDescription) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.alert = alert
+
+
+# --------------------------------------------------------------------------
+# Loading local files.
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerCredentials:
+    """Everything a server needs to prove who it is."""
+
+    chain_der: tuple[bytes, ...]  # leaf first, then intermediates in file order
+    private_key: crypto.PrivateKey
+    signature_schemes: tuple[str, ...]  # what private_key can sign with, preferred first
+    leaf_names: tuple[str, ...]  # SAN DNS names and IP addresses, for logs
+
+
+def _read_file(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise PkiError(f"cannot read {what} {path}: {error.strerror or error}") from error
+
+
+def _parse_pem_certificates(
+    data: bytes, path: Path, *, skip_unparsable: bool = False
+) -> list[x509.Certificate]:
+    """Every certificate in a PEM file, in file order."""
+    blocks = _PEM_CERTIFICATE.findall(data)
+    if not blocks:
+        raise PkiError(f"{path} holds no PEM certificate")
+    certificates: list[x509.Certificate] = []
+    for number, block in enumerate(blocks, start=1):
+        try:
+            with warnings.catch_warnings():
+                # Some system stores still carry old roots with negative serial numbers.
+                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                certificates.append(x509.load_pem_x509_certificate(block))
+        except (ValueError, x509.InvalidVersion) as error:
+            if skip_unparsable:
+                continue
+            raise PkiError(f"certificate {number} in {path} is not valid: {error}") from error
+    return certificates
+
+
+def _public_key_der(key: crypto.PublicKey) -> bytes:
+    return key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _load_private_key(path: Path) -> crypto.PrivateKey:
+    data = _read_file(path, "private key")
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except TypeError as error:
+        raise PkiError(f"{path} is encrypted; give an unencrypted PEM key") from error
+    except (ValueError, UnsupportedAlgorithm) as error:
+        raise PkiError(f"{path} is not a PEM private key we can read") from error
+    if not crypto.signature_schemes_for_key(key):
+        raise PkiError(f"{path}: keys of type {type(key).__name__} cannot sign TLS handshakes")
+    return key
+
+
+def _subject_names(
+    certificate: x509.Certificate,
+) -> tuple[list[str], list[ipaddress.IPv4Address | ipaddress.IPv6Address]]:
+    """The SAN DNS names and IP addresses; empty when there is no SAN extension."""
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return [], []
+    return names.get_values_for_type(x509.DNSName), names.get_values_for_type(x509.IPAddress)
+
+
+def load_server_credentials(
+    certificate: Path, key: Path, chain: Path | None = None
+) -> ServerCredentials:
+    """The leaf (and any intermediates, nginx style) from `certificate`, more from `chain`."""
+    certificates = _parse_pem_certificates(_read_file(certificate, "certificate"), certificate)
+    if chain is not None:
+        certificates += _parse_pem_certificates(_read_file(chain, "certificate chain"), chain)
+    private_key = _load_private_key(key)
+    leaf = certificates[0]
+    try:
+        leaf_public_key = leaf.public_key()
+    except (ValueError, UnsupportedAlgorithm) as error:
+        raise PkiError(f"{certificate}: unsupported public key in the certificate") from error
+    if _public_key_der(private_key.public_key()) != _public_key_der(leaf_public_key):
+        raise PkiError(f"the key {key} does not belong to the certificate {certificate}")
+    dns_names, addresses = _subject_names(leaf)
+    return ServerCredentials(
+        chain_der=tuple(cert.public_bytes(serialization.Encoding.DER) for cert in certificates),
+        private_key=private_key,
+        signature_schemes=crypto.signature_schemes_for_key(private_key),
+        leaf_names=(*dns_names, *(str(address) for address in addresses)),
+    )
+
+
+def load_trusted_roots(cafile: Path | None = None) -> tuple[x509.Certificate, ...]:
+    """The roots in `cafile`; with None, the system store, else certifi's bundle."""
+    if cafile is not None:
+        return tuple(_parse_pem_certificates(_read_file(cafile, "CA file"), cafile))
+    if SYSTEM_CA_BUNDLE.is_file():
+        bundle = SYSTEM_CA_BUNDLE
+    else:
+        try:
+            import certifi
+        except ImportError as error:
+            raise PkiError(
+                f"no system CA store at {SYSTEM_CA_BUNDLE} and certifi is not installed;"
+                " pass a CA file"
+            ) from error
+        bundle = Path(certifi.where())
+    # A system store is not ours to fix: skip the odd certificate the library refuses.
+    data = _read_file(bundle, "system CA store")
+    return tuple(_parse_pem_certificates(data, bundle, skip_unparsable=True))
+
+
+# --------------------------------------------------------------------------
+# Verifying a peer's chain.
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifiedChain:
+    """Proof that a chain checked out: the key the peer must now prove it holds."""
+
+    leaf_public_key: crypto.PublicKey
+    subjects: tuple[str, ...]  # RFC 4514 strings, leaf first, ending with the trusted root
+
+
+def _describe(certificate: x509.Certificate) -> str:
+    return certificate.subject.rfc4514_string() or "(empty subject)"
+
+
+def _der_element(data: bytes, offset: int) -> tuple[int, int, int]:
+    """(tag, start of contents, end of contents) of the DER element at `offset` (X.690 8.1)."""
+    tag = data[offset]
+    length = data[offset + 1]
+    start = offset + 2
+    if length & 0x80:  # long form: the low bits count the length bytes that follow
+        count = length & 0x7F
+        length = int.from_bytes(data[start : start + count], "big")
+        start += count
+    return tag, start, start + length
+
+
+def _signature_is_whole_bytes(der: bytes) -> bool:
+    """Whether signatureValue, a BIT STRING, declares zero unused bits.
+
+    RFC 5280 section 4.1.1.3 puts the signature in a BIT STRING whose first
+    content byte counts unused trailing bits.  The library ignores that count,
+    so without this check the byte could be changed without the signature
+    failing; OpenSSL refuses such certificates and so do we.
+    """
+    try:
+        _certificate, start, _end = _der_element(der, 0)
+        _tbs, _start, after_tbs = _der_element(der, start)
+        _algorithm, _start, after_algorithm = _der_element(der, after_tbs)
+        tag, contents, _end = _der_element(der, after_algorithm)
+        return tag == 0x03 and der[contents] == 0
+    except IndexError:
+        return False
+
+
+def _parse_peer_certificate(der: bytes, position: int) -> x509.Certificate:
+    """Parse one DER certificate and touch every lazily parsed part, so errors surface here."""
+    try:
+        certificate = x509.load_der_x509_certificate(der)
+        certificate.subject.rfc4514_string()
+        certificate.issuer.rfc4514_string()
+        for extension in certificate.extensions:
+            extension.value  # noqa: B018 - parsing happens on access
+        certificate.not_valid_before_utc  # noqa: B018
+        certificate.not_valid_after_utc  # noqa: B018
+    except _LIBRARY_ERRORS as error:
+        raise ChainError(
+            f"certificate {position + 1} in the chain cannot be parsed: {error}",
+            AlertDescription.bad_certificate,
+        ) from error
+    if not _signature_is_whole_bytes(der):
+        raise ChainError(
+            f"certificate {position + 1} in the chain has unused bits in its signature",
+            AlertDescription.bad_certificate,
+        )
+    return certificate
+
+
+def _check_issued_by(certificate: x509.Certificate, issuer: x509.Certificate) -> None:
+    try:
+        certificate.verify_directly_issued_by(issuer)
+    except InvalidSignature as error:
+        raise ChainError(
+            f"the signature on '{_describe(certificate)}' does not verify with the key of"
+            f" '{_describe(issuer)}'",
+            AlertDescription.bad_certificate,
+        ) from error
+    except (ValueError, TypeError, UnsupportedAlgorithm) as error:
+        raise ChainError(
+            f"'{_describe(certificate)}' was not issued by '{_describe(issuer)}' ({error})",
+            AlertDescription.bad_certificate,
+        ) from error
+
+
+def _find_issuing_root(
+    certificate: x509.Certificate, roots: Sequence[x509.Certificate]
+) -> x509.Certificate | None:
+    for root in roots:
+        if root.subject != certificate.issuer:
+            continue
+        try:
+            certificate.verify_directly_issued_by(root)
+        except _LIBRARY_ERRORS:
+            continue
+        return root
+    return None
+
+
+def _build_path(
+    chain: list[x509.Certificate], roots: Sequence[x509.Certificate]
+) -> list[x509.Certificate]:
+    """Leaf first, each certificate signed by the next, ending with a trusted root."""
+    trusted = {root.public_bytes(serialization.Encoding.DER) for root in roots}
+    path: list[x509.Certificate] = []
+    for position, certificate in enumerate(chain):
+        path.append(certificate)
+        if certificate.public_bytes(serialization.Encoding.DER) in trusted:
+            return path  # the peer sent a copy of one of our roots: the path ends there
+        if position + 1 < len(chain):
+            _check_issued_by(certificate, chain[position + 1])
+    root = _find_issuing_root(path[-1], roots)
+    if root is None:
+        raise ChainError(
+            f"chain does not lead to the trusted root ('{_describe(path[-1])}' was issued by"
+            f" '{path[-1].issuer.rfc4514_string()}', which is not trusted)",
+            AlertDescription.unknown_ca,
+        )
+    path.append(root)
+    return path
+
+
+def _check_dates(certificate: x509.Certificate, moment: datetime) -> None:
+    # RFC 8446 section 6.2: certificate_expired covers "expired or not currently valid".
+    if moment > certificate.not_valid_after_utc:
+        expiry = certificate.not_valid_after_utc.date().isoformat()
+        raise ChainError(
+            f"certificate '{_describe(certificate)}' expired on {expiry}",
+            AlertDescription.certificate_expired,
+        )
+    if moment < certificate.not_valid_before_utc:
+        start = certificate.not_valid_before_utc.date().isoformat()
+        raise ChainError(
+            f"certificate '{_describe(certificate)}' is not valid before {start}",
+            AlertDescription.certificate_expired,
+        )
+
+
+def _check_critical_extensions(certificate: x509.Certificate) -> None:
+    for extension in certificate.extensions:
+        if extension.critical and extension.oid not in _UNDERSTOOD_EXTENSIONS:
+            name = getattr(extension.oid, "_name", extension.oid.dotted_string)
+            raise ChainError(
+                f"certificate '{_describe(certificate)}' has a critical extension this"
+                f" verifier does not implement ({name})",
+                AlertDescription.unsupported_certificate,
+            )
+
+
+def _check_issuer(issuer: x509.Certificate, intermediates_below: int) -> None:
+    """RFC 5280 section 6.1.4 (k), (l), (n): may this certificate sign others?"""
+    extensions = issuer.extensions
+    try:
+        constraints = extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        constraints = None
+    if constraints is None or not constraints.ca:
+        raise ChainError(
+            f"issuer '{_describe(issuer)}' is not a CA", AlertDescription.bad_certificate
+        )
+    if constraints.path_length is not None and intermediates_below > constraints.path_length:
+        raise ChainError(
+            f"issuer '{_describe(issuer)}' allows {constraints.path_length} intermediate CAs"
+            f" below it, the chain has {intermediates_below}",
+            AlertDescription.bad_certificate,
+        )
+    with contextlib.suppress(x509.ExtensionNotFound):
+        if not extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign:
+            raise ChainError(
+                f"issuer '{_describe(issuer)}' may not sign certificates (no keyCertSign)",
+                AlertDescription.bad_certificate,
+            )
+
+
+def _check_leaf_purpose(leaf: x509.Certificate) -> None:
+    """A server certificate must allow TLS server authentication and signing."""
+    extensions = leaf.extensions
+    with contextlib.suppress(x509.ExtensionNotFound):
+        purposes = extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        if ExtendedKeyUsageOID.SERVER_AUTH not in purposes:
+            raise ChainError(
+                f"certificate '{_describe(leaf)}' is not for TLS servers (no serverAuth)",
+                AlertDescription.unsupported_certificate,
+            )
+    with contextlib.suppress(x509.ExtensionNotFound):
+        if not extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature:
+            raise ChainError(
+                f"certificate '{_describe(leaf)}' may not sign (no digitalSignature)",
+                AlertDescription.unsupported_certificate,
+            )
+
+
+def _dns_name_matches(pattern: str, server_name: str) -> bool:
+    """RFC 6125 section 6.4.3: exact, or a leftmost `*.` standing for exactly one label."""
+    pattern = pattern.lower().rstrip(".")
+    if pattern == server_name:
+        return True
+    if not pattern.startswith("*."):
+        return False
+    first_label, dot, rest = server_name.partition(".")
+    return bool(first_label) and bool(dot) and rest == pattern[2:]
+
+
+def _check_name(leaf: x509.Certificate, server_name: str) -> None:
+    dns_names, addresses = _subject_names(leaf)
+    try:
+        address = ipaddress.ip_address(server_name.strip("[]"))
+    except ValueError:
+        address = None
+    if address is not None:
+        if address in addresses:
+            return
+        presented = [str(item) for item in addresses]
+    else:
+        wanted = server_name.lower().rstrip(".")
+        if any(_dns_name_matches(pattern, wanted) for pattern in dns_names):
+            return
+        presented = dns_names
+    if not presented:
+        raise ChainError(
+            f"certificate '{_describe(leaf)}' names no"
+            f" {'DNS name' if address is None else 'IP address'}"
+            f" in subjectAltName, so it cannot match {server_name} (the Common Name is not used)",
+            AlertDescription.bad_certificate,
+        )
+    raise ChainError(
+        f"certificate for {', '.join(presented)} does not match {server_name}",
+        AlertDescription.bad_certificate,
+    )
+
+
+def verify_chain(
+    chain_der: Sequence[bytes],
+    roots: Sequence[x509.Certificate],
+    server_name: str,
+    now: float,
+) -> VerifiedChain:
+    """Check the peer's chain (leaf first) against `roots` for `server_name` at time `now`."""
+    with warnings.catch_warnings():
+        # The library warns about oddities it still accepts (a negative serial
+        # number, a country name of the wrong length).  Peer-controlled bytes
+        # must not write to our logs, nor raise under `python -W error`.
+        warnings.simplefilter("ignore")
+        return _verify_chain(chain_der, roots, server_name, now)
+
+
+def _verify_chain(
+    chain_der: Sequence[bytes],
+    roots: Sequence[x509.Certificate],
+    server_name: str,
+    now: float,
+) -> VerifiedChain:
+    if not chain_der:
+        # RFC 8446 section 4.4.2.4: an empty server Certificate is a decode_error.
+        raise ChainError("the server sent no certificate", AlertDescription.decode_error)
+    chain = [_parse_peer_certificate(der, position) for position, der in enumerate(chain_der)]
+    try:
+        path = _build_path(chain, roots)
+        moment = datetime.fromtimestamp(now, tz=UTC)
+        for certificate in path:
+            _check_dates(certificate, moment)
+            _check_critical_extensions(certificate)
+        for position, issuer in enumerate(path[1:], start=1):
+            _check_issuer(issuer, intermediates_below=position - 1)
+        leaf = path[0]
+        _check_leaf_purpose(leaf)
+        _check_name(leaf, server_name)
+        leaf_public_key = leaf.public_key()
+    except _LIBRARY_ERRORS as error:
+        # A trusted root from the store with an odd encoding, or an unsupported key.
+        raise ChainError(
+            f"certificate could not be processed: {error}", AlertDescription.unsupported_certificate
+        ) from error
+    if not crypto.signature_schemes_for_key(leaf_public_key):
+        raise ChainError(
+            f"certificate '{_describe(leaf)}' has a key type TLS cannot use",
+            AlertDescription.unsupported_certificate,
+        )
+    return VerifiedChain(
+        leaf_public_key=leaf_public_key,
+        subjects=tuple(_describe(certificate) for certificate in path),
+    )
+
+
+# --------------------------------------------------------------------------
+# Generating the demo PKI.
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GeneratedPki:
+    """Where generate_pki wrote each file."""
+
+    root_cert: Path
+    intermediate_cert: Path
+    server_cert: Path
+    server_key: Path
+    root_key: Path
+    intermediate_key: Path
+
+
+def _new_private_key(key_type: str) -> crypto.PrivateKey:
+    if key_type == "ecdsa-p256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if key_type == "rsa-2048":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if key_type == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    raise PkiError(f"unknown key type {key_type!r}; choose one of {', '.join(KEY_TYPES)}")
+
+
+def _demo_name(common_name: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "tls-web-server demo"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def _key_usage(*, signing: bool, encipherment: bool = False, certificates: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=signing,
+        content_commitment=False,
+        key_encipherment=encipherment,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=certificates,
+        crl_sign=certificates,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _sign(builder: x509.CertificateBuilder, issuer_key: crypto.PrivateKey) -> x509.Certificate:
+    # Ed25519 signs the message itself, so it takes no separate hash (RFC 8410 section 6).
+    digest = None if isinstance(issuer_key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+    return builder.sign(issuer_key, digest)
+
+
+def _ca_certificate(
+    common_name: str,
+    key: crypto.PrivateKey,
+    issuer: tuple[x509.Certificate, crypto.PrivateKey] | None,
+    path_length: int,
+    not_before: datetime,
+    lifetime: timedelta,
+) -> x509.Certificate:
+    """A CA certificate; self-signed (a root) when `issuer` is None."""
+    subject = _demo_name(common_name)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer[0].subject if issuer else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_before + BACKDATE + lifetime)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .add_extension(_key_usage(signing=False, certificates=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    if issuer is None:
+        return _sign(builder, key)
+    builder = builder.add_extension(
+        x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer[0].public_key()), critical=False
+    )
+    return _sign(builder, issuer[1])
+
+
+def _subject_alternative_name(names: Sequence[str]) -> x509.SubjectAlternativeName:
+    """DNS names, with anything that parses as an IP address entered as an IP, plus loopback."""
+    entries: list[x509.GeneralName] = []
+    for name in names:
+        try:
+            entry: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(name))
+        except ValueError:
+            try:
+                entry = x509.DNSName(name)
+            except ValueError as error:
+                raise PkiError(f"{name!r} is not a valid DNS name: {error}") from error
+        if entry not in entries:
+            entries.append(entry)
+    for address in LOOPBACK_ADDRESSES:
+        if x509.IPAddress(address) not in entries:
+            entries.append(x509.IPAddress(address))
+    return x509.SubjectAlternativeName(entries)
+
+
+def _leaf_certificate(
+    names: Sequence[str],
+    key: crypto.PrivateKey,
+    issuer_certificate: x509.Certificate,
+    issuer_key: crypto.PrivateKey,
+    not_before: datetime,
+    lifetime: timedelta,
+) -> x509.Certificate:
+    if not names:
+        raise PkiError("a server certificate needs at least one name")
+    # RSA key exchange (TLS 1.2) encrypts to the key, so RSA leaves also get keyEncipherment.
+    is_rsa = isinstance(key, rsa.RSAPrivateKey)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_demo_name(names[0]))
+        .issuer_name(issuer_certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_before + BACKDATE + lifetime)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            _key_usage(signing=True, encipherment=is_rsa, certificates=False), critical=True
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(_subject_alternative_name(names), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_certificate.public_key()),
+            critical=False,
+        )
+    )
+    return _sign(builder, issuer_key)
+
+
+def _write_certificate(path: Path, certificate: x509.Certificate) -> None:
+    try:
+        path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    except OSError as error:
+        raise PkiError(f"cannot write {path}: {error.strerror or error}") from error
+
+
+def _write_private_key(path: Path, key: crypto.PrivateKey) -> None:
+    """Write a PEM key readable by its owner only, from the first byte on."""
+    data = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    try:
+        # O_CREAT keeps an existing file's mode, so remove it first and insist on
+        # creating it (O_EXCL) with 0600: no moment where others could read the key.
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+    except OSError as error:
+        raise PkiError(f"cannot write {path}: {error.strerror or error}") from error
+
+
+def generate_pki(
+    outdir: Path,
+    names: Sequence[str] = ("localhost",),
+    key_type: str = "ecdsa-p256",
+    now: float | None = None,
+) -> GeneratedPki:
+    """Write a demo root CA, intermediate CA and server certificate (with keys) into outdir."""
+    moment = datetime.fromtimestamp(time.time() if now is None else now, tz=UTC)
+    not_before = moment - BACKDATE
+    root_key = _new_private_key(key_type)
+    intermediate_key = _new_private_key(key_type)
+    server_key = _new_private_key(key_type)
+    root = _ca_certificate(
+        "tls-web-server demo root CA", root_key, None, 1, not_before, ROOT_LIFETIME
+    )
+    intermediate = _ca_certificate(
+        "tls-web-server demo intermediate CA",
+        intermediate_key,
+        (root, root_key),
+        0,
+        not_before,
+        INTERMEDIATE_LIFETIME,
+    )
+    server = _leaf_certificate(
+        names, server_key, intermediate, intermediate_key, not_before, LEAF_LIFETIME
+    )
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PkiError(f"cannot create {outdir}: {error.strerror or error}") from error
+    files = GeneratedPki(
+        root_cert=outdir / "root_cert.pem",
+        intermediate_cert=outdir / "intermediate_cert.pem",
+        server_cert=outdir / "server_cert.pem",
+        server_key=outdir / "server_key.pem",
+        root_key=outdir / "root_key.pem",
+        intermediate_key=outdir / "intermediate_key.pem",
+    )
+    _write_private_key(files.root_key, root_key)
+    _write_private_key(files.intermediate_key, intermediate_key)
+    _write_private_key(files.server_key, server_key)
+    _write_certificate(files.root_cert, root)
+    _write_certificate(files.intermediate_cert, intermediate)
+    _write_certificate(files.server_cert, server)
+    return files
+
+
+def issue_server_certificate(
+    issuer_cert: Path,
+    issuer_key: Path,
+    cert_out: Path,
+    key_out: Path,
+    names: Sequence[str] = ("localhost",),
+    key_type: str = "ecdsa-p256",
+    now: float | None = None,
+    lifetime: timedelta = LEAF_LIFETIME,
+) -> None:
+    """A new server key and certificate, signed by an existing (intermediate) CA."""
+    issuer_certificate = _parse_pem_certificates(
+        _read_file(issuer_cert, "certificate"), issuer_cert
+    )[0]
+    signing_key = _load_private_key(issuer_key)
+    moment = datetime.fromtimestamp(time.time() if now is None else now, tz=UTC)
+    key = _new_private_key(key_type)
+    certificate = _leaf_certificate(
+        names, key, issuer_certificate, signing_key, moment - BACKDATE, lifetime
+    )
+    _write_private_key(key_out, key)
+    _write_certificate(cert_out, certificate)

@@ -1,0 +1,514 @@
+"""TLS 1.3 extensions (RFC 8446 section 4.2): the generic block, and one codec per payload.
+
+What this module owns: the `Extension` list every hello carries, and a
+`decode_X` / `encode_X` pair for each extension payload we use, each next to
+the RFC structure it implements.  A decoder takes the `extension_data` bytes
+and returns plain values; an encoder does the reverse.
+
+What it must never do: decide whether an extension is allowed, wanted or
+acceptable (that is the handshake's job in negotiation.py / server.py /
+client.py), hold keys, or convert numbers from the wire into IntEnums.  Groups,
+versions, signature schemes and modes stay plain ints because a peer may send
+values we do not know (GREASE, RFC 8701), and those must be ignored, not
+crash.  Every malformed payload raises `TLSError` with `decode_error`, or
+`illegal_parameter` where an RFC names that alert; nothing else escapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tls_web_server.tls.tls13.enums import ExtensionType, NameType
+from tls_web_server.tls.tls13.wire import Reader, Writer, decode_error, illegal_parameter
+
+UINT16_MAX = 0xFFFF
+
+
+def extension_name(extension_type: int) -> str:
+    """The RFC name of an extension type for messages and traces, or its number if unknown."""
+    try:
+        return ExtensionType(extension_type).name
+    except ValueError:
+        return f"extension {extension_type}"
+
+
+# --- The generic extension block ------------------------------------------------------------
+#
+#   struct {
+#       ExtensionType extension_type;
+#       opaque extension_data<0..2^16-1>;
+#   } Extension;                                          (RFC 8446 section 4.2)
+
+
+@dataclass(frozen=True, slots=True)
+class Extension:
+    """One extension as it travels: its type number and its still-encoded payload."""
+
+    type: int
+    data: bytes
+
+
+def decode_extensions(
+    reader: Reader,
+    *,
+    message: str,
+    min_length: int = 0,
+    max_length: int = UINT16_MAX,
+) -> tuple[Extension, ...]:
+    """Read a length-prefixed `Extension extensions<min..max>` block, keeping the wire order.
+
+    Each message declares its own bounds (ClientHello <8..2^16-1>, ServerHello
+    <6..2^16-1>, ...).  `message` names the message for error reasons.
+    RFC 8446 section 4.2: "There MUST NOT be more than one extension of the
+    same type in a given extension block"; we answer with illegal_parameter
+    because the block parses but breaks a rule.
+    """
+    block = reader.vector(2, min_length, max_length, name="extensions")
+    extensions: list[Extension] = []
+    seen: set[int] = set()
+    while block.remaining:
+        extension_type = block.uint16()
+        data = block.opaque(2, name="extension_data")
+        if extension_type in seen:
+            raise illegal_parameter(
+                f"{message}: the {extension_name(extension_type)} extension appears twice"
+            )
+        seen.add(extension_type)
+        extensions.append(Extension(extension_type, data))
+    return tuple(extensions)
+
+
+def encode_extensions(writer: Writer, extensions: Iterable[Extension]) -> None:
+    """Write a length-prefixed extension block in the given order."""
+    with writer.vector(2):
+        for extension in extensions:
+            writer.uint16(extension.type)
+            writer.opaque(2, extension.data)
+
+
+def _reader(data: bytes, extension_type: ExtensionType) -> Reader:
+    return Reader(data, context=f"{extension_type.name} extension")
+
+
+# --- Extensions whose payload is empty ------------------------------------------------------
+#
+# The server's server_name acknowledgement (RFC 6066 section 3: "the
+# extension_data field of this extension SHALL be empty") and the early_data
+# indication in ClientHello and EncryptedExtensions (RFC 8446 section 4.2.10).
+
+
+def decode_empty(data: bytes, extension_type: ExtensionType) -> None:
+    """Check that an extension that carries no payload indeed has none."""
+    if data:
+        raise decode_error(f"{extension_type.name} extension: expected no data, got {len(data)}")
+
+
+def encode_empty() -> bytes:
+    return b""
+
+
+# --- server_name (RFC 6066 section 3) -------------------------------------------------------
+#
+#   struct {
+#       NameType name_type;
+#       select (name_type) { case host_name: HostName; } name;
+#   } ServerName;
+#   opaque HostName<1..2^16-1>;
+#   struct { ServerName server_name_list<1..2^16-1> } ServerNameList;
+
+
+def decode_server_name(data: bytes) -> str | None:
+    """The host_name a client asked for, or None if the list names no host_name.
+
+    Entries of name types we do not know are skipped: every name type ever
+    deployed has the HostName layout, and RFC 6066 asks servers to ignore
+    what they do not understand.  The name must be ASCII (RFC 6066: "a byte
+    string using ASCII encoding"); anything else does not decode.
+    """
+    reader = _reader(data, ExtensionType.server_name)
+    names = reader.vector(2, 1, UINT16_MAX, name="server_name_list")
+    host_name: str | None = None
+    while names.remaining:
+        name_type = names.uint8()
+        name = names.opaque(2, 1, UINT16_MAX, name="HostName")
+        if name_type != NameType.host_name:
+            continue
+        if host_name is not None:
+            # RFC 6066 section 3: "MUST NOT contain more than one name of the same name_type".
+            raise illegal_parameter("server_name extension: two host_name entries")
+        if not name.isascii():
+            raise decode_error("server_name extension: host_name is not ASCII")
+        host_name = name.decode("ascii")
+    reader.expect_end()
+    return host_name
+
+
+def encode_server_name(host_name: str) -> bytes:
+    """A ServerNameList holding one host_name (the only form clients send)."""
+    writer = Writer()
+    with writer.vector(2):
+        writer.uint8(NameType.host_name)
+        writer.opaque(2, host_name.encode("ascii"))
+    return writer.getvalue()
+
+
+# --- Lists of uint16: supported_groups, signature_algorithms(_cert), supported_versions -----
+
+
+def _decode_uint16_list(
+    data: bytes,
+    extension_type: ExtensionType,
+    length_size: int,
+    min_length: int,
+    max_length: int,
+    name: str,
+) -> tuple[int, ...]:
+    reader = _reader(data, extension_type)
+    values = reader.uint16_list(length_size, min_length, max_length, name=name)
+    reader.expect_end()
+    return values
+
+
+def _encode_uint16_list(values: Iterable[int], length_size: int) -> bytes:
+    writer = Writer()
+    with writer.vector(length_size):
+        for value in values:
+            writer.uint16(value)
+    return writer.getvalue()
+
+
+def decode_supported_groups(data: bytes) -> tuple[int, ...]:
+    """RFC 8446 section 4.2.7: NamedGroup named_group_list<2..2^16-1>."""
+    return _decode_uint16_list(
+        data, ExtensionType.supported_groups, 2, 2, UINT16_MAX, "named_group_list"
+    )
+
+
+def encode_supported_groups(groups: Iterable[int]) -> bytes:
+    return _encode_uint16_list(groups, 2)
+
+
+def decode_signature_algorithms(
+    data: bytes, extension_type: ExtensionType = ExtensionType.signature_algorithms
+) -> tuple[int, ...]:
+    """RFC 8446 section 4.2.3: SignatureScheme supported_signature_algorithms<2..2^16-2>.
+
+    The same layout serves signature_algorithms_cert (pass that type so that
+    errors name the right extension).
+    """
+    return _decode_uint16_list(
+        data,
+        extension_type,
+        2,
+        2,
+        UINT16_MAX - 1,
+        "supported_signature_algorithms",
+    )
+
+
+def encode_signature_algorithms(schemes: Iterable[int]) -> bytes:
+    return _encode_uint16_list(schemes, 2)
+
+
+def decode_client_supported_versions(data: bytes) -> tuple[int, ...]:
+    """RFC 8446 section 4.2.1, ClientHello form: ProtocolVersion versions<2..254>."""
+    return _decode_uint16_list(data, ExtensionType.supported_versions, 1, 2, 254, "versions")
+
+
+def encode_client_supported_versions(versions: Iterable[int]) -> bytes:
+    return _encode_uint16_list(versions, 1)
+
+
+def _decode_single_uint16(data: bytes, extension_type: ExtensionType) -> int:
+    reader = _reader(data, extension_type)
+    value = reader.uint16()
+    reader.expect_end()
+    return value
+
+
+def decode_selected_version(data: bytes) -> int:
+    """RFC 8446 section 4.2.1, ServerHello / HelloRetryRequest form: one ProtocolVersion."""
+    return _decode_single_uint16(data, ExtensionType.supported_versions)
+
+
+def encode_selected_version(version: int) -> bytes:
+    return version.to_bytes(2, "big")
+
+
+# --- key_share (RFC 8446 section 4.2.8) -----------------------------------------------------
+#
+#   struct { NamedGroup group; opaque key_exchange<1..2^16-1>; } KeyShareEntry;
+#   ClientHello:        KeyShareEntry client_shares<0..2^16-1>;
+#   ServerHello:        KeyShareEntry server_share;
+#   HelloRetryRequest:  NamedGroup selected_group;
+
+
+@dataclass(frozen=True, slots=True)
+class KeyShareEntry:
+    """One (EC)DHE public value and the group it belongs to (kept as an int: may be unknown)."""
+
+    group: int
+    key_exchange: bytes
+
+
+def _read_key_share_entry(reader: Reader) -> KeyShareEntry:
+    group = reader.uint16()
+    key_exchange = reader.opaque(2, 1, UINT16_MAX, name="key_exchange")
+    return KeyShareEntry(group, key_exchange)
+
+
+def _write_key_share_entry(writer: Writer, entry: KeyShareEntry) -> None:
+    writer.uint16(entry.group)
+    writer.opaque(2, entry.key_exchange)
+
+
+def decode_client_key_shares(data: bytes) -> tuple[KeyShareEntry, ...]:
+    """The client's shares, in its order of preference.
+
+    RFC 8446 section 4.2.8: "Clients MUST NOT offer multiple KeyShareEntry
+    values for the same group ... Servers MAY check for violations of these
+    rules and abort the handshake with an illegal_parameter alert"; we check
+    the duplicate rule here because it needs nothing but this extension.
+    """
+    reader = _reader(data, ExtensionType.key_share)
+    shares = reader.vector(2, 0, UINT16_MAX, name="client_shares")
+    entries: list[KeyShareEntry] = []
+    groups: set[int] = set()
+    while shares.remaining:
+        entry = _read_key_share_entry(shares)
+        if entry.group in groups:
+            raise illegal_parameter(f"key_share extension: two shares for group {entry.group}")
+        groups.add(entry.group)
+        entries.append(entry)
+    reader.expect_end()
+    return tuple(entries)
+
+
+def encode_client_key_shares(entries: Iterable[KeyShareEntry]) -> bytes:
+    writer = Writer()
+    with writer.vector(2):
+        for entry in entries:
+            _write_key_share_entry(writer, entry)
+    return writer.getvalue()
+
+
+def decode_server_key_share(data: bytes) -> KeyShareEntry:
+    """The one share in a ServerHello."""
+    reader = _reader(data, ExtensionType.key_share)
+    entry = _read_key_share_entry(reader)
+    reader.expect_end()
+    return entry
+
+
+def encode_server_key_share(entry: KeyShareEntry) -> bytes:
+    writer = Writer()
+    _write_key_share_entry(writer, entry)
+    return writer.getvalue()
+
+
+def decode_hello_retry_key_share(data: bytes) -> int:
+    """The group a HelloRetryRequest asks the client to use (selected_group)."""
+    return _decode_single_uint16(data, ExtensionType.key_share)
+
+
+def encode_hello_retry_key_share(selected_group: int) -> bytes:
+    return selected_group.to_bytes(2, "big")
+
+
+# --- psk_key_exchange_modes (RFC 8446 section 4.2.9) ----------------------------------------
+#
+#   struct { PskKeyExchangeMode ke_modes<1..255>; } PskKeyExchangeModes;   (one byte each)
+
+
+def decode_psk_key_exchange_modes(data: bytes) -> tuple[int, ...]:
+    reader = _reader(data, ExtensionType.psk_key_exchange_modes)
+    modes = reader.opaque(1, 1, 255, name="ke_modes")
+    reader.expect_end()
+    return tuple(modes)
+
+
+def encode_psk_key_exchange_modes(modes: Iterable[int]) -> bytes:
+    writer = Writer()
+    writer.opaque(1, bytes(modes))
+    return writer.getvalue()
+
+
+# --- pre_shared_key (RFC 8446 section 4.2.11) -----------------------------------------------
+#
+#   struct { opaque identity<1..2^16-1>; uint32 obfuscated_ticket_age; } PskIdentity;
+#   opaque PskBinderEntry<32..255>;
+#   struct {
+#       PskIdentity identities<7..2^16-1>;
+#       PskBinderEntry binders<33..2^16-1>;
+#   } OfferedPsks;
+#   ClientHello: OfferedPsks;   ServerHello: uint16 selected_identity;
+
+
+@dataclass(frozen=True, slots=True)
+class PskIdentity:
+    """A ticket (or external PSK label) the client offers, with its obfuscated age."""
+
+    identity: bytes
+    obfuscated_ticket_age: int
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedPsks:
+    """The client's PSK offer: identities and one binder per identity, in the same order."""
+
+    identities: tuple[PskIdentity, ...]
+    binders: tuple[bytes, ...]
+
+    @property
+    def binders_length(self) -> int:
+        """Bytes the binders vector takes at the very end of the ClientHello, prefix included.
+
+        RFC 8446 section 4.2.11.2: a binder is computed over the ClientHello
+        "up to and including the PskIdentity.identities field", i.e. the whole
+        encoded message minus these last bytes.  Because pre_shared_key must
+        be the last extension, `client_hello_bytes[:-binders_length]` is that
+        prefix.  The encoding is canonical, so the length follows from the
+        binders themselves.
+        """
+        return 2 + sum(1 + len(binder) for binder in self.binders)
+
+
+def decode_offered_psks(data: bytes) -> OfferedPsks:
+    """The ClientHello form of pre_shared_key.
+
+    A binder count that differs from the identity count parses but cannot be
+    verified; RFC 8446 section 4.2.11 says there is one binder "for each value
+    in the identities list", and we refuse a mismatch with illegal_parameter.
+    """
+    reader = _reader(data, ExtensionType.pre_shared_key)
+    identity_list = reader.vector(2, 7, UINT16_MAX, name="identities")
+    identities: list[PskIdentity] = []
+    while identity_list.remaining:
+        identity = identity_list.opaque(2, 1, UINT16_MAX, name="identity")
+        identities.append(PskIdentity(identity, identity_list.uint32()))
+    binder_list = reader.vector(2, 33, UINT16_MAX, name="binders")
+    binders: list[bytes] = []
+    while binder_list.remaining:
+        binders.append(binder_list.opaque(1, 32, 255, name="PskBinderEntry"))
+    reader.expect_end()
+    if len(binders) != len(identities):
+        raise illegal_parameter(
+            f"pre_shared_key extension: {len(identities)} identities but {len(binders)} binders"
+        )
+    return OfferedPsks(tuple(identities), tuple(binders))
+
+
+def encode_offered_psks(offered: OfferedPsks) -> bytes:
+    writer = Writer()
+    with writer.vector(2):
+        for identity in offered.identities:
+            writer.opaque(2, identity.identity)
+            writer.uint32(identity.obfuscated_ticket_age)
+    with writer.vector(2):
+        for binder in offered.binders:
+            writer.opaque(1, binder)
+    return writer.getvalue()
+
+
+def decode_selected_identity(data: bytes) -> int:
+    """The ServerHello form of pre_shared_key: the index of the accepted identity."""
+    return _decode_single_uint16(data, ExtensionType.pre_shared_key)
+
+
+def encode_selected_identity(selected_identity: int) -> bytes:
+    return selected_identity.to_bytes(2, "big")
+
+
+# --- early_data (RFC 8446 section 4.2.10) ---------------------------------------------------
+#
+# Empty in ClientHello and EncryptedExtensions (use decode_empty); in
+# NewSessionTicket: struct { uint32 max_early_data_size; }.
+
+
+def decode_max_early_data_size(data: bytes) -> int:
+    reader = _reader(data, ExtensionType.early_data)
+    size = reader.uint32()
+    reader.expect_end()
+    return size
+
+
+def encode_max_early_data_size(max_early_data_size: int) -> bytes:
+    return max_early_data_size.to_bytes(4, "big")
+
+
+# --- cookie (RFC 8446 section 4.2.2) --------------------------------------------------------
+#
+#   struct { opaque cookie<1..2^16-1>; } Cookie;
+
+
+def decode_cookie(data: bytes) -> bytes:
+    reader = _reader(data, ExtensionType.cookie)
+    cookie = reader.opaque(2, 1, UINT16_MAX, name="cookie")
+    reader.expect_end()
+    return cookie
+
+
+def encode_cookie(cookie: bytes) -> bytes:
+    writer = Writer()
+    writer.opaque(2, cookie)
+    return writer.getvalue()
+
+
+# --- application_layer_protocol_negotiation (RFC 7301 section 3.1) --------------------------
+#
+#   opaque ProtocolName<1..2^8-1>;
+#   struct { ProtocolName protocol_name_list<2..2^16-1> } ProtocolNameList;
+
+
+def decode_application_protocols(data: bytes) -> tuple[bytes, ...]:
+    """The protocol names offered (ClientHello) or selected (EncryptedExtensions), in order."""
+    reader = _reader(data, ExtensionType.application_layer_protocol_negotiation)
+    name_list = reader.vector(2, 2, UINT16_MAX, name="protocol_name_list")
+    names: list[bytes] = []
+    while name_list.remaining:
+        names.append(name_list.opaque(1, 1, 255, name="ProtocolName"))
+    reader.expect_end()
+    return tuple(names)
+
+
+def decode_selected_application_protocol(data: bytes) -> bytes:
+    """The server's choice: RFC 7301 section 3.1, the list "MUST contain exactly one" name."""
+    names = decode_application_protocols(data)
+    if len(names) != 1:
+        raise decode_error(
+            f"application_layer_protocol_negotiation extension: the server sent {len(names)} "
+            "protocol names, not exactly one"
+        )
+    return names[0]
+
+
+def encode_application_protocols(names: Iterable[bytes]) -> bytes:
+    writer = Writer()
+    with writer.vector(2):
+        for name in names:
+            writer.opaque(1, name)
+    return writer.getvalue()
+
+
+# --- record_size_limit (RFC 8449 section 4) -------------------------------------------------
+#
+#   uint16 RecordSizeLimit;
+
+# RFC 8449 section 4: "Endpoints MUST NOT send a record_size_limit extension
+# with a value smaller than 64.  An endpoint MUST treat receipt of a smaller
+# value as a fatal error and generate an illegal_parameter alert."
+MIN_RECORD_SIZE_LIMIT = 64
+
+
+def decode_record_size_limit(data: bytes) -> int:
+    limit = _decode_single_uint16(data, ExtensionType.record_size_limit)
+    if limit < MIN_RECORD_SIZE_LIMIT:
+        raise illegal_parameter(
+            f"record_size_limit extension: {limit} is below the minimum {MIN_RECORD_SIZE_LIMIT}"
+        )
+    return limit
+
+
+def encode_record_size_limit(limit: int) -> bytes:
+    return limit.to_bytes(2, "big")

@@ -1,0 +1,238 @@
+"""Read and write the TLS presentation language (RFC 8446 section 3): integers and vectors.
+
+What this module owns: turning bytes into integers and length-prefixed vectors
+and back, with every length checked against the bytes that enclose it.  The
+message and extension codecs (messages.py, extensions.py) are written on top
+of `Reader` and `Writer`, so that the RFC's structure definitions map one to
+one onto nested reads and nested `with writer.vector(...)` blocks.
+
+What it must never do: know what a message means, hold keys, or let a
+malformed input escape as anything but `TLSError` with the `decode_error`
+alert (RFC 8446 section 6: "a message could not be decoded because some field
+was out of the specified range or the length of the message was incorrect").
+No IndexError, struct.error or ValueError ever reaches a caller for peer
+input; misuse by our own code when *writing* (a value that does not fit its
+field) raises ValueError or OverflowError, because that is a bug, not an
+attack.
+
+`Reader` is on the handshake hot path (every ClientHello goes through it), so
+it never copies the input to make a sub-reader: a sub-reader is the same bytes
+with a narrower [offset, end) window.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from tls_web_server.tls.errors import AlertDescription, TLSError
+
+_UNPACK_UINT16 = struct.Struct(">H").unpack_from
+_UNPACK_UINT32 = struct.Struct(">I").unpack_from
+
+# RFC 8446 section 3.4: a vector's length prefix is as wide as its ceiling
+# needs, which in TLS 1.3 is 1, 2 or 3 bytes (2^8-1, 2^16-1, 2^24-1).
+_LENGTH_SIZES = (1, 2, 3)
+
+
+def decode_error(reason: str) -> TLSError:
+    """The error for input that does not parse (RFC 8446 section 6, decode_error)."""
+    return TLSError(reason, AlertDescription.decode_error)
+
+
+def illegal_parameter(reason: str) -> TLSError:
+    """The error for input that parses but breaks a rule the RFC answers with illegal_parameter."""
+    return TLSError(reason, AlertDescription.illegal_parameter)
+
+
+class Reader:
+    """Reads big-endian integers and vectors from a window of bytes, refusing to read past it.
+
+    `context` names what is being read ("ClientHello.cipher_suites") so that
+    an error tells a learner where the input went wrong.
+    """
+
+    __slots__ = ("_context", "_data", "_end", "_offset")
+
+    def __init__(self, data: bytes, context: str = "message") -> None:
+        # bytes() of a bytes object is that same object (no copy); a bytearray
+        # or memoryview is copied once so that every field read is plain bytes.
+        self._data = bytes(data)
+        self._offset = 0
+        self._end = len(data)
+        self._context = context
+
+    @classmethod
+    def _window(cls, data: bytes, start: int, end: int, context: str) -> Reader:
+        reader = cls.__new__(cls)
+        reader._data = data
+        reader._offset = start
+        reader._end = end
+        reader._context = context
+        return reader
+
+    @property
+    def remaining(self) -> int:
+        """How many bytes are left in this reader's window."""
+        return self._end - self._offset
+
+    def _take(self, size: int, what: str) -> int:
+        """Claim `size` bytes and return where they start, or fail if the window is too short."""
+        start = self._offset
+        if self._end - start < size:
+            raise decode_error(
+                f"{self._context}: {what} needs {size} bytes, only {self._end - start} remain"
+            )
+        self._offset = start + size
+        return start
+
+    def uint8(self) -> int:
+        return self._data[self._take(1, "uint8")]
+
+    def uint16(self) -> int:
+        return _UNPACK_UINT16(self._data, self._take(2, "uint16"))[0]
+
+    def uint24(self) -> int:
+        start = self._take(3, "uint24")
+        data = self._data
+        return (data[start] << 16) | (data[start + 1] << 8) | data[start + 2]
+
+    def uint32(self) -> int:
+        return _UNPACK_UINT32(self._data, self._take(4, "uint32"))[0]
+
+    def read(self, size: int) -> bytes:
+        """Exactly `size` bytes (a fixed-length field such as Random)."""
+        if size < 0:
+            raise ValueError(f"cannot read {size} bytes")
+        start = self._take(size, f"a {size}-byte field")
+        return self._data[start : start + size]
+
+    def _vector_bounds(
+        self, length_size: int, min_length: int, max_length: int | None, name: str
+    ) -> tuple[int, int]:
+        """Read a length prefix and return the [start, end) of the vector it announces.
+
+        RFC 8446 section 3.4: the prefix counts bytes, not elements, and must
+        lie within the vector's declared <floor..ceiling>.
+        """
+        if length_size == 1:
+            length = self.uint8()
+        elif length_size == 2:
+            length = self.uint16()
+        elif length_size == 3:
+            length = self.uint24()
+        else:
+            raise ValueError(
+                f"length prefix must be one of {_LENGTH_SIZES} bytes, not {length_size}"
+            )
+        ceiling = (1 << (8 * length_size)) - 1 if max_length is None else max_length
+        label = name or "vector"
+        if length < min_length or length > ceiling:
+            raise decode_error(
+                f"{self._context}: {label} length {length} is outside {min_length}..{ceiling}"
+            )
+        start = self._offset
+        if self._end - start < length:
+            raise decode_error(
+                f"{self._context}: {label} announces {length} bytes, "
+                f"only {self._end - start} remain"
+            )
+        self._offset = start + length
+        return start, start + length
+
+    def opaque(
+        self,
+        length_size: int,
+        min_length: int = 0,
+        max_length: int | None = None,
+        *,
+        name: str = "",
+    ) -> bytes:
+        """An `opaque name<min..max>` vector whose length prefix is `length_size` bytes wide."""
+        start, end = self._vector_bounds(length_size, min_length, max_length, name)
+        return self._data[start:end]
+
+    def vector(
+        self,
+        length_size: int,
+        min_length: int = 0,
+        max_length: int | None = None,
+        *,
+        name: str = "",
+    ) -> Reader:
+        """A sub-reader over a vector's bytes; read its elements, then call expect_end()."""
+        start, end = self._vector_bounds(length_size, min_length, max_length, name)
+        context = f"{self._context}.{name}" if name else self._context
+        return Reader._window(self._data, start, end, context)
+
+    def uint16_list(
+        self, length_size: int, min_length: int, max_length: int, *, name: str = ""
+    ) -> tuple[int, ...]:
+        """A vector of uint16 values (cipher suites, groups, signature schemes, versions).
+
+        The bounds are in bytes, as the RFC writes them; an odd byte count
+        cannot hold whole uint16s and is a decode_error.
+        """
+        start, end = self._vector_bounds(length_size, min_length, max_length, name)
+        length = end - start
+        if length % 2:
+            raise decode_error(
+                f"{self._context}: {name or 'list of uint16'} length {length} is odd"
+            )
+        return struct.unpack_from(f">{length // 2}H", self._data, start)
+
+    def expect_end(self) -> None:
+        """Fail if bytes are left over: every byte of a message must belong to some field."""
+        if self._offset != self._end:
+            raise decode_error(
+                f"{self._context}: {self._end - self._offset} unexpected bytes after the last field"
+            )
+
+
+class Writer:
+    """Builds big-endian integers and length-prefixed vectors into one growing buffer."""
+
+    __slots__ = ("_buffer",)
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def uint8(self, value: int) -> None:
+        self._buffer.append(value)
+
+    def uint16(self, value: int) -> None:
+        self._buffer += value.to_bytes(2, "big")
+
+    def uint24(self, value: int) -> None:
+        self._buffer += value.to_bytes(3, "big")
+
+    def uint32(self, value: int) -> None:
+        self._buffer += value.to_bytes(4, "big")
+
+    def write(self, data: bytes) -> None:
+        """Raw bytes (a fixed-length field, or bytes already encoded)."""
+        self._buffer += data
+
+    def opaque(self, length_size: int, data: bytes) -> None:
+        """`data` preceded by its length in `length_size` bytes."""
+        self._buffer += len(data).to_bytes(length_size, "big")
+        self._buffer += data
+
+    @contextmanager
+    def vector(self, length_size: int) -> Iterator[None]:
+        """Everything written inside the block becomes one vector; its length is filled in after."""
+        if length_size not in _LENGTH_SIZES:
+            raise ValueError(
+                f"length prefix must be one of {_LENGTH_SIZES} bytes, not {length_size}"
+            )
+        prefix_at = len(self._buffer)
+        self._buffer += bytes(length_size)
+        yield
+        length = len(self._buffer) - prefix_at - length_size
+        # to_bytes raises OverflowError when the contents outgrow the prefix:
+        # a bug in the caller, never silently truncated.
+        self._buffer[prefix_at : prefix_at + length_size] = length.to_bytes(length_size, "big")
+
+    def getvalue(self) -> bytes:
+        return bytes(self._buffer)
