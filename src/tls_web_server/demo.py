@@ -6,6 +6,7 @@ these functions, so the demo a reader runs is the same code the tests run.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -152,9 +153,17 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> int:
 class BackgroundServer:
     """`tls-web-server serve -c CONFIG` as a child process, for the demo and the tests."""
 
-    def __init__(self, config: Path, *, listeners: int, startup_timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        config: Path,
+        *,
+        listeners: int,
+        startup_timeout: float = 20.0,
+        cpus: set[int] | None = None,
+    ) -> None:
         self.config = config
         self.expected_listeners = listeners
+        self.cpus = cpus  # pin the server to these CPUs (benchmarks)
         self.startup_timeout = startup_timeout
         self.listening_lines: list[str] = []
         self.exit_status: int | None = None
@@ -166,6 +175,7 @@ class BackgroundServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=(lambda: os.sched_setaffinity(0, self.cpus)) if self.cpus else None,
         )
         deadline = time.monotonic() + self.startup_timeout
         assert self.process.stdout is not None
