@@ -152,11 +152,18 @@ class LogFiles:
             log.flush()
 
 
+# Builds the TLS 1.3 connection factory of one listener from the server blocks
+# sharing it (the default server first).  Tests and benchmarks may plug in
+# another engine (bench/ compares ours with OpenSSL's through this hook).
+TLS13Engine = Callable[[list[ServerConfig]], Callable[[], TLSConnection]]
+
+
 def build_listener_specs(
     config: Config,
     logs: LogFiles,
     *,
     random_bytes: Callable[[int], bytes] = os.urandom,
+    tls13_engine: TLS13Engine | None = None,
 ) -> list[ListenerSpec]:
     """Group the servers' `listen` directives by address:port into listener specs."""
     groups: dict[tuple, list[tuple[ServerConfig, bool, str]]] = {}
@@ -186,10 +193,16 @@ def build_listener_specs(
                 return ToyTLSServerConnection(credentials, random_bytes=random_bytes)
 
         elif protocol == "ssl":
-            listen = next(lst for lst in default_server.listens if lst.port == port)
-            raise ConfigError(
-                "'ssl' (TLS 1.3) listeners are not implemented yet; use 'toytls'", listen.position
-            )
+            members_default_first = [default_server] + [
+                server for server, _, _ in members if server is not default_server
+            ]
+            if tls13_engine is None:
+                listen = next(lst for lst in default_server.listens if lst.port == port)
+                raise ConfigError(
+                    "'ssl' (TLS 1.3) listeners are not implemented yet; use 'toytls'",
+                    listen.position,
+                )
+            new_tls = tls13_engine(members_default_first)
         specs.append(
             ListenerSpec(
                 address=address,

@@ -16,7 +16,12 @@ from dataclasses import dataclass
 
 from tls_web_server.config import Config
 from tls_web_server.tcp.loop import EventLoop
-from tls_web_server.tcp.pipeline import ListenerSpec, LogFiles, build_listener_specs
+from tls_web_server.tcp.pipeline import (
+    ListenerSpec,
+    LogFiles,
+    TLS13Engine,
+    build_listener_specs,
+)
 
 LISTEN_BACKLOG = 1024
 PROTOCOL_LABELS = {"plain": "plain", "toytls": "toytls", "ssl": "TLSv1.3"}
@@ -44,10 +49,10 @@ class BoundListener:
 class Server:
     """Listeners from a Config, served by one event loop.  Raises ConfigError early."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, tls13_engine: TLS13Engine | None = None) -> None:
         self.config = config
         self.logs = LogFiles()
-        self.specs = build_listener_specs(config, self.logs)
+        self.specs = build_listener_specs(config, self.logs, tls13_engine=tls13_engine)
         self.loop = EventLoop(
             max_connections=config.worker_connections,
             error_log=self.logs.error(config.error_log),
