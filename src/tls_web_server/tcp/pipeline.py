@@ -40,6 +40,9 @@ from tls_web_server.tcp.logs import AccessLog, ErrorLog
 from tls_web_server.tls import pki
 from tls_web_server.tls.api import TLSConnection
 from tls_web_server.tls.errors import TLSError
+from tls_web_server.tls.tls13.enums import CipherSuite, NamedGroup
+from tls_web_server.tls.tls13.server import ServerSettings, TLS13ServerConnection
+from tls_web_server.tls.tls13.tickets import TicketKey
 from tls_web_server.tls.toy.server import ToyTLSServerConnection
 
 # A TLS record carries at most 16 KiB of plaintext (RFC 8446 section 5.1).  File
@@ -158,6 +161,39 @@ class LogFiles:
 TLS13Engine = Callable[[list[ServerConfig]], Callable[[], TLSConnection]]
 
 
+def our_tls13_engine(
+    *,
+    ticket_key: TicketKey,
+    random_bytes: Callable[[int], bytes] = os.urandom,
+    keylog: Callable[[str], None] | None = None,
+) -> TLS13Engine:
+    """Our own TLS 1.3 (tls/tls13/): one ServerSettings per listener, shared by its connections."""
+
+    def engine(servers: list[ServerConfig]) -> Callable[[], TLSConnection]:
+        default = servers[0]
+        credentials = {id(server): load_credentials(server) for server in servers}
+        by_name: dict[str, pki.ServerCredentials] = {}
+        for server in servers:
+            for name in server.server_names:
+                by_name.setdefault(name, credentials[id(server)])
+        settings = ServerSettings(
+            credentials=credentials[id(default)],
+            credentials_by_name=by_name,
+            cipher_suites=tuple(CipherSuite[name] for name in default.ssl_ciphers),
+            groups=tuple(NamedGroup[name] for name in default.ssl_ecdh_curve),
+            ticket_key=ticket_key if default.ssl_session_tickets else None,
+        )
+
+        def new_connection() -> TLSConnection:
+            return TLS13ServerConnection(
+                settings, random_bytes=random_bytes, clock=time.time, keylog=keylog
+            )
+
+        return new_connection
+
+    return engine
+
+
 def build_listener_specs(
     config: Config,
     logs: LogFiles,
@@ -197,11 +233,7 @@ def build_listener_specs(
                 server for server, _, _ in members if server is not default_server
             ]
             if tls13_engine is None:
-                listen = next(lst for lst in default_server.listens if lst.port == port)
-                raise ConfigError(
-                    "'ssl' (TLS 1.3) listeners are not implemented yet; use 'toytls'",
-                    listen.position,
-                )
+                tls13_engine = our_tls13_engine(ticket_key=TicketKey.generate(random_bytes))
             new_tls = tls13_engine(members_default_first)
         specs.append(
             ListenerSpec(

@@ -10,6 +10,7 @@ Rules this module keeps:
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,10 @@ from tls_web_server.tcp.pipeline import (
     LogFiles,
     TLS13Engine,
     build_listener_specs,
+    our_tls13_engine,
 )
+from tls_web_server.tls.keylog import KeyLogFile
+from tls_web_server.tls.tls13.tickets import TicketKey
 
 LISTEN_BACKLOG = 1024
 PROTOCOL_LABELS = {"plain": "plain", "toytls": "toytls", "ssl": "TLSv1.3"}
@@ -52,6 +56,13 @@ class Server:
     def __init__(self, config: Config, *, tls13_engine: TLS13Engine | None = None) -> None:
         self.config = config
         self.logs = LogFiles()
+        if tls13_engine is None:
+            # One ticket key for the whole server, so any listener resumes any ticket.
+            keylog_path = os.environ.get("SSLKEYLOGFILE")
+            tls13_engine = our_tls13_engine(
+                ticket_key=TicketKey.generate(os.urandom),
+                keylog=KeyLogFile(keylog_path) if keylog_path else None,
+            )
         self.specs = build_listener_specs(config, self.logs, tls13_engine=tls13_engine)
         self.loop = EventLoop(
             max_connections=config.worker_connections,
@@ -93,6 +104,9 @@ def run_server(
     config: Config, *, announce: Callable[[str], None] = print, install_signal_handlers=True
 ) -> None:
     server = Server(config)
+    if install_signal_handlers:
+        # Before the "listening on" lines: whoever reads them may signal at once.
+        server.loop.install_signal_handlers()
     for bound in server.bind():
         announce(bound.describe())
-    server.run(install_signal_handlers=install_signal_handlers)
+    server.run(install_signal_handlers=False)

@@ -1,0 +1,498 @@
+"""What a TLS 1.3 client and server share: records in and out, key changes, alerts, the contract.
+
+What this module owns:
+- `TLS13Connection`, the base of the server (server.py) and the client
+  (client.py).  It turns TCP bytes into records (record.py), records into
+  handshake messages, alerts and application data, and keeps the rules of
+  RFC 8446 section 5 that do not depend on the role: which content types may
+  arrive under which keys, ChangeCipherSpec for middlebox compatibility,
+  messages aligned with key changes, alerts, KeyUpdate and close_notify.
+- The handshake itself is delegated to a *state* object named for what it
+  waits for (ExpectClientHello, ExpectFinished, ...).  A state handles one
+  handshake message and returns the next state; a message a state does not
+  expect is an unexpected_message.  Once the handshake is over the state is
+  None and only post-handshake messages (KeyUpdate, NewSessionTicket) remain.
+- The one place where a TLSError becomes an alert on the wire (`_fail`).
+
+What it must never do: read the clock or draw randomness (callers pass
+`random_bytes` and `clock`), touch a socket, or raise anything but TLSError
+for what the peer sends.  Any other exception from peer input is a bug; it
+is still turned into an internal_error alert so one connection's bug cannot
+escape as something the server does not expect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar, Protocol
+
+from ..api import Negotiated, Observer
+from ..errors import AlertDescription, AlertLevel, TLSError, TLSUsageError
+from ..keylog import keylog_line
+from . import key_schedule
+from .enums import CipherSuiteParameters, ContentType, HandshakeType, KeyUpdateRequest
+from .messages import HandshakeBuffer, KeyUpdate
+from .record import (
+    MAX_PLAINTEXT_LENGTH,
+    RecordProtection,
+    RecordReader,
+    encode_plaintext_record,
+)
+from .transcript import Transcript
+
+_HANDSHAKE = int(ContentType.handshake)
+_ALERT = int(ContentType.alert)
+_APPLICATION_DATA = int(ContentType.application_data)
+_CHANGE_CIPHER_SPEC = int(ContentType.change_cipher_spec)
+
+# AES-GCM keys are good for 2^24.5 full records (RFC 8446 section 5.5); we
+# move to the next key well before that, whatever the cipher suite.
+KEY_UPDATE_AFTER_RECORDS = 1 << 24
+
+HandshakeInput = tuple[int, bytes, bytes]  # (msg_type, body, whole message with header)
+
+
+class HandshakeState(Protocol):
+    """One step of the handshake: what this side waits for next."""
+
+    name: ClassVar[str]
+    expects: ClassVar[tuple[HandshakeType, ...]]
+
+    def handle(self, connection: Any, message: HandshakeInput) -> HandshakeState | None:
+        """Process one expected message; return the next state (None: handshake complete)."""
+        ...
+
+
+def unexpected(state_name: str, msg_type: int) -> TLSError:
+    try:
+        name = HandshakeType(msg_type).name
+    except ValueError:
+        name = f"handshake message type {msg_type}"
+    return TLSError(
+        f"{name} is not expected in state {state_name}", AlertDescription.unexpected_message
+    )
+
+
+class TLS13Connection:
+    """Records, keys and alerts for one TLS 1.3 connection; subclasses add a role."""
+
+    # Handshake messages from the peer larger than this are refused (decode_error).
+    max_handshake_message_size: ClassVar[int] = 1 << 16
+
+    def __init__(
+        self,
+        state: HandshakeState,
+        *,
+        random_bytes: Callable[[int], bytes],
+        clock: Callable[[], float],
+        observer: Observer | None = None,
+        keylog: Callable[[str], None] | None = None,
+    ) -> None:
+        self.random_bytes = random_bytes
+        self.clock = clock
+        self.observer = observer
+        self.keylog = keylog
+        self._state: HandshakeState | None = state
+        self._records = RecordReader()
+        self._handshake_buffer = HandshakeBuffer(self.max_handshake_message_size)
+        self._read: RecordProtection | None = None
+        self._write: RecordProtection | None = None
+        self._outgoing = bytearray()
+        self._pending_handshake = bytearray()  # handshake bytes not yet put into records
+        self._plaintext = bytearray()
+        self.transcript = Transcript()
+        self.client_random = b""  # names the connection's secrets in the key log
+        self.parameters: CipherSuiteParameters | None = None
+        self._negotiated: Negotiated | None = None
+        self._established = False
+        self._failed: TLSError | None = None
+        self._sent_close_notify = False
+        self._peer_closed = False
+        self._change_cipher_spec_seen = False
+        self._protected_record_seen = False
+        # Early data we refused is skipped, up to this many bytes (RFC 8446 4.2.10).
+        self.early_data_to_skip = 0
+        self.skip_unprotected_early_data = False
+
+    # ------------------------------------------------------------ the contract
+
+    def feed_wire_data(self, data: bytes) -> None:
+        if self._failed is not None:
+            raise TLSError(f"the connection already failed: {self._failed.reason}")
+        try:
+            self._records.feed(data)
+            while not self._peer_closed and (record := self._records.next_record()) is not None:
+                self._handle_record(*record)
+            self._flush_handshake()
+        except TLSError as error:
+            self._fail(error)
+            raise
+        except Exception as error:
+            failure = TLSError(f"internal error: {error!r}", AlertDescription.internal_error)
+            self._fail(failure)
+            raise failure from error
+
+    def pop_pending_wire_data(self) -> bytes:
+        self._flush_handshake()
+        if not self._outgoing:
+            return b""
+        data = bytes(self._outgoing)
+        self._outgoing.clear()
+        return data
+
+    def read_plaintext(self) -> bytes:
+        if not self._plaintext:
+            return b""
+        data = bytes(self._plaintext)
+        self._plaintext.clear()
+        return data
+
+    def protect_application_data(self, data: bytes) -> bytes:
+        write = self._write
+        if not self._established or write is None or self._failed is not None:
+            raise TLSUsageError("application data can only be sent once the handshake is done")
+        if self._sent_close_notify:
+            raise TLSUsageError("close() was called: no more application data may be sent")
+        if write.sequence_number >= KEY_UPDATE_AFTER_RECORDS:
+            self._send_key_update(KeyUpdateRequest.update_not_requested)
+            write = self._write
+            assert write is not None
+        records = write.seal_application_data(data)
+        if self.observer is not None:
+            self.observe(
+                "record",
+                direction="sent",
+                content_type="application_data",
+                plaintext_length=len(data),
+                raw=records,
+            )
+        if self._outgoing:
+            # Anything queued (a KeyUpdate) must precede these records.
+            records = self.pop_pending_wire_data() + records
+        return records
+
+    def close(self) -> None:
+        """Queue close_notify (RFC 8446 section 6.1); no application data is sent after it."""
+        if self._sent_close_notify or self._failed is not None:
+            return
+        self._sent_close_notify = True
+        self._send_alert(AlertDescription.close_notify, AlertLevel.warning)
+
+    @property
+    def is_established(self) -> bool:
+        return self._established and self._failed is None
+
+    @property
+    def peer_closed(self) -> bool:
+        return self._peer_closed
+
+    @property
+    def negotiated(self) -> Negotiated | None:
+        return self._negotiated
+
+    @property
+    def state_name(self) -> str:
+        if self._failed is not None:
+            return "Failed"
+        return self._state.name if self._state is not None else "Traffic"
+
+    # ---------------------------------------------------------------- records
+
+    def _handle_record(self, content_type: int, header: bytes, fragment: bytes) -> None:
+        if content_type == _CHANGE_CIPHER_SPEC:
+            self._handle_change_cipher_spec(fragment)
+            return
+        read = self._read
+        if read is None:
+            if content_type == _APPLICATION_DATA:
+                if self.skip_unprotected_early_data and self._skip_early_data(fragment):
+                    return
+                raise TLSError(
+                    "application data before the handshake protected it",
+                    AlertDescription.unexpected_message,
+                )
+            inner_type, content = content_type, fragment
+        elif content_type == _ALERT and not self._protected_record_seen and not self._established:
+            # A peer that could not process our ServerHello cannot encrypt its
+            # alert; accept a plaintext alert until it sends a protected record.
+            inner_type, content = content_type, fragment
+        else:
+            try:
+                inner_type, content = read.open(fragment, header)
+            except TLSError as error:
+                if error.alert is AlertDescription.bad_record_mac and self._skip_early_data(
+                    fragment
+                ):
+                    return
+                raise
+            self._protected_record_seen = True
+            self.early_data_to_skip = 0  # the first record that opens ends the early data
+        if self.observer is not None:
+            self.observe(
+                "record",
+                direction="received",
+                content_type=_content_type_name(inner_type),
+                plaintext_length=len(content),
+                raw=header + fragment,
+                protected=read is not None and content_type == _APPLICATION_DATA,
+            )
+
+        if inner_type != _HANDSHAKE and self._handshake_buffer.has_buffered_data():
+            # RFC 8446 section 5.1: handshake messages must not be interleaved
+            # with other record types.
+            raise TLSError(
+                "a record interrupted a handshake message", AlertDescription.unexpected_message
+            )
+        if inner_type == _HANDSHAKE:
+            self._handshake_buffer.feed(content)
+            while (message := self._handshake_buffer.next_message()) is not None:
+                self._handle_handshake_message(message)
+        elif inner_type == _ALERT:
+            self._handle_alert(content)
+        elif inner_type == _APPLICATION_DATA:
+            if not self._established or self._state is not None:
+                raise TLSError(
+                    "application data before the handshake finished",
+                    AlertDescription.unexpected_message,
+                )
+            self._plaintext += content  # zero-length records are allowed (section 5.4)
+        else:
+            raise TLSError(
+                f"unexpected record content type {inner_type}", AlertDescription.unexpected_message
+            )
+
+    def _skip_early_data(self, fragment: bytes) -> bool:
+        """Drop one record of refused 0-RTT data if the budget allows (RFC 8446 section 4.2.10)."""
+        if len(fragment) > self.early_data_to_skip:
+            return False
+        self.early_data_to_skip -= len(fragment)
+        return True
+
+    def _handle_change_cipher_spec(self, fragment: bytes) -> None:
+        # RFC 8446 section 5: during the handshake a single change_cipher_spec
+        # record holding 0x01 is dropped (middlebox compatibility, appendix
+        # D.4); any other value, a second one, or one after the handshake is
+        # an unexpected_message.
+        if fragment != b"\x01":
+            raise TLSError(
+                "a change_cipher_spec record that is not the single byte 1",
+                AlertDescription.unexpected_message,
+            )
+        if self._state is None or self._established:
+            raise TLSError(
+                "change_cipher_spec after the handshake", AlertDescription.unexpected_message
+            )
+        if self._change_cipher_spec_seen:
+            raise TLSError("a second change_cipher_spec", AlertDescription.unexpected_message)
+        if self.transcript.message_count == 0:
+            raise TLSError(
+                "change_cipher_spec before any handshake message",
+                AlertDescription.unexpected_message,
+            )
+        self._change_cipher_spec_seen = True
+
+    def _handle_handshake_message(self, message: HandshakeInput) -> None:
+        state = self._state
+        if state is None:
+            self._handle_post_handshake_message(message)
+            return
+        if message[0] not in state.expects:
+            raise unexpected(state.name, message[0])
+        self._state = state.handle(self, message)
+        if self.observer is not None:
+            next_name = self._state.name if self._state is not None else "Traffic"
+            self.observe("state", previous=state.name, next=next_name)
+
+    def _handle_post_handshake_message(self, message: HandshakeInput) -> None:
+        msg_type, body, _raw = message
+        if msg_type == HandshakeType.key_update:
+            key_update = KeyUpdate.decode(body)
+            if self.observer is not None:
+                self.observe(
+                    "message",
+                    direction="received",
+                    name="KeyUpdate",
+                    fields={"request_update": key_update.request_update.name},
+                    raw=message[2],
+                )
+            self._receive_key_update(key_update)
+            return
+        self.handle_post_handshake(message)
+
+    def handle_post_handshake(self, message: HandshakeInput) -> None:
+        """A role-specific post-handshake message (the client takes NewSessionTicket)."""
+        raise unexpected("Traffic", message[0])
+
+    # ----------------------------------------------------------------- alerts
+
+    def _handle_alert(self, content: bytes) -> None:
+        if len(content) != 2:
+            # Section 5.1: alerts are never fragmented nor coalesced.
+            raise TLSError(
+                "an alert record that is not exactly one alert", AlertDescription.decode_error
+            )
+        description = content[1]
+        if self.observer is not None:
+            self.observe("alert", direction="received", level=content[0], description=description)
+        if description == AlertDescription.close_notify:
+            # Section 6.1: the peer will send nothing more; whatever follows is ignored.
+            self._peer_closed = True
+            return
+        if description == AlertDescription.user_canceled:
+            return  # a warning; close_notify follows
+        # Section 6: every other alert is fatal, whatever level it claims.
+        self._failed = TLSError("the peer sent a fatal alert", received_alert=description)
+        raise self._failed
+
+    def _send_alert(self, description: AlertDescription, level: AlertLevel = AlertLevel.fatal):
+        self._flush_handshake()
+        alert = bytes((level, description))
+        if self._write is not None:
+            self._outgoing += self._write.seal(_ALERT, alert)
+        else:
+            self._outgoing += encode_plaintext_record(_ALERT, alert)
+        if self.observer is not None:
+            self.observe("alert", direction="sent", level=int(level), description=int(description))
+
+    def _fail(self, error: TLSError) -> None:
+        """The one place a failure becomes an alert on the wire."""
+        if self._failed is not None and self._failed is not error:
+            return
+        already_failed = self._failed is error
+        self._failed = error
+        if error.alert is not None and not already_failed:
+            try:
+                self._send_alert(error.alert)
+            except TLSError:
+                pass  # the keys are exhausted; the TCP close must do
+
+    # ------------------------------------------------ what the states call
+
+    def send_handshake(self, message: Any, *, log_name: str | None = None) -> bytes:
+        """Queue a handshake message under the current write keys and add it to the transcript."""
+        raw = message.encode()
+        self.transcript.add(raw)
+        self._pending_handshake += raw
+        if self.observer is not None:
+            self.observe(
+                "message",
+                direction="sent",
+                name=log_name or type(message).__name__,
+                fields=message,
+                raw=raw,
+            )
+        return raw
+
+    def send_unrecorded_handshake(self, message: Any) -> bytes:
+        """Queue a post-handshake message (NewSessionTicket, KeyUpdate): not in any transcript."""
+        raw = message.encode()
+        self._pending_handshake += raw
+        if self.observer is not None:
+            self.observe(
+                "message", direction="sent", name=type(message).__name__, fields=message, raw=raw
+            )
+        return raw
+
+    def send_change_cipher_spec(self) -> None:
+        """Appendix D.4: the dummy ChangeCipherSpec middleboxes expect after the hellos."""
+        self._flush_handshake()
+        self._outgoing += encode_plaintext_record(_CHANGE_CIPHER_SPEC, b"\x01")
+
+    def set_write_secret(self, name: str, secret: bytes) -> None:
+        """From now on, records we send are protected with keys from `secret`."""
+        assert self.parameters is not None
+        self._flush_handshake()
+        self._write = RecordProtection(self.parameters, secret)
+        self.log_secret(name, secret)
+
+    def set_read_secret(self, name: str, secret: bytes) -> None:
+        """From now on, records we receive must be protected with keys from `secret`."""
+        assert self.parameters is not None
+        if self._handshake_buffer.has_buffered_data():
+            # Section 5.1: a message before a key change must end its record.
+            raise TLSError("handshake data spans a key change", AlertDescription.unexpected_message)
+        self._read = RecordProtection(self.parameters, secret)
+        self.log_secret(name, secret)
+
+    def log_secret(self, name: str, secret: bytes) -> None:
+        if self.keylog is not None:
+            line = keylog_line(name, self.client_random, secret)
+            if line is not None:
+                self.keylog(line)
+        if self.observer is not None:
+            self.observe("secret", name=name, value=secret)
+
+    def establish(self, negotiated: Negotiated) -> None:
+        self._negotiated = negotiated
+        self._established = True
+
+    def agree(self, negotiated: Negotiated) -> None:
+        """Record what was agreed before the handshake is over (for logs and traces)."""
+        self._negotiated = negotiated
+
+    def observe(self, kind: str, **fields: Any) -> None:
+        """Report one event to the observer (callers check `observer is not None` first)."""
+        assert self.observer is not None
+        self.observer({"kind": kind, "protocol": "TLSv1.3", **fields})
+
+    # ------------------------------------------------------------- KeyUpdate
+
+    def _receive_key_update(self, key_update: KeyUpdate) -> None:
+        read = self._read
+        assert read is not None and self.parameters is not None
+        next_secret = key_schedule.next_application_traffic_secret(
+            self.parameters.hash_name, read.traffic_secret
+        )
+        self.set_read_secret("next_read_application_traffic_secret", next_secret)
+        if key_update.request_update == KeyUpdateRequest.update_requested:
+            # Section 4.6.3: answer with our own update, not requesting another.
+            self._send_key_update(KeyUpdateRequest.update_not_requested)
+
+    def _send_key_update(self, request: KeyUpdateRequest) -> None:
+        write = self._write
+        assert write is not None and self.parameters is not None
+        self.send_unrecorded_handshake(KeyUpdate(request))
+        self._flush_handshake()
+        next_secret = key_schedule.next_application_traffic_secret(
+            self.parameters.hash_name, write.traffic_secret
+        )
+        self.set_write_secret("next_write_application_traffic_secret", next_secret)
+
+    def request_key_update(self) -> None:
+        """Send a KeyUpdate asking the peer to update its keys too."""
+        if not self.is_established:
+            raise TLSUsageError("KeyUpdate is only possible after the handshake")
+        self._send_key_update(KeyUpdateRequest.update_requested)
+
+    # ------------------------------------------------------------- internals
+
+    def _flush_handshake(self) -> None:
+        """Put queued handshake bytes into records under the current write keys."""
+        pending = self._pending_handshake
+        if not pending:
+            return
+        data = bytes(pending)
+        pending.clear()
+        write = self._write
+        for start in range(0, len(data), MAX_PLAINTEXT_LENGTH):
+            chunk = data[start : start + MAX_PLAINTEXT_LENGTH]
+            if write is None:
+                self._outgoing += encode_plaintext_record(_HANDSHAKE, chunk)
+            else:
+                self._outgoing += write.seal(_HANDSHAKE, chunk)
+
+
+def _content_type_name(content_type: int) -> str:
+    try:
+        return ContentType(content_type).name
+    except ValueError:
+        return str(content_type)
+
+
+def check_finished_length(parameters: CipherSuiteParameters, verify_data: bytes) -> None:
+    """Finished carries exactly Hash.length bytes (RFC 8446 section 4.4.4)."""
+    if len(verify_data) != parameters.hash_length:
+        raise TLSError(
+            f"Finished is {len(verify_data)} bytes, not {parameters.hash_length}",
+            AlertDescription.decode_error,
+        )

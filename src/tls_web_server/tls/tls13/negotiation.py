@@ -1,0 +1,221 @@
+"""What the client offers, and what the server picks from it (RFC 8446 sections 4.1.1 and 4.2).
+
+What this module owns:
+- `ClientOffer`: the parts of a ClientHello that negotiation needs, decoded
+  once and checked against the rules RFC 8446 places on a ClientHello
+  (supported_versions, the extension pairs of section 9.2, key shares only
+  for offered groups, compression).  Each violation raises TLSError with
+  the alert the RFC names.
+- Pure choice functions: cipher suite, key exchange group, signature
+  scheme, ALPN protocol.  The server's preference order always wins.
+
+What it must never do: hold keys, touch the transcript or the clock, or send
+anything.  Unknown values (GREASE, new groups such as X25519MLKEM768) are
+skipped, never an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..errors import AlertDescription, TLSError
+from . import extensions as ext
+from .enums import (
+    TLS13_VERSION,
+    CipherSuite,
+    ExtensionType,
+    NamedGroup,
+    PskKeyExchangeMode,
+    SignatureScheme,
+)
+from .messages import ClientHello
+
+
+@dataclass(frozen=True)
+class ClientOffer:
+    """A ClientHello's negotiation-relevant extensions, decoded and checked."""
+
+    cipher_suites: tuple[int, ...]
+    supported_groups: tuple[int, ...]
+    key_shares: tuple[ext.KeyShareEntry, ...]
+    signature_algorithms: tuple[int, ...]
+    server_name: str | None
+    application_protocols: tuple[bytes, ...] | None
+    psk_modes: tuple[int, ...]
+    offered_psks: ext.OfferedPsks | None
+    early_data: bool
+    cookie: bytes | None
+
+    @property
+    def offers_psk_dhe(self) -> bool:
+        return PskKeyExchangeMode.psk_dhe_ke in self.psk_modes
+
+
+def read_client_offer(hello: ClientHello) -> ClientOffer:
+    """Decode and check what negotiation needs; TLSError with the RFC's alert otherwise."""
+    versions_data = hello.extension(ExtensionType.supported_versions)
+    if versions_data is None or TLS13_VERSION not in ext.decode_client_supported_versions(
+        versions_data
+    ):
+        # Section 4.2.1: a client that cannot speak TLS 1.3 gets protocol_version
+        # (we implement no earlier version to fall back to).
+        raise TLSError("the client does not offer TLS 1.3", AlertDescription.protocol_version)
+    if hello.legacy_compression_methods != b"\x00":
+        # Section 4.1.2: "exactly one byte, set to zero".
+        raise TLSError("compression methods other than null", AlertDescription.illegal_parameter)
+
+    def decoded(extension_type: ExtensionType, decode, default):
+        data = hello.extension(extension_type)
+        return default if data is None else decode(data)
+
+    groups = decoded(ExtensionType.supported_groups, ext.decode_supported_groups, None)
+    shares = decoded(ExtensionType.key_share, ext.decode_client_key_shares, None)
+    signature_algorithms = decoded(
+        ExtensionType.signature_algorithms, ext.decode_signature_algorithms, None
+    )
+    psk_data = hello.extension(ExtensionType.pre_shared_key)
+    psk_modes = decoded(ExtensionType.psk_key_exchange_modes, ext.decode_psk_key_exchange_modes, ())
+
+    # Section 9.2: supported_groups and key_share come together; without a PSK
+    # both signature_algorithms and supported_groups are required.
+    if (groups is None) != (shares is None):
+        missing = "key_share" if shares is None else "supported_groups"
+        raise TLSError(f"ClientHello lacks {missing}", AlertDescription.missing_extension)
+    if psk_data is None and (signature_algorithms is None or groups is None):
+        missing = "signature_algorithms" if signature_algorithms is None else "supported_groups"
+        raise TLSError(f"ClientHello lacks {missing}", AlertDescription.missing_extension)
+    if psk_data is not None and not psk_modes:
+        # Section 4.2.9: a client offering a PSK MUST send psk_key_exchange_modes.
+        raise TLSError(
+            "pre_shared_key without psk_key_exchange_modes", AlertDescription.missing_extension
+        )
+    groups = groups or ()
+    shares = shares or ()
+    for share in shares:
+        # Section 4.2.8: no key share for a group the client did not list.
+        if share.group not in groups:
+            raise TLSError(
+                f"a key share for group {share.group:#06x}, which supported_groups does not list",
+                AlertDescription.illegal_parameter,
+            )
+    alpn = decoded(
+        ExtensionType.application_layer_protocol_negotiation, ext.decode_application_protocols, None
+    )
+    server_name = decoded(ExtensionType.server_name, ext.decode_server_name, None)
+    cookie = decoded(ExtensionType.cookie, ext.decode_cookie, None)
+    early_data = hello.extension(ExtensionType.early_data) is not None
+    return ClientOffer(
+        cipher_suites=hello.cipher_suites,
+        supported_groups=groups,
+        key_shares=shares,
+        signature_algorithms=signature_algorithms or (),
+        server_name=server_name,
+        application_protocols=alpn,
+        psk_modes=psk_modes,
+        offered_psks=ext.decode_offered_psks(psk_data) if psk_data is not None else None,
+        early_data=early_data,
+        cookie=cookie,
+    )
+
+
+def choose_cipher_suite(offered: Sequence[int], preferred: Sequence[CipherSuite]) -> CipherSuite:
+    """The server's most preferred suite the client also offers."""
+    for suite in preferred:
+        if suite in offered:
+            return suite
+    raise TLSError("no cipher suite in common", AlertDescription.handshake_failure)
+
+
+@dataclass(frozen=True)
+class GroupChoice:
+    group: NamedGroup
+    client_share: bytes | None  # None: the client sent no share for it, ask again (HRR)
+
+
+def choose_group(offer: ClientOffer, preferred: Sequence[NamedGroup]) -> GroupChoice:
+    """A group with a key share if possible, else one to ask for with a HelloRetryRequest.
+
+    Among the client's key shares we take the one we prefer most; only when
+    none is acceptable do we spend a round trip asking for our favourite of
+    the groups the client supports (section 4.1.1).
+    """
+    shares = {share.group: share.key_exchange for share in offer.key_shares}
+    for group in preferred:
+        if group in shares:
+            return GroupChoice(group, shares[group])
+    for group in preferred:
+        if group in offer.supported_groups:
+            return GroupChoice(group, None)
+    raise TLSError("no key exchange group in common", AlertDescription.handshake_failure)
+
+
+def choose_signature_scheme(key_schemes: Sequence[str], offered: Sequence[int]) -> SignatureScheme:
+    """The first scheme our certificate key can sign with that the client accepts."""
+    for name in key_schemes:
+        scheme = SignatureScheme[name]
+        if scheme in offered:
+            return scheme
+    raise TLSError(
+        "the client accepts no signature scheme our certificate key can make",
+        AlertDescription.handshake_failure,
+    )
+
+
+def choose_application_protocol(
+    offered: tuple[bytes, ...] | None, supported: Sequence[bytes]
+) -> bytes | None:
+    """RFC 7301 section 3.2: pick ours in our order; no overlap is no_application_protocol."""
+    if offered is None or not supported:
+        return None
+    for protocol in supported:
+        if protocol in offered:
+            return protocol
+    raise TLSError(
+        f"the client offers only {', '.join(p.decode('latin-1') for p in offered)}",
+        AlertDescription.no_application_protocol,
+    )
+
+
+# Section 4.1.2: what the second ClientHello may change after a HelloRetryRequest.
+_MAY_CHANGE_AFTER_RETRY = {
+    ExtensionType.key_share,
+    ExtensionType.early_data,
+    ExtensionType.cookie,
+    ExtensionType.pre_shared_key,
+    ExtensionType.padding,
+}
+
+
+def check_second_client_hello(first: ClientHello, second: ClientHello, group: NamedGroup) -> None:
+    """The retried ClientHello must be the first one but for what section 4.1.2 allows."""
+    same_fields = (
+        first.legacy_version == second.legacy_version
+        and first.random == second.random
+        and first.legacy_session_id == second.legacy_session_id
+        and first.cipher_suites == second.cipher_suites
+        and first.legacy_compression_methods == second.legacy_compression_methods
+    )
+    if not same_fields:
+        raise TLSError(
+            "the second ClientHello changed fields a HelloRetryRequest does not allow",
+            AlertDescription.illegal_parameter,
+        )
+
+    def kept(hello: ClientHello) -> list[tuple[int, bytes]]:
+        return [(e.type, e.data) for e in hello.extensions if e.type not in _MAY_CHANGE_AFTER_RETRY]
+
+    if kept(first) != kept(second):
+        raise TLSError(
+            "the second ClientHello changed extensions a HelloRetryRequest does not allow",
+            AlertDescription.illegal_parameter,
+        )
+    if second.extension(ExtensionType.early_data) is not None:
+        raise TLSError("early_data in the second ClientHello", AlertDescription.illegal_parameter)
+    shares_data = second.extension(ExtensionType.key_share)
+    shares = ext.decode_client_key_shares(shares_data) if shares_data is not None else ()
+    if len(shares) != 1 or shares[0].group != group:
+        raise TLSError(
+            f"the second ClientHello must carry exactly one key share, for {group.name}",
+            AlertDescription.illegal_parameter,
+        )
