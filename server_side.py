@@ -2,8 +2,9 @@
 
     python3 server_side.py        # then, in another terminal: python3 client_side.py
 
-Serves demo-site/html on http://localhost:8080 (plain) and
-https://localhost:8444 (the learning protocol, toytls).  Ctrl-C stops it.
+Serves demo-site/html on http://localhost:8080 (plain), https://localhost:8443
+(TLS 1.3, which browsers speak once they trust demo-site/certs/root_cert.pem)
+and https://localhost:8444 (the learning protocol, toytls).  Ctrl-C stops it.
 """
 
 from pathlib import Path

@@ -7,6 +7,7 @@ these functions, so the demo a reader runs is the same code the tests run.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from tls_web_server.tcp.client import ClientError, FetchResult, fetch, toytls_cl
 from tls_web_server.tls import pki
 
 DEFAULT_HTTP_PORT = 8080
+DEFAULT_TLS13_PORT = 8443
 DEFAULT_TOYTLS_PORT = 8444
 
 INDEX_HTML = """<!doctype html>
@@ -32,13 +34,14 @@ listener) were encrypted by TLS code written in Python you can read.</p>
 </html>
 """
 
-CONFIG_TEMPLATE = """# The demo site: one server, a plain listener and a learning-protocol listener.
+CONFIG_TEMPLATE = """# The demo site: one server block with three listeners.
 http {{
     access_log {access_log};
 
     server {{
-        listen {http_port};
-        listen {toytls_port} toytls;
+        listen {http_port};              # plain HTTP
+        listen {tls13_port} ssl;         # TLS 1.3, our own implementation
+        listen {toytls_port} toytls;     # the learning protocol
         server_name localhost;
 
         ssl_certificate certs/server_cert.pem;
@@ -64,6 +67,7 @@ def prepare_demo_site(
     folder: Path,
     *,
     http_port: int = DEFAULT_HTTP_PORT,
+    tls13_port: int = DEFAULT_TLS13_PORT,
     toytls_port: int = DEFAULT_TOYTLS_PORT,
     access_log: str = "stdout",
 ) -> DemoSite:
@@ -77,7 +81,12 @@ def prepare_demo_site(
         pki.generate_pki(certs, ["localhost"])
     config = folder / "site.conf"
     config.write_text(
-        CONFIG_TEMPLATE.format(http_port=http_port, toytls_port=toytls_port, access_log=access_log)
+        CONFIG_TEMPLATE.format(
+            http_port=http_port,
+            tls13_port=tls13_port,
+            toytls_port=toytls_port,
+            access_log=access_log,
+        )
     )
     return DemoSite(folder, config, certs / "root_cert.pem")
 
@@ -116,17 +125,73 @@ def succeeded(result: FetchResult | None) -> bool:
     )
 
 
+def real_client_fetch(
+    title: str, url: str, cafile: Path, say: Callable[[str], None] = print
+) -> bool:
+    """Fetch `url` with curl (or, without curl, Python's ssl module): a real TLS 1.3 client."""
+    say(f"\n== {title}")
+    curl = shutil.which("curl")
+    if curl:
+        command = [curl, "-sS", "-i", "--tlsv1.3", "--cacert", str(cafile), url]
+        say("   " + " ".join(command))
+        result = subprocess.run(command, capture_output=True, timeout=30)
+        status_line = result.stdout.split(b"\r\n", 1)[0].decode("latin-1")
+        if result.returncode != 0:
+            say(f"   failed: {result.stderr.decode(errors='replace').strip()}")
+            return False
+    else:
+        say(f"   Python's ssl module (OpenSSL) fetching {url}")
+        status_line = _fetch_status_with_ssl_module(url, cafile)
+    say(f"   {status_line}")
+    return status_line == "HTTP/1.1 200 OK"
+
+
+def _fetch_status_with_ssl_module(url: str, cafile: Path) -> str:
+    import socket
+    import ssl
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    context = ssl.create_default_context(cafile=str(cafile))
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    with (
+        socket.create_connection((parts.hostname, parts.port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=parts.hostname) as tls,
+    ):
+        tls.sendall(f"GET / HTTP/1.1\r\nHost: {parts.hostname}\r\n\r\n".encode())
+        return tls.recv(4096).split(b"\r\n", 1)[0].decode("latin-1")
+
+
+def browser_instructions(root_certificate: Path) -> str:
+    trust = (
+        f"certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n tls-web-server-demo -i {root_certificate}"
+    )
+    return "\n".join(
+        [
+            "To open the page in a browser:",
+            "   1. run `python3 server_side.py` (it serves ports 8080, 8443 and 8444);",
+            f"   2. make the browser trust the demo root certificate {root_certificate}",
+            f"      Chromium/Chrome on Linux: {trust}",
+            "      Firefox: Settings > Certificates > View Certificates > Authorities > Import;",
+            f"   3. visit https://localhost:{DEFAULT_TLS13_PORT}/ (TLS 1.3, our code).",
+            "The toytls port speaks the learning protocol, which no browser knows.",
+        ]
+    )
+
+
 def run_demo(folder: Path, say: Callable[[str], None] = print) -> int:
-    """The one-command demo: background server, both requests narrated; 0 if both got 200."""
+    """The one-command demo: background server, every protocol narrated; 0 if all got 200."""
     say("Step 1: prepare a site, a certificate chain (root -> intermediate -> server) and a config")
     access_log = folder / "logs" / "access.log"
-    site = prepare_demo_site(folder, http_port=0, toytls_port=0, access_log=str(access_log))
+    site = prepare_demo_site(
+        folder, http_port=0, tls13_port=0, toytls_port=0, access_log=str(access_log)
+    )
     say(f"   site:   {folder / 'html' / 'index.html'}")
     say(f"   certs:  {site.root_certificate.parent}/")
     say(f"   config: {site.config}  (listen 0 = any free port)")
 
     say("\nStep 2: start the server in the background")
-    with BackgroundServer(site.config, listeners=2) as server:
+    with BackgroundServer(site.config, listeners=3) as server:
         for line in server.listening_lines:
             say(f"   {line}")
         plain = narrated_fetch(
@@ -139,14 +204,24 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> int:
             cafile=site.root_certificate,
             say=say,
         )
-        say("\nStep 5: stop the server (SIGTERM: finish in-flight responses, exit 0)")
+        tls13_ok = real_client_fetch(
+            "Step 5: a real TLS 1.3 client against our TLS 1.3 (RFC 8446) listener",
+            server.url("TLSv1.3").replace("127.0.0.1", "localhost"),
+            site.root_certificate,
+            say=say,
+        )
+        say("\nStep 6: stop the server (SIGTERM: finish in-flight responses, exit 0)")
     say(f"   server exit status: {server.exit_status}")
     if access_log.exists():
         say(f"   access log ({access_log}):")
-        for line in access_log.read_text().splitlines()[-2:]:
+        for line in access_log.read_text().splitlines()[-3:]:
             say(f"   {line}")
-    ok = succeeded(plain) and succeeded(toy) and server.exit_status == 0
-    say("\nBoth requests got HTTP/1.1 200 OK." if ok else "\nThe demo FAILED (see above).")
+    ok = succeeded(plain) and succeeded(toy) and tls13_ok and server.exit_status == 0
+    if ok:
+        say("\nAll three requests got HTTP/1.1 200 OK.\n")
+        say(browser_instructions(site.root_certificate))
+    else:
+        say("\nThe demo FAILED (see above).")
     return 0 if ok else 1
 
 
