@@ -115,7 +115,7 @@ def keepalive_load(
     *,
     connections: int,
     seconds: float,
-    new_tls: Callable[[str], TLSConnection] | None = None,
+    new_tls: Callable[[str, int], TLSConnection] | None = None,
     server_name: str = "localhost",
 ) -> LoadResult:
     """Requests/s and body MB/s over `connections` keep-alive connections for `seconds`."""
@@ -125,7 +125,7 @@ def keepalive_load(
     for _ in range(connections):
         sock = socket.create_connection((host, port))
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        tls = new_tls(server_name) if new_tls is not None else None
+        tls = new_tls(server_name, port) if new_tls is not None else None
         if tls is not None:
             _handshake(sock, tls)
         sock.setblocking(False)

@@ -1,7 +1,8 @@
 """The `tls-web-server` command: serve, get, certs.
 
     tls-web-server serve -c site.conf
-    tls-web-server get https://localhost:8444/ --toytls --cafile certs/root_cert.pem -i
+    tls-web-server get https://localhost:8443/ --cafile certs/root_cert.pem -i -v
+    tls-web-server get https://localhost:8444/ --toytls --cafile certs/root_cert.pem
     tls-web-server certs certs/ --name localhost --key-type ecdsa-p256
 
 Exit status: 0 on success; 1 when a request or the server failed; 2 for a
@@ -16,9 +17,15 @@ from pathlib import Path
 
 from tls_web_server import __version__
 from tls_web_server.config import ConfigError, load_config
-from tls_web_server.tcp.client import ClientError, fetch, toytls_client_factory
+from tls_web_server.tcp.client import (
+    ClientError,
+    fetch,
+    tls13_client_factory,
+    toytls_client_factory,
+)
 from tls_web_server.tcp.server import ServerStartError, run_server
 from tls_web_server.tls import pki
+from tls_web_server.tls.tls13.client import TicketStore
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,11 +49,26 @@ def _argument_parser() -> argparse.ArgumentParser:
     serve.add_argument("-c", "--config", required=True, type=Path, help="configuration file")
     serve.set_defaults(handler=_serve)
 
-    get = commands.add_parser("get", help="fetch a URL with our own client")
-    get.add_argument("url", help="http://host:port/path or https://host:port/path")
+    get = commands.add_parser("get", help="fetch URLs with our own client")
+    get.add_argument(
+        "urls",
+        nargs="+",
+        metavar="URL",
+        help="http://host:port/path (plain) or https://host:port/path (TLS 1.3, or --toytls)",
+    )
     get.add_argument("--toytls", action="store_true", help="speak the learning protocol")
-    get.add_argument("--cafile", type=Path, help="trusted root certificate (PEM)")
+    get.add_argument(
+        "--cafile", type=Path, help="trusted root certificate (PEM); default: the system's"
+    )
     get.add_argument("-i", "--include", action="store_true", help="print status line and headers")
+    get.add_argument(
+        "-v", "--verbose", action="store_true", help="one line per connection on what TLS agreed"
+    )
+    get.add_argument(
+        "--resume",
+        action="store_true",
+        help="resume each TLS 1.3 connection with a ticket from the previous one",
+    )
     get.set_defaults(handler=_get)
 
     certs = commands.add_parser("certs", help="make a root CA, an intermediate and a server cert")
@@ -77,32 +99,35 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _get(args: argparse.Namespace) -> int:
+    tickets = TicketStore() if args.resume else None
     new_tls = None
-    if args.url.startswith("https://"):
-        if not args.toytls:
-            print(
-                "tls-web-server: https:// without --toytls means TLS 1.3, "
-                "which this version does not speak yet",
-                file=sys.stderr,
-            )
-            return 2
+    if any(url.startswith("https://") for url in args.urls):
         try:
-            new_tls = toytls_client_factory(args.cafile)
+            if args.toytls:
+                new_tls = toytls_client_factory(args.cafile)
+            else:
+                new_tls = tls13_client_factory(args.cafile, tickets=tickets)
         except pki.PkiError as error:
             print(f"tls-web-server: {error}", file=sys.stderr)
             return 2
-    try:
-        result = fetch(args.url, new_tls=new_tls)
-    except ClientError as error:
-        print(f"tls-web-server: {error}", file=sys.stderr)
-        return 1
-    response = result.response
+    status = 0
     out = sys.stdout.buffer
-    if args.include:
-        out.write(response.head_text().encode("latin-1"))
-    out.write(response.body)
-    out.flush()
-    return 0 if 200 <= response.status < 400 else 1
+    for url in args.urls:
+        try:
+            result = fetch(url, new_tls=new_tls)
+        except ClientError as error:
+            print(f"tls-web-server: {error}", file=sys.stderr)
+            return 1
+        if args.verbose and result.negotiated is not None:
+            print(result.negotiated.summary(), file=sys.stderr, flush=True)
+        response = result.response
+        if args.include:
+            out.write(response.head_text().encode("latin-1"))
+        out.write(response.body)
+        out.flush()
+        if not 200 <= response.status < 400:
+            status = 1
+    return status
 
 
 def _certs(args: argparse.Namespace) -> int:

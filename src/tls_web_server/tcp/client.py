@@ -25,6 +25,7 @@ from tls_web_server.http.response_reader import HttpResponse, ResponseReader
 from tls_web_server.tls import pki
 from tls_web_server.tls.api import Negotiated, TLSConnection
 from tls_web_server.tls.errors import TLSError
+from tls_web_server.tls.tls13.client import ClientSettings, TicketStore, TLS13ClientConnection
 from tls_web_server.tls.toy.client import ToyTLSClientConnection
 
 READ_SIZE = 65536
@@ -80,14 +81,40 @@ def build_request(target: Target, method: str = "GET", close: bool = True) -> by
     return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
 
 
-def toytls_client_factory(
-    cafile: Path | None,
-) -> Callable[[str], TLSConnection]:
+# A TLS client factory makes a client object for (server name, port).
+TLSClientFactory = Callable[[str, int], TLSConnection]
+
+
+def toytls_client_factory(cafile: Path | None) -> TLSClientFactory:
     """A function making a learning-protocol client for a server name."""
     roots = pki.load_trusted_roots(cafile)
 
-    def new_client(server_name: str) -> TLSConnection:
+    def new_client(server_name: str, port: int = 0) -> TLSConnection:
         return ToyTLSClientConnection(server_name, roots, random_bytes=os.urandom, now=time.time())
+
+    return new_client
+
+
+def tls13_client_factory(
+    cafile: Path | None,
+    *,
+    tickets: TicketStore | None = None,
+    keylog: Callable[[str], None] | None = None,
+    observer=None,
+) -> TLSClientFactory:
+    """A function making our TLS 1.3 client for a server name (roots: cafile or the system's)."""
+    settings = ClientSettings(pki.load_trusted_roots(cafile), tickets=tickets)
+
+    def new_client(server_name: str, port: int = 443) -> TLSConnection:
+        return TLS13ClientConnection(
+            server_name,
+            settings,
+            ticket_scope=f"{server_name}:{port}",
+            random_bytes=os.urandom,
+            clock=time.time,
+            keylog=keylog,
+            observer=observer,
+        )
 
     return new_client
 
@@ -136,7 +163,7 @@ class BlockingTLS:
 def fetch(
     url: str,
     *,
-    new_tls: Callable[[str], TLSConnection] | None = None,
+    new_tls: TLSClientFactory | None = None,
     method: str = "GET",
     timeout: float = 10.0,
 ) -> FetchResult:
@@ -164,7 +191,7 @@ def fetch(
 def _exchange(
     sock: socket.socket,
     target: Target,
-    new_tls: Callable[[str], TLSConnection] | None,
+    new_tls: TLSClientFactory | None,
     method: str,
 ) -> FetchResult:
     reader = ResponseReader(method)
@@ -179,7 +206,7 @@ def _exchange(
             reader.feed(data)
         return FetchResult(reader.response, None)
 
-    channel = BlockingTLS(sock, new_tls(target.host))
+    channel = BlockingTLS(sock, new_tls(target.host, target.port))
     channel.handshake()
     channel.send(request)
     while not reader.complete:
