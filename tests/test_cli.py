@@ -5,6 +5,7 @@ from __future__ import annotations
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,48 @@ def test_console_script_and_module_are_the_same_command():
     assert result.returncode == 0
     assert result.stdout == run_cli("--version").stdout
     assert result.stdout.startswith("tls-web-server ")
+
+
+def test_serve_a_folder_with_a_local_ca_that_is_reused(tmp_path, monkeypatch):
+    from tls_web_server import quick_serve
+
+    folder = tmp_path / "public"
+    folder.mkdir()
+    (folder / "index.html").write_text("<p>public</p>\n")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    ports = ["--http-port", "0", "--https-port", "0", "--toytls-port", "0"]
+    roots = []
+    for run in range(2):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tls_web_server", "serve", str(folder), *ports],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            lines = []
+            while len([line for line in lines if line.startswith("listening on")]) < 3:
+                lines.append(process.stdout.readline().strip())
+            root = tmp_path / "state" / "tls-web-server" / "ca" / "root_cert.pem"
+            roots.append(root.read_bytes())
+            assert ("(new: trust it once)" in "\n".join(lines)) == (run == 0)
+            https = next(line for line in lines if line.endswith("(TLSv1.3)")).split()[2]
+            url = https.replace("127.0.0.1", "localhost") + "/"
+            assert main(["get", "--cafile", str(root), url]) == 0
+            toy = next(line for line in lines if line.endswith("(toytls)")).split()[2]
+            toy_url = toy.replace("127.0.0.1", "localhost") + "/"
+            assert main(["get", "--toytls", "--cafile", str(root), toy_url]) == 0
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            process.stdout.close()
+    assert roots[0] == roots[1]  # the same CA the second time: trust it once
+    ca = tmp_path / "state" / "tls-web-server" / "ca"
+    for key in ca.glob("*_key.pem"):
+        assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    # A server certificate close to expiry is renewed, under the same root.
+    old_leaf = (ca / "server_cert.pem").read_bytes()
+    far_future = time.time() + 390 * 24 * 3600
+    _, created = quick_serve.ensure_local_ca(ca, now=far_future)
+    assert not created
+    assert (ca / "server_cert.pem").read_bytes() != old_leaf
+    assert (ca / "root_cert.pem").read_bytes() == roots[0]

@@ -1,6 +1,7 @@
 """The `tls-web-server` command: serve, get, certs.
 
     tls-web-server serve -c site.conf
+    tls-web-server serve ./public          # http, https (TLS 1.3) and toytls with a local CA
     tls-web-server get https://localhost:8443/ --cafile certs/root_cert.pem -i -v
     tls-web-server get https://localhost:8444/ --toytls --cafile certs/root_cert.pem
     tls-web-server certs certs/ --name localhost --key-type ecdsa-p256
@@ -15,8 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from tls_web_server import __version__
-from tls_web_server.config import ConfigError, load_config
+from tls_web_server import __version__, quick_serve
+from tls_web_server.config import ConfigError, Position, load_config, parse_config
 from tls_web_server.tcp.client import (
     ClientError,
     fetch,
@@ -45,8 +46,23 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the server from an nginx-style config file")
-    serve.add_argument("-c", "--config", required=True, type=Path, help="configuration file")
+    serve = commands.add_parser(
+        "serve", help="run the server from a config file, or serve a folder at once"
+    )
+    serve.add_argument(
+        "directory",
+        nargs="?",
+        type=Path,
+        help="serve this folder over http, https (TLS 1.3) and toytls with a local CA",
+    )
+    serve.add_argument("-c", "--config", type=Path, help="nginx-style configuration file")
+    for name, default in (("http", 8080), ("https", 8443), ("toytls", 8444)):
+        serve.add_argument(
+            f"--{name}-port",
+            type=int,
+            metavar="N",
+            help=f"port for {name} with a folder (default {default}, or a free one if taken)",
+        )
     serve.set_defaults(handler=_serve)
 
     get = commands.add_parser("get", help="fetch URLs with our own client")
@@ -86,16 +102,62 @@ def _argument_parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if (args.config is None) == (args.directory is None):
+        print("tls-web-server: serve needs either -c CONFIG or a DIRECTORY", file=sys.stderr)
+        return 2
     try:
-        config = load_config(args.config)
-        run_server(config, announce=lambda line: print(line, flush=True))
+        config = load_config(args.config) if args.config is not None else _quick_config(args)
+        run_server(config, announce=_announcer(args))
     except ConfigError as error:
         print(f"tls-web-server: {error}", file=sys.stderr)
         return 2
-    except ServerStartError as error:
+    except (ServerStartError, pki.PkiError) as error:
         print(f"tls-web-server: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _announcer(args: argparse.Namespace):
+    """Prints each "listening on" line; for `serve DIR`, also how to fetch over TLS 1.3."""
+
+    def announce(line: str) -> None:
+        print(line, flush=True)
+        if args.directory is not None and line.endswith("(TLSv1.3)"):
+            url = line.split()[2].replace("127.0.0.1", "localhost")
+            root = quick_serve.LocalCA(quick_serve.state_folder() / "ca").root_cert
+            print(f"   try: curl --cacert {root} {url}/", flush=True)
+
+    return announce
+
+
+def _quick_config(args: argparse.Namespace):
+    """A config for `serve DIR`, written to the state folder so the reader can read it."""
+    directory = args.directory.resolve()
+    if not directory.is_dir():
+        raise ConfigError(f"{directory} is not a folder", Position(str(directory), 0, 0))
+    state = quick_serve.state_folder()
+    ca, created = quick_serve.ensure_local_ca(state / "ca")
+    ports = {}
+    for name, default in (("http", 8080), ("https", 8443), ("toytls", 8444)):
+        given = getattr(args, f"{name}_port")
+        ports[name] = (
+            given if given is not None else (default if quick_serve.port_is_free(default) else 0)
+        )
+    text = quick_serve.quick_config_text(
+        directory,
+        ca,
+        http_port=ports["http"],
+        tls13_port=ports["https"],
+        toytls_port=ports["toytls"],
+    )
+    config_path = state / "serve.conf"
+    config_path.write_text(text)
+    print(f"serving {directory}", flush=True)
+    print(f"config: {config_path}", flush=True)
+    print(f"local CA: {ca.root_cert}" + (" (new: trust it once)" if created else ""), flush=True)
+    for line in quick_serve.trust_instructions(ca.root_cert):
+        print(line, flush=True)
+    return parse_config(text, config_path)
 
 
 def _get(args: argparse.Namespace) -> int:

@@ -205,6 +205,12 @@ def load_server_credentials(
     )
 
 
+def certificate_expires_at(path: Path) -> float:
+    """When the first certificate of a PEM file expires (epoch seconds): for renewal decisions."""
+    certificate = _parse_pem_certificates(_read_file(path, "certificate"), path)[0]
+    return certificate.not_valid_after_utc.timestamp()
+
+
 def load_trusted_roots(cafile: Path | None = None) -> tuple[x509.Certificate, ...]:
     """The roots in `cafile`; with None, the system store, else certifi's bundle."""
     if cafile is not None:

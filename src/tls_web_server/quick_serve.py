@@ -1,0 +1,123 @@
+"""`tls-web-server serve DIR`: serve a folder at once, over HTTP, TLS 1.3 and toytls.
+
+No config file to write: a local certificate authority is made on first use
+and kept in a per-user state folder, so the reader trusts its root once and
+every later run (and every folder) reuses it.  The generated config is
+written next to it, so the reader can see, copy and edit what is served.
+
+    ~/.local/state/tls-web-server/       ($XDG_STATE_HOME/tls-web-server)
+        ca/root_cert.pem  ca/root_key.pem  ca/intermediate_cert.pem  ...
+        ca/server_cert.pem  ca/server_key.pem   (re-issued when it nears expiry)
+        serve.conf
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tls_web_server.tls import pki
+
+RENEW_BEFORE_SECONDS = 30 * 24 * 3600
+LEAF_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def state_folder() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "tls-web-server"
+
+
+@dataclass(frozen=True)
+class LocalCA:
+    folder: Path
+
+    @property
+    def root_cert(self) -> Path:
+        return self.folder / "root_cert.pem"
+
+    @property
+    def server_cert(self) -> Path:
+        return self.folder / "server_cert.pem"
+
+    @property
+    def server_key(self) -> Path:
+        return self.folder / "server_key.pem"
+
+    @property
+    def intermediate_cert(self) -> Path:
+        return self.folder / "intermediate_cert.pem"
+
+
+def ensure_local_ca(folder: Path, *, now: float | None = None) -> tuple[LocalCA, bool]:
+    """The local CA in `folder`, made if missing; its server certificate renewed if old.
+
+    Returns (the CA, whether a new root was created and so must be trusted).
+    """
+    ca = LocalCA(folder)
+    moment = time.time() if now is None else now
+    if not ca.root_cert.exists() or not (folder / "intermediate_key.pem").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+        pki.generate_pki(folder, LEAF_NAMES, now=moment)
+        return ca, True
+    if pki.certificate_expires_at(ca.server_cert) - moment < RENEW_BEFORE_SECONDS:
+        pki.issue_server_certificate(
+            ca.intermediate_cert,
+            folder / "intermediate_key.pem",
+            ca.server_cert,
+            ca.server_key,
+            names=LEAF_NAMES,
+            now=moment,
+        )
+    return ca, False
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def quick_config_text(
+    directory: Path, ca: LocalCA, *, http_port: int, tls13_port: int, toytls_port: int
+) -> str:
+    return f"""# Written by `tls-web-server serve {directory}`; copy it and run `serve -c`.
+http {{
+    access_log stdout;
+    server {{
+        listen 127.0.0.1:{http_port};
+        listen 127.0.0.1:{tls13_port} ssl;
+        listen 127.0.0.1:{toytls_port} toytls;
+        server_name localhost;
+        ssl_certificate {ca.server_cert};
+        ssl_certificate_key {ca.server_key};
+        ssl_certificate_chain {ca.intermediate_cert};
+        root "{directory}";
+    }}
+}}
+"""
+
+
+def trust_instructions(root_cert: Path) -> list[str]:
+    """The one command that makes this machine's browser trust the local root (curl: --cacert)."""
+    system = platform.system()
+    if system == "Darwin":
+        browser = (
+            "sudo security add-trusted-cert -d -r trustRoot "
+            f"-k /Library/Keychains/System.keychain {root_cert}"
+        )
+    elif system == "Windows":
+        browser = f"certutil -user -addstore Root {root_cert}"
+    else:
+        browser = (
+            "certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n tls-web-server-local-ca "
+            f"-i {root_cert}   # Chromium/Chrome; needs libnss3-tools"
+        )
+    return [f"to trust the local root in your browser: {browser}"]
