@@ -29,14 +29,16 @@ def ssl_client(root: Path, *, keylog: Path | None = None) -> ssl.SSLContext:
 
 def fetch_over_ssl(context: ssl.SSLContext, port: int, server_name: str, path: str = "/"):
     """(response bytes, peer certificate) for one request on a new connection."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-        with context.wrap_socket(raw, server_hostname=server_name) as tls:
-            request = f"GET {path} HTTP/1.1\r\nHost: {server_name}\r\nConnection: close\r\n\r\n"
-            tls.sendall(request.encode())
-            chunks = []
-            while chunk := tls.recv(65536):
-                chunks.append(chunk)
-            return b"".join(chunks), tls.getpeercert()
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=server_name) as tls,
+    ):
+        request = f"GET {path} HTTP/1.1\r\nHost: {server_name}\r\nConnection: close\r\n\r\n"
+        tls.sendall(request.encode())
+        chunks = []
+        while chunk := tls.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks), tls.getpeercert()
 
 
 def dns_names(certificate: dict) -> set[str]:

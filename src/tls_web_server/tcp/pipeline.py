@@ -426,6 +426,8 @@ class HttpPipeline:
                 self._file_shrank()
                 return
             self._write(chunk)
+            if self._body_stream is not stream:
+                return  # the write failed and the connection closed (and the file with it)
         if stream is not None and not stream.remaining:
             stream.file.close()
             self._body_stream = None

@@ -411,17 +411,19 @@ class ExpectServerHello:
         if self.retried:
             raise TLSError("a second HelloRetryRequest", AlertDescription.unexpected_message)
         share_data = retry.extension(ExtensionType.key_share)
-        if share_data is None:
-            raise TLSError(
-                "a HelloRetryRequest that asks for no key share", AlertDescription.illegal_parameter
-            )
-        group_number = ext.decode_hello_retry_key_share(share_data)
-        if group_number not in connection.settings.groups or group_number in self.shares:
-            # Section 4.2.8: a group we did not offer, or one we already sent a share for.
-            raise _illegal(f"the HelloRetryRequest asks for group {group_number:#06x}")
-        group = NamedGroup(group_number)
         cookie_data = retry.extension(ExtensionType.cookie)
+        if share_data is None and cookie_data is None:
+            # Section 4.1.4: a retry that would not change our hello is illegal_parameter.
+            raise _illegal("a HelloRetryRequest that asks for neither a key share nor a cookie")
         cookie = ext.decode_cookie(cookie_data) if cookie_data is not None else None
+        shares = self.shares  # a retry for the cookie alone keeps our key shares
+        if share_data is not None:
+            group_number = ext.decode_hello_retry_key_share(share_data)
+            if group_number not in connection.settings.groups or group_number in self.shares:
+                # Section 4.2.8: a group we did not offer, or one we already sent a share for.
+                raise _illegal(f"the HelloRetryRequest asks for group {group_number:#06x}")
+            group = NamedGroup(group_number)
+            shares = {group: crypto.EphemeralKey(group.name, connection.random_bytes)}
         connection.transcript.replace_first_client_hello_with_message_hash()
         connection.transcript.add(raw)
         ticket = self.ticket
@@ -431,7 +433,6 @@ class ExpectServerHello:
             != CIPHER_SUITE_PARAMETERS[suite].hash_name
         ):
             ticket = None  # section 4.1.4: drop a PSK the chosen suite cannot use
-        shares = {group: crypto.EphemeralKey(group.name, connection.random_bytes)}
         hello = _client_hello(
             connection,
             connection.settings,
@@ -489,6 +490,7 @@ class ExpectServerHello:
             resumed=psk is not None,
             hello_retry=self.retried,
             send_compatibility_ccs=bool(self.hello.legacy_session_id),
+            offered_extensions=frozenset(extension.type for extension in self.hello.extensions),
         )
         return ExpectEncryptedExtensions(keys)
 
@@ -505,6 +507,7 @@ class _HandshakeKeys:
     resumed: bool
     hello_retry: bool
     send_compatibility_ccs: bool
+    offered_extensions: frozenset[int]  # what the server may answer in EncryptedExtensions
     alpn: str | None = None
     certificate_request_context: bytes | None = None
     signature_scheme: str | None = None
@@ -529,11 +532,17 @@ class ExpectEncryptedExtensions:
                 raw=raw,
             )
         for extension in encrypted.extensions:
-            if extension.type not in _ALLOWED_ENCRYPTED_EXTENSIONS:
+            # Section 4.2: an answer to an extension we never sent is
+            # unsupported_extension; one we sent that has no place in
+            # EncryptedExtensions (key_share, say) is illegal_parameter.
+            name = ext.extension_name(extension.type)
+            if extension.type not in self.keys.offered_extensions:
                 raise TLSError(
-                    f"EncryptedExtensions carries {ext.extension_name(extension.type)}",
+                    f"EncryptedExtensions carries {name}, which we did not offer",
                     AlertDescription.unsupported_extension,
                 )
+            if extension.type not in _ALLOWED_ENCRYPTED_EXTENSIONS:
+                raise _illegal(f"EncryptedExtensions carries {name}, which belongs elsewhere")
         alpn = encrypted.extension(ExtensionType.application_layer_protocol_negotiation)
         if alpn is not None:
             protocol = ext.decode_selected_application_protocol(alpn)

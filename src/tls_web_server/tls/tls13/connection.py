@@ -263,7 +263,8 @@ class TLS13Connection:
 
     def _skip_early_data(self, fragment: bytes) -> bool:
         """Drop one record of refused 0-RTT data if the budget allows (RFC 8446 section 4.2.10)."""
-        if len(fragment) > self.early_data_to_skip:
+        # No budget, nothing skipped: not even an empty record, which no key opens.
+        if not self.early_data_to_skip or len(fragment) > self.early_data_to_skip:
             return False
         self.early_data_to_skip -= len(fragment)
         return True
@@ -444,8 +445,12 @@ class TLS13Connection:
             self.parameters.hash_name, read.traffic_secret
         )
         self.set_read_secret("next_read_application_traffic_secret", next_secret)
-        if key_update.request_update == KeyUpdateRequest.update_requested:
-            # Section 4.6.3: answer with our own update, not requesting another.
+        if (
+            key_update.request_update == KeyUpdateRequest.update_requested
+            and not self._sent_close_notify
+        ):
+            # Section 4.6.3: answer with our own update, not requesting another;
+            # but after our close_notify we send nothing more (section 6.1).
             self._send_key_update(KeyUpdateRequest.update_not_requested)
 
     def _send_key_update(self, request: KeyUpdateRequest) -> None:

@@ -238,7 +238,10 @@ class ExpectSecondClientHello:
             )
         check_second_client_hello(self.first, hello, self.group)
         offer = read_client_offer(hello)
+        # Section 4.2.10: 0-RTT data belongs to the first hello only; from here
+        # on a record that does not open is bad_record_mac, never skipped.
         connection.skip_unprotected_early_data = False
+        connection.early_data_to_skip = 0
         share = offer.key_shares[0].key_exchange
         return _answer_client_hello(
             connection,
@@ -423,7 +426,7 @@ def _answer_client_hello(
     client_application_secret = master.client_application_traffic_secret(finished_hash)
     server_application_secret = master.server_application_traffic_secret(finished_hash)
     connection.log_secret("exporter_master_secret", master.exporter_master_secret(finished_hash))
-    connection.log_secret("client_application_traffic_secret_0", client_application_secret)
+    # client_application_traffic_secret_0 is logged once, when ExpectFinished installs it.
     connection.set_write_secret("server_application_traffic_secret_0", server_application_secret)
 
     negotiated = Negotiated(
