@@ -135,34 +135,42 @@ def test_observer_sees_messages_keys_checks_and_records(ecdsa_pki: DemoPki) -> N
     client.feed_wire_data(flight)
     server.feed_wire_data(client.protect_application_data(REQUEST))
 
-    assert [(event["kind"], event["name"]) for event in client_events] == [
+    def kinds(events):
+        return [(e["kind"], e.get("name", e.get("content_type"))) for e in events]
+
+    assert kinds(client_events) == [
+        ("record", "handshake"),
         ("message", "ClientHello"),
+        ("record", "handshake"),
         ("message", "ServerHello"),
+        ("record", "handshake"),
         ("message", "ServerAuth"),
         ("verified", "certificate chain"),
         ("verified", "ServerAuth signature"),
-        ("key", "shared_secret"),
-        ("key", "client_write_key"),
-        ("key", "server_write_key"),
-        ("record", "application data"),
+        ("secret", "shared_secret"),
+        ("secret", "client_write_key"),
+        ("secret", "server_write_key"),
+        ("record", "application_data"),
     ]
-    assert client_events[0]["raw"] == client_hello
-    assert client_events[1]["raw"] + client_events[2]["raw"] == flight
-    assert [event["direction"] for event in client_events if event["kind"] == "message"] == [
-        "sent",
-        "received",
-        "received",
-    ]
-    client_keys = {e["name"]: e["value"] for e in client_events if e["kind"] == "key"}
-    server_keys = {e["name"]: e["value"] for e in server_events if e["kind"] == "key"}
+    assert all(event["protocol"] == "toytls" for event in client_events)
+    records = [e for e in client_events if e["kind"] == "record"]
+    assert records[0]["raw"] == client_hello
+    assert records[1]["raw"] + records[2]["raw"] == flight
+    messages = [e for e in client_events if e["kind"] == "message"]
+    assert [m["raw"] for m in messages] == [r["plaintext"] for r in records[:3]]
+    assert [m["direction"] for m in messages] == ["sent", "received", "received"]
+    client_keys = {e["name"]: e["value"] for e in client_events if e["kind"] == "secret"}
+    server_keys = {e["name"]: e["value"] for e in server_events if e["kind"] == "secret"}
     assert client_keys == server_keys and len(client_keys["client_write_key"]) == 32
     assert server_events[-1] == {
         "kind": "record",
-        "name": "application data",
+        "protocol": "toytls",
         "direction": "received",
+        "content_type": "application_data",
+        "raw": records[-1]["raw"],
+        "plaintext": REQUEST,
+        "protected": True,
         "sequence": 0,
-        "plaintext_length": len(REQUEST),
-        "raw": client_events[-1]["raw"],
     }
 
 

@@ -157,15 +157,13 @@ class TLS13Connection:
             self._send_key_update(KeyUpdateRequest.update_not_requested)
             write = self._write
             assert write is not None
-        records = write.seal_application_data(data)
-        if self.observer is not None:
-            self.observe(
-                "record",
-                direction="sent",
-                content_type="application_data",
-                plaintext_length=len(data),
-                raw=records,
-            )
+        if self.observer is None:
+            records = write.seal_application_data(data)
+        else:
+            # Observed: record by record, so the trace can show each one.
+            for start in range(0, len(data), MAX_PLAINTEXT_LENGTH):
+                self._queue_record(_APPLICATION_DATA, data[start : start + MAX_PLAINTEXT_LENGTH])
+            records = b""
         if self._outgoing:
             # Anything queued (a KeyUpdate) must precede these records.
             records = self.pop_pending_wire_data() + records
@@ -232,8 +230,8 @@ class TLS13Connection:
                 "record",
                 direction="received",
                 content_type=_content_type_name(inner_type),
-                plaintext_length=len(content),
                 raw=header + fragment,
+                plaintext=content,
                 protected=read is not None and content_type == _APPLICATION_DATA,
             )
 
@@ -347,11 +345,7 @@ class TLS13Connection:
 
     def _send_alert(self, description: AlertDescription, level: AlertLevel = AlertLevel.fatal):
         self._flush_handshake()
-        alert = bytes((level, description))
-        if self._write is not None:
-            self._outgoing += self._write.seal(_ALERT, alert)
-        else:
-            self._outgoing += encode_plaintext_record(_ALERT, alert)
+        self._queue_record(_ALERT, bytes((level, description)))
         if self.observer is not None:
             self.observe("alert", direction="sent", level=int(level), description=int(description))
 
@@ -397,7 +391,7 @@ class TLS13Connection:
     def send_change_cipher_spec(self) -> None:
         """Appendix D.4: the dummy ChangeCipherSpec middleboxes expect after the hellos."""
         self._flush_handshake()
-        self._outgoing += encode_plaintext_record(_CHANGE_CIPHER_SPEC, b"\x01")
+        self._queue_record(_CHANGE_CIPHER_SPEC, b"\x01")
 
     def set_write_secret(self, name: str, secret: bytes) -> None:
         """From now on, records we send are protected with keys from `secret`."""
@@ -478,13 +472,27 @@ class TLS13Connection:
             return
         data = bytes(pending)
         pending.clear()
-        write = self._write
         for start in range(0, len(data), MAX_PLAINTEXT_LENGTH):
-            chunk = data[start : start + MAX_PLAINTEXT_LENGTH]
-            if write is None:
-                self._outgoing += encode_plaintext_record(_HANDSHAKE, chunk)
-            else:
-                self._outgoing += write.seal(_HANDSHAKE, chunk)
+            self._queue_record(_HANDSHAKE, data[start : start + MAX_PLAINTEXT_LENGTH])
+
+    def _queue_record(self, content_type: int, content: bytes) -> None:
+        """One record to send: protected once we have write keys (ChangeCipherSpec never is)."""
+        write = self._write
+        protected = write is not None and content_type != _CHANGE_CIPHER_SPEC
+        if protected:
+            record = write.seal(content_type, content)
+        else:
+            record = encode_plaintext_record(content_type, content)
+        self._outgoing += record
+        if self.observer is not None:
+            self.observe(
+                "record",
+                direction="sent",
+                content_type=_content_type_name(content_type),
+                raw=record,
+                plaintext=content,
+                protected=protected,
+            )
 
 
 def _content_type_name(content_type: int) -> str:

@@ -27,14 +27,10 @@ What it must never do:
   nothing: the caller simply closes the TCP connection.
 - Know about TLS 1.3 (tls/tls13): the two protocols share only crypto.py and pki.py.
 
-Observer events (built only when an observer is given), each a dict with a "kind":
-  {"kind": "message", "direction": "sent"|"received",
-   "name": "ClientHello"|"ServerHello"|"ServerAuth", "fields": {...},
-   "raw": the record as on the wire, length header included}
-  {"kind": "key", "name": "shared_secret"|"client_write_key"|"server_write_key", "value": bytes}
-  {"kind": "verified", "name": "certificate chain"|"ServerAuth signature", "detail": str}
-  {"kind": "record", "name": "application data", "direction": "sent"|"received",
-   "sequence": int, "plaintext_length": int, "raw": the record as on the wire}
+Observer events (built only when an observer is given) follow the schema of
+tls/trace.py, shared with TLS 1.3: "record" (every record as on the wire,
+with its plaintext), "message" (each handshake message), "secret" (the
+shared secret and both write keys), "verified" (the chain, the signature).
 """
 
 from __future__ import annotations
@@ -105,16 +101,7 @@ class Established:
         plaintext = self.opener.open_record(payload)
         connection.deliver_plaintext(plaintext)
         if connection.observer is not None:
-            connection.observer(
-                {
-                    "kind": "record",
-                    "name": "application data",
-                    "direction": "received",
-                    "sequence": sequence,
-                    "plaintext_length": len(plaintext),
-                    "raw": frame_record(payload),
-                }
-            )
+            connection.observe_record("received", frame_record(payload), plaintext, sequence)
         return self
 
 
@@ -182,16 +169,7 @@ class ToyConnection:
             record = state.sealer.seal_record(chunk)
             records.append(record)
             if self.observer is not None:
-                self.observer(
-                    {
-                        "kind": "record",
-                        "name": "application data",
-                        "direction": "sent",
-                        "sequence": sequence,
-                        "plaintext_length": len(chunk),
-                        "raw": record,
-                    }
-                )
+                self.observe_record("sent", record, bytes(chunk), sequence)
         return b"".join(records)
 
     def close(self) -> None:
@@ -224,15 +202,7 @@ class ToyConnection:
         record = frame_record(payload)
         self._outgoing += record
         if self.observer is not None:
-            self.observer(
-                {
-                    "kind": "message",
-                    "direction": "sent",
-                    "name": name,
-                    "fields": fields,
-                    "raw": record,
-                }
-            )
+            self._observe_handshake("sent", name, payload, record, fields)
 
     def deliver_plaintext(self, plaintext: bytes) -> None:
         self._plaintext += plaintext
@@ -242,15 +212,7 @@ class ToyConnection:
 
     def observe_received(self, name: str, payload: bytes, fields: dict[str, Any]) -> None:
         if self.observer is not None:
-            self.observer(
-                {
-                    "kind": "message",
-                    "direction": "received",
-                    "name": name,
-                    "fields": fields,
-                    "raw": frame_record(payload),
-                }
-            )
+            self._observe_handshake("received", name, payload, frame_record(payload), fields)
 
     def observe_keys(self, shared_secret: bytes, keys: SessionKeys) -> None:
         if self.observer is not None:
@@ -259,8 +221,39 @@ class ToyConnection:
                 ("client_write_key", keys.client_write_key),
                 ("server_write_key", keys.server_write_key),
             ):
-                self.observer({"kind": "key", "name": name, "value": value})
+                self._observe("secret", name=name, value=value)
 
     def observe_verified(self, name: str, detail: str) -> None:
         if self.observer is not None:
-            self.observer({"kind": "verified", "name": name, "detail": detail})
+            self._observe("verified", name=name, detail=detail)
+
+    def observe_record(
+        self, direction: str, record: bytes, plaintext: bytes, sequence: int
+    ) -> None:
+        self._observe(
+            "record",
+            direction=direction,
+            content_type="application_data",
+            raw=record,
+            plaintext=plaintext,
+            protected=True,
+            sequence=sequence,
+        )
+
+    def _observe_handshake(
+        self, direction: str, name: str, payload: bytes, record: bytes, fields: dict[str, Any]
+    ) -> None:
+        # A toytls handshake message is exactly one unprotected record.
+        self._observe(
+            "record",
+            direction=direction,
+            content_type="handshake",
+            raw=record,
+            plaintext=payload,
+            protected=False,
+        )
+        self._observe("message", direction=direction, name=name, fields=fields, raw=payload)
+
+    def _observe(self, kind: str, **fields: Any) -> None:
+        assert self.observer is not None
+        self.observer({"kind": kind, "protocol": PROTOCOL_NAME, **fields})
