@@ -24,7 +24,8 @@ from tls_web_server.tcp.client import (
     tls13_client_factory,
     toytls_client_factory,
 )
-from tls_web_server.tcp.server import ServerStartError, run_server
+from tls_web_server.tcp.processes import run_server
+from tls_web_server.tcp.server import ServerStartError
 from tls_web_server.tls import pki
 from tls_web_server.tls.tls13.client import TicketStore
 
@@ -107,7 +108,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     try:
         config = load_config(args.config) if args.config is not None else _quick_config(args)
-        run_server(config, announce=_announcer(args))
+        run_server(config, announce=_announcer(args), config_path=args.config)
     except ConfigError as error:
         print(f"tls-web-server: {error}", file=sys.stderr)
         return 2

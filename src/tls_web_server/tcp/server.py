@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from tls_web_server.config import Config
@@ -40,6 +39,7 @@ class BoundListener:
     spec: ListenerSpec
     host: str
     port: int
+    sock: socket.socket
 
     @property
     def url(self) -> str:
@@ -51,48 +51,87 @@ class BoundListener:
 
 
 class Server:
-    """Listeners from a Config, served by one event loop.  Raises ConfigError early."""
+    """Listeners from a Config, served by one event loop.  Raises ConfigError early.
 
-    def __init__(self, config: Config, *, tls13_engine: TLS13Engine | None = None) -> None:
+    With worker processes (tcp/workers.py) the master builds one Server, binds
+    it, and each forked worker serves the same sockets with a loop of its own.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        tls13_engine: TLS13Engine | None = None,
+        ticket_key: TicketKey | None = None,
+    ) -> None:
         self.config = config
         self.logs = LogFiles()
         if tls13_engine is None:
-            # One ticket key for the whole server, so any listener resumes any ticket.
+            # One ticket key for the whole server (all listeners, all workers,
+            # across reloads), so any of them resumes any ticket.
             keylog_path = os.environ.get("SSLKEYLOGFILE")
             tls13_engine = our_tls13_engine(
-                ticket_key=TicketKey.generate(os.urandom),
+                ticket_key=ticket_key or TicketKey.generate(os.urandom),
                 keylog=KeyLogFile(keylog_path) if keylog_path else None,
             )
         self.specs = build_listener_specs(config, self.logs, tls13_engine=tls13_engine)
-        self.loop = EventLoop(
-            max_connections=config.worker_connections,
-            error_log=self.logs.error(config.error_log),
-        )
-        self.loop.call_after_iteration(self.logs.flush)
+        self.loop = self._new_loop()
         self.bound: list[BoundListener] = []
 
-    def bind(self) -> list[BoundListener]:
-        """Open every listening socket (port 0 picks a free one) and say where."""
-        for spec in self.specs:
-            family = socket.AF_INET6 if ":" in spec.address else socket.AF_INET
-            try:
-                sock = socket.create_server(
-                    (spec.address, spec.port), family=family, backlog=LISTEN_BACKLOG
-                )
-            except OSError as error:
-                for listener in self.loop.listeners:
-                    listener.sock.close()
-                raise ServerStartError(
-                    f"cannot listen on {spec.address}:{spec.port}: {error.strerror or error}"
-                ) from error
+    def _new_loop(self) -> EventLoop:
+        loop = EventLoop(
+            max_connections=self.config.worker_connections,
+            error_log=self.logs.error(self.config.error_log),
+        )
+        loop.call_after_iteration(self.logs.flush)
+        return loop
+
+    def bind(self, reuse: dict[tuple, socket.socket] | None = None) -> list[BoundListener]:
+        """Open every listening socket (port 0 picks a free one) and say where.
+
+        `reuse` maps listen keys (see `listen_key`) to sockets already bound
+        by an earlier configuration: a reload keeps them, so no connection
+        attempt is refused while workers are replaced.
+        """
+        reuse = dict(reuse or {})
+        for index, spec in enumerate(self.specs):
+            sock = reuse.pop(listen_key(spec, index), None)
+            if sock is None:
+                sock = self._open_socket(spec)
             self.loop.add_listener(sock, spec.on_accept)
             host, port = sock.getsockname()[:2]
-            self.bound.append(BoundListener(spec, host, port))
+            self.bound.append(BoundListener(spec, host, port, sock))
         return self.bound
+
+    def _open_socket(self, spec: ListenerSpec) -> socket.socket:
+        family = socket.AF_INET6 if ":" in spec.address else socket.AF_INET
+        try:
+            return socket.create_server(
+                (spec.address, spec.port), family=family, backlog=LISTEN_BACKLOG
+            )
+        except OSError as error:
+            for listener in self.loop.listeners:
+                listener.sock.close()
+            raise ServerStartError(
+                f"cannot listen on {spec.address}:{spec.port}: {error.strerror or error}"
+            ) from error
+
+    def sockets_by_key(self) -> dict[tuple, socket.socket]:
+        return {listen_key(b.spec, index): b.sock for index, b in enumerate(self.bound)}
 
     def run(self, *, install_signal_handlers: bool = True) -> None:
         if install_signal_handlers:
             self.loop.install_signal_handlers()
+        self.loop.run()
+
+    def run_worker(self) -> None:
+        """In a forked worker: a fresh loop (its own selector) on the inherited sockets."""
+        inherited = self.loop
+        self.loop = self._new_loop()
+        for bound in self.bound:
+            self.loop.add_listener(bound.sock, bound.spec.on_accept)
+        inherited.selector.close()
+        self.loop.install_signal_handlers()
         self.loop.run()
 
     def stop(self) -> None:
@@ -100,13 +139,6 @@ class Server:
         self.loop.request_stop()
 
 
-def run_server(
-    config: Config, *, announce: Callable[[str], None] = print, install_signal_handlers=True
-) -> None:
-    server = Server(config)
-    if install_signal_handlers:
-        # Before the "listening on" lines: whoever reads them may signal at once.
-        server.loop.install_signal_handlers()
-    for bound in server.bind():
-        announce(bound.describe())
-    server.run(install_signal_handlers=False)
+def listen_key(spec: ListenerSpec, index: int) -> tuple:
+    """What identifies a listening socket across reloads (port 0: its position)."""
+    return (spec.address, spec.port, index if spec.port == 0 else None)
