@@ -241,6 +241,8 @@ class RequestParser:
 
     def _parse_head(self) -> Request | None:
         buffer = self._buffer
+        if self._start == len(buffer):
+            return None  # nothing buffered (the common case after each request)
         self._skip_empty_lines()
         start = self._start
         head_end = self._find_head_end()

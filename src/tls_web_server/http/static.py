@@ -25,12 +25,17 @@ import stat
 from collections.abc import Iterable
 from functools import lru_cache
 
+from .file_cache import CachedFile, OpenFileCache, SharedFile
 from .messages import REASON_PHRASES, FileBody, HttpError, Request, Response, split_absolute_form
 from .router import LocationSettings, SiteSettings, match_location
 from .writer import format_http_date, http_date, parse_http_date
 
 SERVER_NAME = "tls-web-server"
 ALLOWED_METHODS = "GET, HEAD"
+
+# Resolved, checked and opened files (http/file_cache.py), shared by every
+# site served by this process.
+FILE_CACHE = OpenFileCache()
 
 # Our own MIME table: the standard library's built-in defaults (not the host's
 # /etc/mime.types, so answers do not depend on the machine) plus a few types
@@ -360,6 +365,9 @@ def _serve_path(
     path: str,
     now: float,
 ) -> Response:
+    cached = FILE_CACHE.get(location.root, path, now)
+    if cached is not None:
+        return _file_response(request, cached, now)
     # nginx's `root`: the full request path is appended to the root directory.
     # Plain concatenation, not os.path.join, which would drop the root for "//x".
     root = os.path.realpath(location.root)
@@ -380,10 +388,14 @@ def _serve_path(
         index_path = _find_index(root, real_path, location.index)
         if index_path is None:
             raise HttpError(403, f"directory {path[:60]!r} has no index file")
-        return _serve_file(request, index_path, index_path, now)
-    if path.endswith("/"):
+        real_path, name_for_type = index_path, index_path
+    elif path.endswith("/"):
         raise HttpError(404, f"{path[:60]!r} is a file, not a directory")
-    return _serve_file(request, real_path, path, now)
+    else:
+        name_for_type = path
+    entry = _open_regular_file(real_path, name_for_type, now)
+    FILE_CACHE.put(location.root, path, entry)
+    return _file_response(request, entry, now)
 
 
 def _find_index(root: str, directory: str, index_names: tuple[str, ...]) -> str | None:
@@ -400,7 +412,7 @@ def _find_index(root: str, directory: str, index_names: tuple[str, ...]) -> str 
     return None
 
 
-def _open_regular_file(real_path: str) -> tuple[os.stat_result, FileBody]:
+def _open_regular_file(real_path: str, name_for_type: str, now: float) -> CachedFile:
     # O_NONBLOCK: if the path became a FIFO since we looked, opening it must
     # not wait for a writer.  fstat on the open file is the final word.
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
@@ -416,28 +428,32 @@ def _open_regular_file(real_path: str) -> tuple[os.stat_result, FileBody]:
     if not stat.S_ISREG(file_status.st_mode):
         os.close(descriptor)
         raise HttpError(403, "not a regular file")
-    file = open(descriptor, "rb", buffering=0)  # noqa: SIM115 - the caller closes it
-    return file_status, FileBody(file, 0, file_status.st_size)
+    return CachedFile(
+        real_path=real_path,
+        file=SharedFile(descriptor),
+        size=file_status.st_size,
+        mtime_ns=file_status.st_mtime_ns,
+        inode=(file_status.st_dev, file_status.st_ino),
+        # As in nginx, the type follows the name the client asked for (or the
+        # index file's name), not the name a symlink points to.
+        content_type=_content_type(name_for_type),
+        checked_at=now,
+    )
 
 
-def _serve_file(request: Request, real_path: str, name_for_type: str, now: float) -> Response:
-    """200, 206, 304 or 416 for a regular file; `name_for_type` picks Content-Type.
-
-    As in nginx, the type follows the name the client asked for (or the index
-    file's name), not the name a symlink points to.
-    """
-    file_status, body = _open_regular_file(real_path)
-    size = file_status.st_size
+def _file_response(request: Request, entry: CachedFile, now: float) -> Response:
+    """200, 206, 304 or 416 for a regular file."""
+    size = entry.size
+    body = FileBody(entry.file, 0, size)
     # RFC 9110 section 8.8.2.1: Last-Modified must not be later than Date.
-    last_modified = min(file_status.st_mtime_ns // 1_000_000_000, math.floor(now))
+    last_modified = min(entry.mtime_ns // 1_000_000_000, math.floor(now))
     # A strong validator from modification time and size (RFC 9110 section 8.8.3).
-    etag = f'"{file_status.st_mtime_ns:x}-{size:x}"'
+    etag = f'"{entry.mtime_ns:x}-{size:x}"'
     keep_alive = request.keep_alive
     connection = _connection_headers(request, keep_alive)
     validators = [("Last-Modified", format_http_date(last_modified)), ("ETag", etag)]
 
     if _not_modified(request, etag, last_modified, now):
-        body.file.close()
         # RFC 9110 section 15.4.5: a 304 repeats the validators, and has no body.
         headers = [("Server", SERVER_NAME), ("Date", http_date(now)), *validators, *connection]
         return Response(304, headers, None, keep_alive)
@@ -450,8 +466,7 @@ def _serve_file(request: Request, real_path: str, name_for_type: str, now: float
         byte_range = parse_range(range_header, size)
         if byte_range is not None and _if_range_allows(request, etag, last_modified, now):
             if byte_range == _UNSATISFIABLE:
-                body.file.close()
-                # RFC 9110 section 15.5.17: 416 says the current length.
+                        # RFC 9110 section 15.5.17: 416 says the current length.
                 return _refusal(request, 416, now, [("Content-Range", f"bytes */{size}")])
             first, last = byte_range
             body.offset, body.length = first, last - first + 1
@@ -461,7 +476,7 @@ def _serve_file(request: Request, real_path: str, name_for_type: str, now: float
     headers = [
         ("Server", SERVER_NAME),
         ("Date", http_date(now)),
-        ("Content-Type", _content_type(name_for_type)),
+        ("Content-Type", entry.content_type),
         ("Content-Length", str(body.length)),
         *validators,
         ("Accept-Ranges", "bytes"),
@@ -469,6 +484,5 @@ def _serve_file(request: Request, real_path: str, name_for_type: str, now: float
         *connection,
     ]
     if request.method == "HEAD" or body.length == 0:
-        body.file.close()
         return Response(status_code, headers, None if request.method == "HEAD" else b"", keep_alive)
     return Response(status_code, headers, body, keep_alive)

@@ -98,8 +98,6 @@ def encode_head(response: Response) -> bytes:
     a server sends its own highest conformant version).
     """
     reason = REASON_PHRASES.get(response.status, "Unknown")
-    lines = [f"HTTP/1.1 {response.status} {reason}\r\n"]
-    lines.extend(f"{name}: {value}\r\n" for name, value in response.headers)
-    lines.append("\r\n")
+    fields = "".join([f"{name}: {value}\r\n" for name, value in response.headers])
     # Latin-1 keeps any obs-text byte as it is; everything we generate is ASCII.
-    return "".join(lines).encode("latin-1")
+    return f"HTTP/1.1 {response.status} {reason}\r\n{fields}\r\n".encode("latin-1")

@@ -177,14 +177,21 @@ class Connection:
             self._flush()
         self._check_high_water()
 
-    def write_file(self, file, offset: int, length: int) -> None:
-        """Queue `length` bytes of `file` from `offset` for sendfile; closes the file when done."""
-        if self.closed or self._shut_down or length <= 0:
+    def write_head_and_file(self, head: bytes, file, offset: int, length: int) -> None:
+        """A response head followed by a file range, with one attempt to send both."""
+        if self.closed or self._shut_down:
             file.close()
             return
-        self._output.append(FileSegment(file, offset, length))
-        self._output_size += length
-        if len(self._output) == 1:
+        output = self._output
+        was_empty = not output
+        output.append(head)
+        self._output_size += len(head)
+        if length > 0:
+            output.append(FileSegment(file, offset, length))
+            self._output_size += length
+        else:
+            file.close()
+        if was_empty:
             self._flush()
         self._check_high_water()
 

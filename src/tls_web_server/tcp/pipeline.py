@@ -404,8 +404,7 @@ class HttpPipeline:
         elif isinstance(body, bytes):
             self._write(head + body)
         elif self.tls is None:
-            self.connection.write(head)
-            self.connection.write_file(body.file, body.offset, body.length)
+            self.connection.write_head_and_file(head, body.file, body.offset, body.length)
         else:
             self._body_stream = _BodyStream(body)
             # The head rides in the first record(s) with the start of the body,

@@ -76,6 +76,11 @@ LABEL_PREFIX = b"tls13 "
 _EMPTY_TRANSCRIPT_HASHES = {name: hashlib.new(name, b"").digest() for name in HASH_LENGTHS}
 
 
+# HkdfLabel prefixes (length, label) -> bytes, built once: the handful of
+# labels TLS uses are expanded thousands of times a second.
+_LABEL_PREFIXES: dict[tuple[int, bytes], bytes] = {}
+
+
 def hkdf_expand_label(
     hash_name: str, secret: bytes, label: bytes, context: bytes, length: int
 ) -> bytes:
@@ -84,24 +89,23 @@ def hkdf_expand_label(
     `label` is given without the "tls13 " prefix, exactly as the RFC writes it
     ("c hs traffic", "key", "finished").
     """
-    full_label = LABEL_PREFIX + label
     # struct { uint16 length; opaque label<7..255>; opaque context<0..255>; } HkdfLabel
-    if len(full_label) > 255:
-        raise ValueError("an HKDF label is at most 255 bytes including 'tls13 '")
+    prefix = _LABEL_PREFIXES.get((length, label))
+    if prefix is None:
+        full_label = LABEL_PREFIX + label
+        if len(full_label) > 255:
+            raise ValueError("an HKDF label is at most 255 bytes including 'tls13 '")
+        if not 0 <= length <= 0xFFFF:
+            raise ValueError("an HKDF-Expand-Label length is a uint16")
+        prefix = length.to_bytes(2, "big") + bytes((len(full_label),)) + full_label
+        _LABEL_PREFIXES[(length, label)] = prefix
     if len(context) > 255:
         raise ValueError("an HKDF context is at most 255 bytes")
-    if not 0 <= length <= 0xFFFF:
-        raise ValueError("an HKDF-Expand-Label length is a uint16")
-    hkdf_label = b"".join(
-        (
-            length.to_bytes(2, "big"),
-            bytes((len(full_label),)),
-            full_label,
-            bytes((len(context),)),
-            context,
-        )
-    )
-    return hkdf_expand(hash_name, secret, hkdf_label, length)
+    info = prefix + bytes((len(context),)) + context
+    if length <= HASH_LENGTHS[hash_name]:
+        # One HMAC block is enough: HKDF-Expand's T(1) = HMAC(PRK, info || 0x01).
+        return hmac.digest(secret, info + b"\x01", hash_name)[:length]
+    return hkdf_expand(hash_name, secret, info, length)
 
 
 def derive_secret(hash_name: str, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:

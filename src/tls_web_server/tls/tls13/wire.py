@@ -23,8 +23,6 @@ with a narrower [offset, end) window.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from tls_web_server.tls.errors import AlertDescription, TLSError
 
@@ -219,20 +217,38 @@ class Writer:
         self._buffer += len(data).to_bytes(length_size, "big")
         self._buffer += data
 
-    @contextmanager
-    def vector(self, length_size: int) -> Iterator[None]:
-        """Everything written inside the block becomes one vector; its length is filled in after."""
+    def vector(self, length_size: int) -> _VectorScope:
+        """`with writer.vector(2): ...`: what is written inside becomes one vector.
+
+        Its length prefix is filled in when the block ends.
+        """
         if length_size not in _LENGTH_SIZES:
             raise ValueError(
                 f"length prefix must be one of {_LENGTH_SIZES} bytes, not {length_size}"
             )
-        prefix_at = len(self._buffer)
-        self._buffer += bytes(length_size)
-        yield
-        length = len(self._buffer) - prefix_at - length_size
-        # to_bytes raises OverflowError when the contents outgrow the prefix:
-        # a bug in the caller, never silently truncated.
-        self._buffer[prefix_at : prefix_at + length_size] = length.to_bytes(length_size, "big")
+        return _VectorScope(self._buffer, length_size)
 
     def getvalue(self) -> bytes:
         return bytes(self._buffer)
+
+
+class _VectorScope:
+    """The `with` block of Writer.vector (a plain class: cheaper than a generator)."""
+
+    __slots__ = ("_buffer", "_length_size", "_prefix_at")
+
+    def __init__(self, buffer: bytearray, length_size: int) -> None:
+        self._buffer = buffer
+        self._length_size = length_size
+        self._prefix_at = len(buffer)
+
+    def __enter__(self) -> None:
+        self._buffer += bytes(self._length_size)
+
+    def __exit__(self, *exc_info: object) -> None:
+        size = self._length_size
+        start = self._prefix_at
+        length = len(self._buffer) - start - size
+        # to_bytes raises OverflowError when the contents outgrow the prefix:
+        # a bug in the caller, never silently truncated.
+        self._buffer[start : start + size] = length.to_bytes(size, "big")
