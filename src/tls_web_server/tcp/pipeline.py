@@ -307,9 +307,7 @@ class HttpPipeline:
         self._serve_requests()
 
     def output_drained(self) -> None:
-        if self._body_stream is not None:
-            self._pump_body()
-        else:
+        if self._body_stream is None or self._pump_body():
             self._serve_requests()
 
     def timed_out(self, reason: str) -> None:
@@ -406,43 +404,47 @@ class HttpPipeline:
         elif self.tls is None:
             self.connection.write_head_and_file(head, body.file, body.offset, body.length)
         else:
-            self._body_stream = _BodyStream(body)
+            stream = _BodyStream(body)
             # The head rides in the first record(s) with the start of the body,
             # so a small response leaves as exactly one TLS record.
-            first = _read_body(self._body_stream, TLS_BODY_SLICE - len(head) % TLS_RECORD_PAYLOAD)
+            first = _read_body(stream, TLS_BODY_SLICE - len(head) % TLS_RECORD_PAYLOAD)
             if first is None:
-                self._file_shrank()
+                self._file_shrank(stream)
                 return
             self._write(head + first)
-            self._pump_body()
+            if stream.remaining:
+                self._body_stream = stream
+                self._pump_body()
+            else:
+                stream.file.close()
 
-    def _pump_body(self) -> None:
+    def _pump_body(self) -> bool:
+        """Send more of a TLS body while the socket keeps up; True once it is all sent."""
         stream = self._body_stream
+        assert stream is not None
         connection = self.connection
-        while stream is not None and stream.remaining and connection.output_size < HIGH_WATER:
+        while stream.remaining and connection.output_size < HIGH_WATER:
             chunk = _read_body(stream, TLS_BODY_SLICE)
             if chunk is None:
-                self._file_shrank()
-                return
+                self._file_shrank(stream)
+                return False
             self._write(chunk)
             if self._body_stream is not stream:
-                return  # the write failed and the connection closed (and the file with it)
-        if stream is not None and not stream.remaining:
-            stream.file.close()
-            self._body_stream = None
-            self._serve_requests()
-        else:
+                return False  # the write failed and the connection closed (and the file with it)
+        if stream.remaining:
             self._update_timeout()
+            return False
+        stream.file.close()
+        self._body_stream = None
+        return True
 
-    def _file_shrank(self) -> None:
+    def _file_shrank(self, stream: _BodyStream) -> None:
         # The file got shorter after Content-Length was sent: the response
         # cannot be completed, and only closing tells the client so.
-        self.spec.error_log.write(
-            "error", "file shrank while being sent", peer=self.connection.peer
-        )
-        if self._body_stream is not None:
-            self._body_stream.file.close()
-            self._body_stream = None
+        peer = self.connection.peer
+        self.spec.error_log.write("error", "file shrank while being sent", peer=peer)
+        stream.file.close()
+        self._body_stream = None
         self.connection.abort()
 
     def _write(self, plaintext: bytes) -> None:
