@@ -128,6 +128,7 @@ RULES: Mapping[str, Rule] = MappingProxyType(
         "client_header_timeout": Rule(_SERVER_LEVEL),
         "client_body_timeout": Rule(_SERVER_LEVEL),
         "send_timeout": Rule(_SERVER_LEVEL),
+        "ssl_handshake_timeout": Rule(_SERVER_LEVEL),
         "client_max_body_size": Rule(_SERVER_LEVEL),
         "access_log": Rule(_SERVER_LEVEL),
         "ssl_protocols": Rule(_SERVER_LEVEL, 1, None),
@@ -198,6 +199,7 @@ class ServerConfig:
     client_header_timeout: float
     client_body_timeout: float
     send_timeout: float
+    ssl_handshake_timeout: float  # nginx 1.25.3: the TLS handshake must end within it
     client_max_body_size: int  # bytes; 0 means unlimited
     access_log: Path | str | None  # a Path, "stdout", or None for off
     error_log: Path | str  # a Path or "stderr"
@@ -233,6 +235,7 @@ SERVER_DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "client_header_timeout": 60.0,
         "client_body_timeout": 60.0,
         "send_timeout": 60.0,
+        "ssl_handshake_timeout": 60.0,
         "client_max_body_size": 1 << 20,
         "access_log": "stdout",
         "error_log": "stderr",
@@ -437,6 +440,7 @@ def _build_server(server: Directive, inherited: dict[str, Setting], base_dir: Pa
         client_header_timeout=value("client_header_timeout"),
         client_body_timeout=value("client_body_timeout"),
         send_timeout=value("send_timeout"),
+        ssl_handshake_timeout=value("ssl_handshake_timeout"),
         client_max_body_size=value("client_max_body_size"),
         access_log=value("access_log"),
         error_log=value("error_log"),
@@ -775,6 +779,7 @@ VALUE_READERS: Mapping[str, Callable[[Directive, Path], Any]] = MappingProxyType
         "client_header_timeout": _read_time,
         "client_body_timeout": _read_time,
         "send_timeout": _read_time,
+        "ssl_handshake_timeout": _read_time,
         "client_max_body_size": _read_size,
         "access_log": _read_access_log,
         "ssl_protocols": _read_protocols,

@@ -59,6 +59,7 @@ class ConnectionSettings:
     keepalive_requests: int
     client_header_timeout: float
     client_body_timeout: float
+    ssl_handshake_timeout: float
     send_timeout: float
     http_limits: HttpLimits
 
@@ -109,6 +110,7 @@ def connection_settings(server: ServerConfig) -> ConnectionSettings:
         keepalive_timeout=server.keepalive_timeout,
         keepalive_requests=server.keepalive_requests,
         client_header_timeout=server.client_header_timeout,
+        ssl_handshake_timeout=server.ssl_handshake_timeout,
         client_body_timeout=server.client_body_timeout,
         send_timeout=server.send_timeout,
         http_limits=HttpLimits(max_body_size=server.client_max_body_size),
@@ -262,7 +264,7 @@ class HttpPipeline:
     __slots__ = (
         "_body_stream",
         "_close_after_response",
-        "_handshake_logged",
+        "_handshake_done",
         "_input_closed",
         "_requests_served",
         "connection",
@@ -280,9 +282,13 @@ class HttpPipeline:
         self._body_stream: _BodyStream | None = None
         self._close_after_response = False
         self._input_closed = False
-        self._handshake_logged = False
-        # The first request (or the TLS handshake) must arrive within client_header_timeout.
-        connection.set_timeout(spec.settings.client_header_timeout, "client_header_timeout")
+        self._handshake_done = False
+        # The TLS handshake must end within ssl_handshake_timeout, then (as on a
+        # plain connection) the first request must arrive within client_header_timeout.
+        if tls is not None:
+            connection.set_timeout(spec.settings.ssl_handshake_timeout, "ssl_handshake_timeout")
+        else:
+            connection.set_timeout(spec.settings.client_header_timeout, "client_header_timeout")
 
     # ------------------------------------------------- events from Connection
 
@@ -295,6 +301,11 @@ class HttpPipeline:
                 self._tls_failed(error)
                 return
             self._send_tls_output()
+            if not self._handshake_done and tls.is_established:
+                self._handshake_done = True
+                self.connection.set_timeout(
+                    self.spec.settings.client_header_timeout, "client_header_timeout"
+                )
             data = tls.read_plaintext()
             if tls.peer_closed:
                 self._input_closed = True

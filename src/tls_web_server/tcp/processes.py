@@ -26,6 +26,7 @@ reaped.
 from __future__ import annotations
 
 import os
+import resource
 import select
 import signal
 import socket
@@ -52,6 +53,7 @@ def run_server(
     config_path: Path | None = None,
 ) -> None:
     """Serve `config` until SIGINT/SIGTERM: in this process, or with worker processes."""
+    raise_open_file_limit(config.worker_connections)
     if config.worker_processes != 1:
         Master(config, config_path=config_path, announce=announce).run()
         return
@@ -62,6 +64,20 @@ def run_server(
     for bound in server.bind():
         announce(bound.describe())
     server.run(install_signal_handlers=False)
+
+
+def raise_open_file_limit(connections: int) -> None:
+    """Allow enough descriptors for worker_connections (each may hold a socket and a file).
+
+    Like nginx's worker_rlimit_nofile, but automatic: the soft limit is raised
+    as far as the hard limit allows.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 2 * connections + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        ceiling = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        if ceiling > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
 
 
 def worker_count(config: Config) -> int:

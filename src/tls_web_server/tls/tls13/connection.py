@@ -420,6 +420,9 @@ class TLS13Connection:
     def establish(self, negotiated: Negotiated) -> None:
         self._negotiated = negotiated
         self._established = True
+        # The transcript has served its purpose; an idle connection should not
+        # keep it (10,000 idle connections must stay small).
+        self.transcript = None
 
     def agree(self, negotiated: Negotiated) -> None:
         """Record what was agreed before the handshake is over (for logs and traces)."""
