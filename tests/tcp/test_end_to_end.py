@@ -283,3 +283,37 @@ def test_config_paths_are_relative_to_the_config_file(tmp_path, demo_pki):
     assert Path.cwd() != tmp_path
     with serve_in_thread(config) as running:
         assert fetch(running.url("plain")).response.body == b"<h1>hello</h1>\n"
+
+
+def test_keepalive_requests_limits_requests_per_connection(tmp_path, demo_pki):
+    config = write_site(tmp_path, demo_pki, extra_server="keepalive_requests 2;")
+    with serve_in_thread(config) as running, connect(running.port("plain")) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n" * 3)
+        first, second = read_responses(sock, 2)
+        assert first.header("connection") is None
+        assert second.header("connection") == "close"
+        assert sock.recv(1) == b""  # the third request is never answered
+
+
+def test_a_body_that_stops_moving_is_closed_by_client_body_timeout(tmp_path, demo_pki):
+    config = write_site(tmp_path, demo_pki, extra_server="client_body_timeout 1s;")
+    with serve_in_thread(config) as running, connect(running.port("plain")) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nabc")
+        sock.settimeout(10)
+        assert sock.recv(1) == b""
+    assert "client timed out (client_body_timeout)" in (tmp_path / "error.log").read_text()
+
+
+def test_a_client_that_stops_reading_is_dropped_after_send_timeout(tmp_path, demo_pki):
+    config = write_site(tmp_path, demo_pki, extra_server="send_timeout 1s;")
+    (tmp_path / "html" / "big.bin").write_bytes(b"s" * (32 << 20))
+    with serve_in_thread(config) as running:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", running.port("plain")))
+        sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        deadline = time.monotonic() + 10
+        while running.server.loop.connections and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not running.server.loop.connections, "the stalled connection was kept"
+        sock.close()
