@@ -466,7 +466,7 @@ def _file_response(request: Request, entry: CachedFile, now: float) -> Response:
         byte_range = parse_range(range_header, size)
         if byte_range is not None and _if_range_allows(request, etag, last_modified, now):
             if byte_range == _UNSATISFIABLE:
-                        # RFC 9110 section 15.5.17: 416 says the current length.
+                # RFC 9110 section 15.5.17: 416 says the current length.
                 return _refusal(request, 416, now, [("Content-Range", f"bytes */{size}")])
             first, last = byte_range
             body.offset, body.length = first, last - first + 1

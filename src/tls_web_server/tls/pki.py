@@ -211,6 +211,17 @@ def certificate_expires_at(path: Path) -> float:
     return certificate.not_valid_after_utc.timestamp()
 
 
+def describe_certificate(der: bytes) -> str | None:
+    """ "subject (issued by issuer)" of a DER certificate, for traces; None if it does not parse."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            certificate = x509.load_der_x509_certificate(der)
+            return f"{_describe(certificate)} (issued by {certificate.issuer.rfc4514_string()})"
+        except (ValueError, x509.InvalidVersion):
+            return None
+
+
 def load_trusted_roots(cafile: Path | None = None) -> tuple[x509.Certificate, ...]:
     """The roots in `cafile`; with None, the system store, else certifi's bundle."""
     if cafile is not None:

@@ -542,7 +542,7 @@ def test_a_handshake_split_at_every_byte_boundary_changes_nothing(
         (0, ContentType.handshake),
         (1, ContentType.handshake),
     ]
-    assert len(whole.secrets) == 7
+    assert len(whole.secrets) == 11  # four schedule stages and seven traffic/exporter secrets
     for cut in range(1, len(stream)):
         assert run_in_pieces(demo, [stream[:cut], stream[cut:]]) == whole, f"split at {cut}"
 

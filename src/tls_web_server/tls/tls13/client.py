@@ -476,6 +476,9 @@ class ExpectServerHello:
             psk = self.ticket.psk
         early = key_schedule.EarlySecret(parameters.hash_name, psk)
         handshake_secret = early.handshake_secret(shared_secret)
+        connection.log_secret("shared_secret", shared_secret)
+        connection.log_secret("early_secret", early.secret)
+        connection.log_secret("handshake_secret", handshake_secret.secret)
         hello_hash = connection.transcript.digest()
         client_secret = handshake_secret.client_handshake_traffic_secret(hello_hash)
         server_secret = handshake_secret.server_handshake_traffic_secret(hello_hash)
@@ -671,6 +674,7 @@ class ExpectFinished:
             raise TLSError("the server's Finished does not verify", AlertDescription.decrypt_error)
         transcript.add(raw)
         master = keys.handshake_secret.master_secret()
+        connection.log_secret("master_secret", master.secret)
         finished_hash = transcript.digest()
         client_application = master.client_application_traffic_secret(finished_hash)
         server_application = master.server_application_traffic_secret(finished_hash)

@@ -198,6 +198,15 @@ class TLS13Connection:
 
     def _handle_record(self, content_type: int, header: bytes, fragment: bytes) -> None:
         if content_type == _CHANGE_CIPHER_SPEC:
+            if self.observer is not None:
+                self.observe(
+                    "record",
+                    direction="received",
+                    content_type="change_cipher_spec",
+                    raw=header + fragment,
+                    plaintext=fragment,
+                    protected=False,
+                )
             self._handle_change_cipher_spec(fragment)
             return
         read = self._read
@@ -369,11 +378,12 @@ class TLS13Connection:
         self.transcript.add(raw)
         self._pending_handshake += raw
         if self.observer is not None:
+            fields = getattr(message, "message", message)  # a pre-encoded message's fields
             self.observe(
                 "message",
                 direction="sent",
-                name=log_name or type(message).__name__,
-                fields=message,
+                name=log_name or type(fields).__name__,
+                fields=fields,
                 raw=raw,
             )
         return raw

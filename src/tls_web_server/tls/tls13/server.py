@@ -102,7 +102,9 @@ class ServerSettings:
     ticket_key: TicketKey | None = None
     ticket_lifetime: int = 7200  # seconds
     tickets_per_handshake: int = 2  # as OpenSSL does
-    _certificate_messages: dict[int, bytes] = field(default_factory=dict, repr=False, compare=False)
+    _certificate_messages: dict[int, EncodedCertificate] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def credentials_for(self, server_name: str | None) -> pki.ServerCredentials:
         """The certificate for an SNI name; unknown names get the default (section 4.4.2.2)."""
@@ -115,13 +117,13 @@ class ServerSettings:
                 return found
         return self.credentials
 
-    def certificate_message(self, credentials: pki.ServerCredentials) -> bytes:
-        """The encoded Certificate message of a chain, built once per chain."""
+    def certificate_message(self, credentials: pki.ServerCredentials) -> EncodedCertificate:
+        """The Certificate message of a chain, encoded once per chain."""
         key = id(credentials)
         encoded = self._certificate_messages.get(key)
         if encoded is None:
             entries = tuple(CertificateEntry(der, ()) for der in credentials.chain_der)
-            encoded = Certificate(b"", entries).encode()
+            encoded = EncodedCertificate(Certificate(b"", entries))
             self._certificate_messages[key] = encoded
         return encoded
 
@@ -354,6 +356,8 @@ def _answer_client_hello(
         shared_secret = ephemeral.exchange(group.client_share)
     except crypto.KeyExchangeError as error:
         raise TLSError(str(error), AlertDescription.illegal_parameter) from error
+    connection.log_secret("shared_secret", shared_secret)
+    connection.log_secret("early_secret", early.secret)
 
     credentials = scheme = None
     if psk is None:
@@ -387,6 +391,7 @@ def _answer_client_hello(
         connection.send_change_cipher_spec()  # appendix D.4 (after HRR it was sent already)
 
     handshake_secret = early.handshake_secret(shared_secret)
+    connection.log_secret("handshake_secret", handshake_secret.secret)
     hello_hash = transcript.digest()
     client_handshake_secret = handshake_secret.client_handshake_traffic_secret(hello_hash)
     server_handshake_secret = handshake_secret.server_handshake_traffic_secret(hello_hash)
@@ -408,9 +413,7 @@ def _answer_client_hello(
     connection.send_handshake(EncryptedExtensions(tuple(encrypted_extensions)))
 
     if credentials is not None and scheme is not None:
-        connection.send_handshake(
-            _PreEncoded(settings.certificate_message(credentials), "Certificate")
-        )
+        connection.send_handshake(settings.certificate_message(credentials))
         signature = crypto.sign(
             credentials.private_key, scheme.name, _SERVER_SIGNATURE_CONTEXT + transcript.digest()
         )
@@ -422,6 +425,7 @@ def _answer_client_hello(
     connection.send_handshake(Finished(verify_data))
 
     master = handshake_secret.master_secret()
+    connection.log_secret("master_secret", master.secret)
     finished_hash = transcript.digest()
     client_application_secret = master.client_application_traffic_secret(finished_hash)
     server_application_secret = master.server_application_traffic_secret(finished_hash)
@@ -451,14 +455,14 @@ def _answer_client_hello(
     )
 
 
-class _PreEncoded:
-    """A handshake message encoded once and reused (the Certificate of a chain)."""
+class EncodedCertificate:
+    """A Certificate message encoded once and sent in every handshake with that chain."""
 
-    __slots__ = ("name", "raw")
+    __slots__ = ("message", "raw")
 
-    def __init__(self, raw: bytes, name: str) -> None:
-        self.raw = raw
-        self.name = name
+    def __init__(self, message: Certificate) -> None:
+        self.message = message
+        self.raw = message.encode()
 
     def encode(self) -> bytes:
         return self.raw
