@@ -34,9 +34,9 @@ class RunningServer:
 
 
 @contextlib.contextmanager
-def serve_in_thread(config_path: Path) -> Iterator[RunningServer]:
+def serve_in_thread(config_path: Path, **server_options) -> Iterator[RunningServer]:
     """Run the server from `config_path` in a thread; stop it gracefully afterwards."""
-    server = Server(load_config(config_path))
+    server = Server(load_config(config_path), **server_options)
     bound = server.bind()
     thread = threading.Thread(
         target=server.run, kwargs={"install_signal_handlers": False}, daemon=True

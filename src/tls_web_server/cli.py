@@ -28,6 +28,8 @@ from tls_web_server.tcp.processes import run_server
 from tls_web_server.tcp.server import ServerStartError
 from tls_web_server.tls import pki
 from tls_web_server.tls.tls13.client import TicketStore
+from tls_web_server.tls.trace import Trace, render_text, use_color
+from tls_web_server.tls.trace_html import render_html
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,6 +66,11 @@ def _argument_parser() -> argparse.ArgumentParser:
             metavar="N",
             help=f"port for {name} with a folder (default {default}, or a free one if taken)",
         )
+    serve.add_argument(
+        "--trace",
+        action="store_true",
+        help="print the diagram of every TLS connection when it closes (for teaching)",
+    )
     serve.set_defaults(handler=_serve)
 
     get = commands.add_parser("get", help="fetch URLs with our own client")
@@ -80,6 +87,17 @@ def _argument_parser() -> argparse.ArgumentParser:
     get.add_argument("-i", "--include", action="store_true", help="print status line and headers")
     get.add_argument(
         "-v", "--verbose", action="store_true", help="one line per connection on what TLS agreed"
+    )
+    get.add_argument(
+        "--trace",
+        action="store_true",
+        help="draw each TLS connection: messages, fields, key schedule, records",
+    )
+    get.add_argument(
+        "--trace-html",
+        type=Path,
+        metavar="FILE",
+        help="write each TLS connection as an HTML page annotating every byte",
     )
     get.add_argument(
         "--resume",
@@ -108,7 +126,12 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     try:
         config = load_config(args.config) if args.config is not None else _quick_config(args)
-        run_server(config, announce=_announcer(args), config_path=args.config)
+        run_server(
+            config,
+            announce=_announcer(args),
+            config_path=args.config,
+            trace_output=_print_trace if args.trace else None,
+        )
     except ConfigError as error:
         print(f"tls-web-server: {error}", file=sys.stderr)
         return 2
@@ -116,6 +139,10 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"tls-web-server: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _print_trace(diagram: str) -> None:
+    print(diagram, end="", flush=True)
 
 
 def _announcer(args: argparse.Namespace):
@@ -175,12 +202,18 @@ def _get(args: argparse.Namespace) -> int:
             return 2
     status = 0
     out = sys.stdout.buffer
-    for url in args.urls:
+    for number, url in enumerate(args.urls, start=1):
+        trace = Trace("client") if (args.trace or args.trace_html) and new_tls else None
         try:
-            result = fetch(url, new_tls=new_tls)
+            result = fetch(url, new_tls=new_tls, observer=trace)
         except ClientError as error:
+            _show_trace(args, trace, url, number)
             print(f"tls-web-server: {error}", file=sys.stderr)
             return 1
+        if trace is not None:
+            response = result.response
+            trace.add_note(f"{url} -> {response.status} {response.reason}")
+        _show_trace(args, trace, url, number)
         if args.verbose and result.negotiated is not None:
             print(result.negotiated.summary(), file=sys.stderr, flush=True)
         response = result.response
@@ -191,6 +224,20 @@ def _get(args: argparse.Namespace) -> int:
         if not 200 <= response.status < 400:
             status = 1
     return status
+
+
+def _show_trace(args: argparse.Namespace, trace: Trace | None, url: str, number: int) -> None:
+    """Print the diagram (--trace) and write the page (--trace-html) of one connection."""
+    if trace is None or not trace.events:
+        return
+    if args.trace:
+        print(render_text(trace, color=use_color(sys.stdout)), flush=True)
+    if args.trace_html:
+        path = args.trace_html
+        if number > 1:  # one page per URL: page.html, page-2.html, ...
+            path = path.with_name(f"{path.stem}-{number}{path.suffix}")
+        path.write_text(render_html(trace, title=f"TLS connection to {url}"), encoding="utf-8")
+        print(f"trace written to {path}", file=sys.stderr, flush=True)
 
 
 def _certs(args: argparse.Namespace) -> int:

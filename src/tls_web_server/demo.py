@@ -235,8 +235,10 @@ class BackgroundServer:
         listeners: int,
         startup_timeout: float = 20.0,
         cpus: set[int] | None = None,
+        serve_options: tuple[str, ...] = (),
     ) -> None:
         self.config = config
+        self.serve_options = serve_options  # more `serve` arguments, such as --trace
         self.expected_listeners = listeners
         self.cpus = cpus  # pin the server to these CPUs (benchmarks)
         self.startup_timeout = startup_timeout
@@ -246,7 +248,15 @@ class BackgroundServer:
 
     def __enter__(self) -> BackgroundServer:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tls_web_server", "serve", "-c", str(self.config)],
+            [
+                sys.executable,
+                "-m",
+                "tls_web_server",
+                "serve",
+                "-c",
+                str(self.config),
+                *self.serve_options,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -283,6 +293,7 @@ class BackgroundServer:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        self.stdout_text = process.stdout.read() if process.stdout else ""
         self.stderr_text = process.stderr.read() if process.stderr else ""
         self.exit_status = process.returncode
         for stream in (process.stdout, process.stderr):
@@ -290,6 +301,7 @@ class BackgroundServer:
                 stream.close()
         return process.returncode
 
+    stdout_text = ""  # what the server printed after its "listening on" lines
     stderr_text = ""
 
     def __exit__(self, *exc_info) -> None:

@@ -81,16 +81,19 @@ def build_request(target: Target, method: str = "GET", close: bool = True) -> by
     return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
 
 
-# A TLS client factory makes a client object for (server name, port).
-TLSClientFactory = Callable[[str, int], TLSConnection]
+# A TLS client factory makes a client object for (server name, port), with an
+# optional observer (a tls/trace.py Trace) to record the connection.
+TLSClientFactory = Callable[..., TLSConnection]
 
 
 def toytls_client_factory(cafile: Path | None) -> TLSClientFactory:
     """A function making a learning-protocol client for a server name."""
     roots = pki.load_trusted_roots(cafile)
 
-    def new_client(server_name: str, port: int = 0) -> TLSConnection:
-        return ToyTLSClientConnection(server_name, roots, random_bytes=os.urandom, now=time.time())
+    def new_client(server_name: str, port: int = 0, observer=None) -> TLSConnection:
+        return ToyTLSClientConnection(
+            server_name, roots, random_bytes=os.urandom, now=time.time(), observer=observer
+        )
 
     return new_client
 
@@ -100,12 +103,11 @@ def tls13_client_factory(
     *,
     tickets: TicketStore | None = None,
     keylog: Callable[[str], None] | None = None,
-    observer=None,
 ) -> TLSClientFactory:
     """A function making our TLS 1.3 client for a server name (roots: cafile or the system's)."""
     settings = ClientSettings(pki.load_trusted_roots(cafile), tickets=tickets)
 
-    def new_client(server_name: str, port: int = 443) -> TLSConnection:
+    def new_client(server_name: str, port: int = 443, observer=None) -> TLSConnection:
         return TLS13ClientConnection(
             server_name,
             settings,
@@ -166,6 +168,7 @@ def fetch(
     new_tls: TLSClientFactory | None = None,
     method: str = "GET",
     timeout: float = 10.0,
+    observer=None,
 ) -> FetchResult:
     """One request on a new connection.  https:// URLs need `new_tls` (a TLS client factory)."""
     target = Target.from_url(url)
@@ -177,7 +180,9 @@ def fetch(
         raise ClientError(f"cannot connect to {target.host}:{target.port}: {error}") from None
     with sock:
         try:
-            return _exchange(sock, target, new_tls if target.scheme == "https" else None, method)
+            return _exchange(
+                sock, target, new_tls if target.scheme == "https" else None, method, observer
+            )
         except TLSError as error:
             raise ClientError(f"TLS failed: {error}") from None
         except HttpError as error:
@@ -193,6 +198,7 @@ def _exchange(
     target: Target,
     new_tls: TLSClientFactory | None,
     method: str,
+    observer=None,
 ) -> FetchResult:
     reader = ResponseReader(method)
     request = build_request(target, method)
@@ -206,7 +212,7 @@ def _exchange(
             reader.feed(data)
         return FetchResult(reader.response, None)
 
-    channel = BlockingTLS(sock, new_tls(target.host, target.port))
+    channel = BlockingTLS(sock, new_tls(target.host, target.port, observer=observer))
     channel.handshake()
     channel.send(request)
     while not reader.complete:

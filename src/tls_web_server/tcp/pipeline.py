@@ -38,12 +38,13 @@ from tls_web_server.http.writer import encode_head
 from tls_web_server.tcp.connection import HIGH_WATER, Connection
 from tls_web_server.tcp.logs import AccessLog, ErrorLog
 from tls_web_server.tls import pki
-from tls_web_server.tls.api import TLSConnection
+from tls_web_server.tls.api import Observer, TLSConnection
 from tls_web_server.tls.errors import TLSError
 from tls_web_server.tls.tls13.enums import CipherSuite, NamedGroup
 from tls_web_server.tls.tls13.server import ServerSettings, TLS13ServerConnection
 from tls_web_server.tls.tls13.tickets import TicketKey
 from tls_web_server.tls.toy.server import ToyTLSServerConnection
+from tls_web_server.tls.trace import Trace, render_text
 
 # A TLS record carries at most 16 KiB of plaintext (RFC 8446 section 5.1).  File
 # bodies are read in slices of whole records so every record but the last is full.
@@ -75,8 +76,11 @@ class ListenerSpec:
     default_site: SiteSettings
     settings: ConnectionSettings
     access_logs: dict[SiteSettings, AccessLog | None]
-    new_tls: Callable[[], TLSConnection] | None = None
+    new_tls: Callable[..., TLSConnection] | None = None
     error_log: ErrorLog = field(default_factory=lambda: ErrorLog("stderr"))
+    # `serve --trace`: each TLS connection's diagram (tls/trace.py) goes here
+    # when it closes.  Off by default: tracing keeps every record of a connection.
+    trace_output: Callable[[str], None] | None = None
 
     @property
     def scheme(self) -> str:
@@ -86,8 +90,16 @@ class ListenerSpec:
         connection = loop.new_connection(sock, peer)
         connection.error_log = self.error_log
         connection.send_timeout = self.settings.send_timeout
-        tls = self.new_tls() if self.new_tls is not None else None
-        connection.start(HttpPipeline(connection, self, tls))
+        if self.new_tls is None:
+            connection.start(HttpPipeline(connection, self, None))
+        elif self.trace_output is None:
+            connection.start(HttpPipeline(connection, self, self.new_tls()))
+        else:
+            trace = Trace("server")
+            trace.add_note(f"connection from {peer}")
+            pipeline = HttpPipeline(connection, self, self.new_tls(observer=trace))
+            pipeline.trace = trace
+            connection.start(pipeline)
 
 
 # ---------------------------------------------------------------------------
@@ -158,9 +170,10 @@ class LogFiles:
 
 
 # Builds the TLS 1.3 connection factory of one listener from the server blocks
-# sharing it (the default server first).  Tests and benchmarks may plug in
+# sharing it (the default server first).  The factory takes an optional
+# `observer=` (used only by `serve --trace`).  Tests and benchmarks may plug in
 # another engine (bench/ compares ours with OpenSSL's through this hook).
-TLS13Engine = Callable[[list[ServerConfig]], Callable[[], TLSConnection]]
+TLS13Engine = Callable[[list[ServerConfig]], Callable[..., TLSConnection]]
 
 
 def our_tls13_engine(
@@ -171,7 +184,7 @@ def our_tls13_engine(
 ) -> TLS13Engine:
     """Our own TLS 1.3 (tls/tls13/): one ServerSettings per listener, shared by its connections."""
 
-    def engine(servers: list[ServerConfig]) -> Callable[[], TLSConnection]:
+    def engine(servers: list[ServerConfig]) -> Callable[..., TLSConnection]:
         default = servers[0]
         credentials = {id(server): load_credentials(server) for server in servers}
         by_name: dict[str, pki.ServerCredentials] = {}
@@ -186,9 +199,13 @@ def our_tls13_engine(
             ticket_key=ticket_key if default.ssl_session_tickets else None,
         )
 
-        def new_connection() -> TLSConnection:
+        def new_connection(observer: Observer | None = None) -> TLSConnection:
             return TLS13ServerConnection(
-                settings, random_bytes=random_bytes, clock=time.time, keylog=keylog
+                settings,
+                random_bytes=random_bytes,
+                clock=time.time,
+                keylog=keylog,
+                observer=observer,
             )
 
         return new_connection
@@ -202,6 +219,7 @@ def build_listener_specs(
     *,
     random_bytes: Callable[[int], bytes] = os.urandom,
     tls13_engine: TLS13Engine | None = None,
+    trace_output: Callable[[str], None] | None = None,
 ) -> list[ListenerSpec]:
     """Group the servers' `listen` directives by address:port into listener specs."""
     groups: dict[tuple, list[tuple[ServerConfig, bool, str]]] = {}
@@ -227,8 +245,10 @@ def build_listener_specs(
                 credentials_cache[id(default_server)] = load_credentials(default_server)
             credentials = credentials_cache[id(default_server)]
 
-            def new_tls(credentials=credentials) -> TLSConnection:
-                return ToyTLSServerConnection(credentials, random_bytes=random_bytes)
+            def new_tls(credentials=credentials, observer: Observer | None = None):
+                return ToyTLSServerConnection(
+                    credentials, random_bytes=random_bytes, observer=observer
+                )
 
         elif protocol == "ssl":
             members_default_first = [default_server] + [
@@ -248,6 +268,7 @@ def build_listener_specs(
                 access_logs=access_logs,
                 new_tls=new_tls,
                 error_log=logs.error(default_server.error_log),
+                trace_output=trace_output if new_tls is not None else None,
             )
         )
     return specs
@@ -271,6 +292,7 @@ class HttpPipeline:
         "parser",
         "spec",
         "tls",
+        "trace",
     )
 
     def __init__(self, connection: Connection, spec: ListenerSpec, tls: TLSConnection | None):
@@ -283,6 +305,7 @@ class HttpPipeline:
         self._close_after_response = False
         self._input_closed = False
         self._handshake_done = False
+        self.trace: Trace | None = None  # set by ListenerSpec.on_accept for `serve --trace`
         # The TLS handshake must end within ssl_handshake_timeout, then (as on a
         # plain connection) the first request must arrive within client_header_timeout.
         if tls is not None:
@@ -334,6 +357,10 @@ class HttpPipeline:
         if self._body_stream is not None:
             self._body_stream.file.close()
             self._body_stream = None
+        trace, self.trace = self.trace, None
+        if trace is not None and trace.events and self.spec.trace_output is not None:
+            trace.add_note("connection closed")
+            self.spec.trace_output(render_text(trace, color=False))
 
     def stop_gracefully(self) -> None:
         """Server shutdown: finish the response in flight, then close."""
@@ -384,6 +411,8 @@ class HttpPipeline:
         ):
             _make_closing(response)
         self._log_access(site, request, response, now)
+        if self.trace is not None:
+            self.trace.add_note(f"{request.method} {request.target} -> {response.status}")
         self._send_response(response)
 
     def _refuse(self, error: HttpError) -> None:

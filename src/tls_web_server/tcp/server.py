@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tls_web_server.config import Config
@@ -63,6 +64,7 @@ class Server:
         *,
         tls13_engine: TLS13Engine | None = None,
         ticket_key: TicketKey | None = None,
+        trace_output: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
         self.logs = LogFiles()
@@ -74,7 +76,9 @@ class Server:
                 ticket_key=ticket_key or TicketKey.generate(os.urandom),
                 keylog=KeyLogFile(keylog_path) if keylog_path else None,
             )
-        self.specs = build_listener_specs(config, self.logs, tls13_engine=tls13_engine)
+        self.specs = build_listener_specs(
+            config, self.logs, tls13_engine=tls13_engine, trace_output=trace_output
+        )
         self.loop = self._new_loop()
         self.bound: list[BoundListener] = []
 
