@@ -28,5 +28,16 @@ lint: $(INSTALLED)
 bench: $(INSTALLED)
 	$(VENV_PYTHON) bench/run.py
 
+# Coverage-guided fuzzing (fuzz/README.md): every harness for FUZZ_SECONDS
+# each, FUZZ_JOBS at a time; crashes land in fuzz/crashes/ and fail the target.
+# atheris ships binary wheels for Linux x86-64 only, so it is installed here,
+# not with the dev tools.
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
+
+fuzz: $(INSTALLED)
+	$(VENV_PYTHON) -m pip install --quiet "atheris>=2.3"
+	$(VENV_PYTHON) -m fuzz.campaign --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS)
+
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache .hypothesis
