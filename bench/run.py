@@ -1,23 +1,28 @@
-"""`make bench`: requests/s, throughput and TLS 1.3 handshakes of our server, in one run.
+"""`make bench`: our server against nginx, the stdlib-ssl server and tlslite-ng, in one run.
 
-The server runs pinned to CPU 0 and the load generator to CPU 1, so the two
-do not fight for a core.  Three groups of scenarios:
+Servers run pinned to CPU 0 and load generators to CPU 1, so the two do not
+fight for a core (except the scaling group, where nothing is pinned).
+Groups, all run by default, any subset with --only:
 
-    plain    plain HTTP with wrk (installed from Debian's packages when missing
-             and we are root) and with our own Python load generator
-             (bench/loadgen.py)
-    toytls   the learning protocol, with bench/loadgen.py (wrk cannot speak it)
-    tls13    our TLS 1.3 against the same server with OpenSSL doing the TLS
-             (bench/tls13.py): handshakes with `openssl s_time`, requests and
-             MB/s with wrk, a ratio per scenario and issue 3's targets
+    handshakes  full TLS 1.3 handshakes/s: ours, stdlib-ssl, nginx, tlslite-ng,
+                with a replayed ClientHello (bench/handshake_load.py)
+    https       1 KB keep-alive requests/s and 10 MB MB/s over TLS 1.3 (wrk):
+                ours, stdlib-ssl, nginx
+    plain       the same over plain HTTP: ours, nginx (bench/peers.py)
+    scaling     ours with worker_processes 1 and 2, handshakes/s, CPU per worker
+                (bench/scaling.py)
+    toytls      the learning protocol, and plain HTTP with the same Python
+                client for reference (bench/loadgen.py; wrk cannot speak toytls)
+    tls13       ours vs the stdlib-ssl server in more detail (bench/tls13.py):
+                handshakes with `openssl s_time` and wrk reconnects with session
+                resumption; with --only tls13 also its own 1 KB and 10 MB rows
 
-    make bench                      # everything, about two minutes
-    .venv/bin/python bench/run.py --seconds 2 --rounds 1 --only tls13   # a quick look
+    make bench                                              # everything, about 5 minutes
+    .venv/bin/python bench/run.py --only handshakes,scaling --rounds 1 --seconds 3
 
-docs/benchmarks.md explains every row and how the OpenSSL baseline is built.
-
-Results are ratios and rates for this machine only; the tables say which
-machine and which load generator produced each row.
+Missing tools are installed when possible (wrk and nginx from Debian's
+packages when root, tlslite-ng with pip into this environment), and said so.
+docs/benchmarks.md explains every row.  Results are for this machine only.
 """
 
 from __future__ import annotations
@@ -33,16 +38,29 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.handshake_load import describe_client_hello, record_client_hello
 from bench.loadgen import keepalive_load
+from bench.peer_servers import (
+    PeerSite,
+    ensure_nginx,
+    ensure_tlslite,
+    nginx_version,
+    stdlib_ssl_version,
+)
+from bench.peers import GROUPS as PEER_GROUPS
+from bench.peers import PeerTools, measure_peers
+from bench.peers_report import peers_report
+from bench.scaling import measure_scaling
 from bench.tls13 import (
     DEFAULT_ROUNDS,
     DEFAULT_S_TIME_CLIENTS,
     Tls13Site,
     measure_tls13,
+    openssl_version,
     tls13_config_text,
 )
 from bench.tls13_report import tls13_report
-from bench.wrk import WrkResult, ensure_wrk, run_wrk, wrk_version
+from bench.wrk import ensure_wrk, wrk_version
 from tls_web_server.demo import BackgroundServer
 from tls_web_server.tcp.client import toytls_client_factory
 from tls_web_server.tls import pki
@@ -51,6 +69,9 @@ SERVER_CPU = 0
 LOAD_CPU = 1
 SMALL_FILE = "/1k.bin"
 LARGE_FILE = "/10m.bin"
+GROUPS = (*PEER_GROUPS, "scaling", "toytls", "tls13")
+# In the full run the tls13 group adds only what the peer table lacks.
+TLS13_SCENARIOS_IN_FULL_RUN = ("handshakes", "reconnect")
 
 
 @dataclass(frozen=True)
@@ -77,21 +98,13 @@ def machine_description() -> str:
     )
 
 
-def wrk_rate_row(scenario: str, peer: str, result: WrkResult, *, megabytes: bool, note: str) -> Row:
-    """A table row from a wrk run; failed sanity checks go into the note instead of hiding."""
-    problems = result.problems()
-    if problems:
-        note = f"{note}; {'; '.join(problems)}"
-    rate = result.megabytes_per_second if megabytes else result.requests_per_second
-    return Row(scenario, peer, rate, "MB/s" if megabytes else "req/s", note)
-
-
 @dataclass(frozen=True)
 class BenchSite:
     """The files, certificates and configs every scenario uses (one set for all servers)."""
 
     plain_and_toytls_config: Path
     tls13: Tls13Site
+    peers: PeerSite
 
 
 def prepare_site(folder: Path) -> BenchSite:
@@ -117,79 +130,36 @@ http {{
 }}
 """
     )
-    # The TLS 1.3 listener has a config of its own: while our TLS 1.3 is missing,
-    # Server(config) refuses any config with an `ssl` listener.
     tls13_config = folder / "tls13.conf"
     tls13_config.write_text(
         tls13_config_text(certs.server_cert, certs.server_key, certs.intermediate_cert)
     )
     logs = folder / "logs"
     logs.mkdir()
-    return BenchSite(config, Tls13Site(tls13_config, certs.root_cert, logs))
+    return BenchSite(
+        config, Tls13Site(tls13_config, certs.root_cert, logs), PeerSite(html, certs, logs)
+    )
 
 
-def measure_plain_and_toytls(
-    site: BenchSite, seconds: float, only: str | None, wrk: str | None
-) -> list[Row]:
+def measure_toytls(site: BenchSite, seconds: float) -> list[Row]:
+    """toytls and, with the same Python client for reference, plain HTTP (loadgen.py)."""
     rows: list[Row] = []
     root_cert = site.tls13.root_certificate
     with BackgroundServer(site.plain_and_toytls_config, listeners=2, cpus={SERVER_CPU}) as server:
-        plain = server.url("plain").rstrip("/")
-        toy = server.url("toytls").rstrip("/")
-        host, plain_port = "127.0.0.1", int(plain.rsplit(":", 1)[1])
-        toy_port = int(toy.rsplit(":", 1)[1])
+        host = "127.0.0.1"
+        plain_port = int(server.url("plain").rstrip("/").rsplit(":", 1)[1])
+        toy_port = int(server.url("toytls").rstrip("/").rsplit(":", 1)[1])
         time.sleep(0.5)
-
-        if only in (None, "plain"):
-            if wrk:
-                peer = wrk_version(wrk)
-                result = run_wrk(
-                    wrk, plain + SMALL_FILE, connections=50, seconds=seconds, cpu=LOAD_CPU
-                )
-                rows.append(
-                    wrk_rate_row(
-                        "plain HTTP, 1 KB, keep-alive",
-                        peer,
-                        result,
-                        megabytes=False,
-                        note="50 conns",
-                    )
-                )
-                result = run_wrk(
-                    wrk, plain + LARGE_FILE, connections=1, seconds=seconds, cpu=LOAD_CPU
-                )
-                rows.append(
-                    wrk_rate_row("plain HTTP, 10 MB", peer, result, megabytes=True, note="1 conn")
-                )
-            result = keepalive_load(host, plain_port, SMALL_FILE, connections=50, seconds=seconds)
-            rows.append(
-                Row(
-                    "plain HTTP, 1 KB, keep-alive",
-                    "bench/loadgen.py",
-                    result.requests_per_second,
-                    "req/s",
-                    "50 conns",
-                )
-            )
-            result = keepalive_load(host, plain_port, LARGE_FILE, connections=1, seconds=seconds)
-            rows.append(
-                Row(
-                    "plain HTTP, 10 MB",
-                    "bench/loadgen.py",
-                    result.megabytes_per_second,
-                    "MB/s",
-                    "1 conn",
-                )
-            )
-
-        if only in (None, "toytls"):
-            new_tls = toytls_client_factory(root_cert)
+        for protocol, port, new_tls in (
+            ("plain HTTP", plain_port, None),
+            ("toytls", toy_port, toytls_client_factory(root_cert)),
+        ):
             result = keepalive_load(
-                host, toy_port, SMALL_FILE, connections=50, seconds=seconds, new_tls=new_tls
+                host, port, SMALL_FILE, connections=50, seconds=seconds, new_tls=new_tls
             )
             rows.append(
                 Row(
-                    "toytls, 1 KB, keep-alive",
+                    f"{protocol}, 1 KB, keep-alive",
                     "bench/loadgen.py",
                     result.requests_per_second,
                     "req/s",
@@ -197,11 +167,11 @@ def measure_plain_and_toytls(
                 )
             )
             result = keepalive_load(
-                host, toy_port, LARGE_FILE, connections=1, seconds=seconds, new_tls=new_tls
+                host, port, LARGE_FILE, connections=1, seconds=seconds, new_tls=new_tls
             )
             rows.append(
                 Row(
-                    "toytls, 10 MB",
+                    f"{protocol}, 10 MB",
                     "bench/loadgen.py",
                     result.megabytes_per_second,
                     "MB/s",
@@ -219,58 +189,116 @@ def print_table(rows: list[Row]) -> None:
         print(f"{row.scenario:<34} {row.peer:<22} {row.rate:>12,.1f}  {row.unit:<6} {row.note}")
 
 
+def parse_groups(text: str | None) -> set[str]:
+    if text is None:
+        return set(GROUPS)
+    groups = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = groups - set(GROUPS)
+    if unknown:
+        raise SystemExit(f"unknown group(s) {', '.join(sorted(unknown))}; choose from {GROUPS}")
+    return groups
+
+
+def find_tools(groups: set[str]) -> PeerTools:
+    """Install what the chosen groups need and can be installed; versions for the report."""
+    wrk = ensure_wrk()
+    nginx = ensure_nginx() if groups & set(PEER_GROUPS) else None
+    tlslite = ensure_tlslite() if "handshakes" in groups else None
+    return PeerTools(
+        nginx=nginx,
+        nginx_version=nginx_version(nginx) if nginx else "",
+        tlslite_version=tlslite,
+        stdlib_version=stdlib_ssl_version(),
+        wrk=wrk,
+        wrk_label=wrk_version(wrk) if wrk else "",
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each measurement")
     parser.add_argument(
-        "--only", choices=["plain", "toytls", "tls13"], help="run one group of scenarios"
+        "--only", help=f"comma-separated groups to run, from: {', '.join(GROUPS)} (default: all)"
     )
     parser.add_argument(
         "--s-time-clients",
         type=int,
         default=DEFAULT_S_TIME_CLIENTS,
-        help="concurrent `openssl s_time` processes for the TLS 1.3 handshake rate",
+        help="concurrent `openssl s_time` processes for the tls13 group's handshake rate",
     )
     parser.add_argument(
         "--rounds",
         type=int,
         default=DEFAULT_ROUNDS,
-        help="TLS 1.3 rounds per scenario and engine; the best round is shown",
+        help="rounds per scenario and server; the best round is shown",
     )
     args = parser.parse_args()
+    groups = parse_groups(args.only)
     if (os.cpu_count() or 1) < 2:
         print("warning: fewer than 2 CPUs; server and load share a core", file=sys.stderr)
-    wrk = ensure_wrk()
-    # Everything started from here on (load generators) runs on the load core;
-    # servers pin themselves to SERVER_CPU.
+    started = time.monotonic()
+    tools = find_tools(groups)
+    # Everything started from here on runs on the load core unless it says
+    # otherwise: servers pin themselves to SERVER_CPU, the scaling group unpins.
     os.sched_setaffinity(0, {LOAD_CPU})
+    client_hello = record_client_hello()
+    hello_facts = describe_client_hello(client_hello)
+    peer_scenarios, peer_runs, scaling, rows, tls13_runs = [], [], None, [], []
     with tempfile.TemporaryDirectory(prefix="tls-web-server-bench-") as tmp:
         site = prepare_site(Path(tmp))
-        rows = []
-        if args.only in (None, "plain", "toytls"):
-            rows = measure_plain_and_toytls(site, args.seconds, args.only, wrk)
-        runs = []
-        if args.only in (None, "tls13"):
-            runs = measure_tls13(
+        if groups & set(PEER_GROUPS):
+            peer_scenarios, peer_runs = measure_peers(
+                site.peers,
+                tools,
+                client_hello,
+                groups=groups,
+                seconds=args.seconds,
+                rounds=args.rounds,
+                server_core=SERVER_CPU,
+                load_core=LOAD_CPU,
+            )
+        if "scaling" in groups:
+            scaling = measure_scaling(
+                site.peers, client_hello, seconds=args.seconds, rounds=args.rounds
+            )
+        if "toytls" in groups:
+            rows = measure_toytls(site, args.seconds)
+        if "tls13" in groups:
+            tls13_runs = measure_tls13(
                 site.tls13,
                 seconds=args.seconds,
-                wrk=wrk,
-                wrk_label=wrk_version(wrk) if wrk else "",
+                wrk=tools.wrk,
+                wrk_label=tools.wrk_label,
                 server_core=SERVER_CPU,
                 load_core=LOAD_CPU,
                 s_time_clients=args.s_time_clients,
                 rounds=args.rounds,
+                scenario_keys=None if groups == {"tls13"} else TLS13_SCENARIOS_IN_FULL_RUN,
             )
     print()
     print(f"machine: {machine_description()}")
-    print(f"server on CPU {SERVER_CPU}, load generator on CPU {LOAD_CPU}")
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}")
+    took = time.monotonic() - started
+    print(f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}; the run took {took:.0f} s")
+    print(
+        f"servers on CPU {SERVER_CPU}, load generators on CPU {LOAD_CPU} (scaling: not pinned);"
+        f" {args.seconds:g} s windows, best of {args.rounds}"
+    )
+    print(
+        f"load generators: {tools.wrk_label or 'no wrk'}; {openssl_version()};"
+        " bench/handshake_load.py replaying one ClientHello:"
+    )
+    print(f"  {hello_facts.summary()}")
+    for problem in hello_facts.problems():
+        print(f"  warning: the recorded ClientHello differs from the plan: {problem}")
+    if peer_scenarios or scaling is not None:
+        print()
+        print("\n".join(peers_report(peer_scenarios, peer_runs, scaling)))
     if rows:
         print()
         print_table(rows)
-    if runs:
+    if tls13_runs:
         print()
-        print("\n".join(tls13_report(runs)))
+        print("\n".join(tls13_report(tls13_runs)))
     return 0
 
 

@@ -351,9 +351,14 @@ def measure_tls13(
     load_core: int,
     s_time_clients: int = DEFAULT_S_TIME_CLIENTS,
     rounds: int = DEFAULT_ROUNDS,
+    scenario_keys: tuple[str, ...] | None = None,
     say: Callable[[str], None] = print,
 ) -> list[EngineRun]:
-    """Start both servers, probe them, then measure each scenario on ours and on the baseline."""
+    """Start both servers, probe them, then measure each scenario on ours and on the baseline.
+
+    `scenario_keys` picks some of SCENARIOS (all when None): `make bench`
+    measures keep-alive and 10 MB rates in its peer table already.
+    """
     runs = [EngineRun(engine) for engine in ENGINES]
     servers: dict[str, ServerProcess] = {}
     if shutil.which("openssl") is None:
@@ -390,6 +395,8 @@ def measure_tls13(
             order = measurable if round_number % 2 == 0 else measurable[::-1]
             for scenario in SCENARIOS:
                 if scenario.key != "handshakes" and wrk is None:
+                    continue
+                if scenario_keys is not None and scenario.key not in scenario_keys:
                     continue
                 for run in order:
                     say(

@@ -10,6 +10,9 @@ so the ratio of the two measures what our TLS costs and nothing else.
 
 Run as a child process (`python bench/tls13_server.py --engine ours -c CONF`),
 it prints one "listening on ..." line per listener and serves until SIGTERM.
+With `worker_processes N;` (N > 1) in the config and engine "ours", it runs
+the master and N workers of tcp/processes.py instead (the scaling scenario;
+the OpenSSL engine has no worker mode).
 When our TLS 1.3 is not there yet, `Server(config)` refuses the `ssl`
 listener with a ConfigError saying "not implemented yet": the child then
 exits with NOT_AVAILABLE, and the parent reports "ours: not available".
@@ -35,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.openssl_engine import openssl_engine
 from tls_web_server.config import ConfigError, load_config
+from tls_web_server.tcp.processes import run_server
 from tls_web_server.tcp.server import Server, ServerStartError
 
 ENGINES = ("ours", "openssl")
@@ -63,6 +67,12 @@ def serve(config_path: Path, engine: str) -> int:
     """Serve `config_path` with the named TLS 1.3 engine until SIGTERM; the process exit status."""
     try:
         config = load_config(config_path)
+        if engine == "ours" and config.worker_processes != 1:
+            # A master and worker processes sharing the sockets (tcp/processes.py),
+            # for the scaling scenario; it prints its own "listening on" lines.
+            announce = lambda line: print(line, flush=True)  # noqa: E731 - a pipe buffers
+            run_server(config, announce=announce, config_path=config_path)
+            return 0
         server = Server(config, tls13_engine=openssl_engine if engine == "openssl" else None)
         bound = server.bind()
     except ConfigError as error:
