@@ -1,4 +1,4 @@
-"""Terminal 2 of the walkthrough: a plain request, then one through the learning protocol.
+"""Terminal 2 of the walkthrough: plain HTTP, the learning protocol, then our TLS 1.3, drawn.
 
 Run python3 server_side.py first.
 """
@@ -7,10 +7,12 @@ from pathlib import Path
 
 from tls_web_server.demo import (
     DEFAULT_HTTP_PORT,
+    DEFAULT_TLS13_PORT,
     DEFAULT_TOYTLS_PORT,
     narrated_fetch,
     succeeded,
 )
+from tls_web_server.tcp.client import tls13_client_factory, toytls_client_factory
 
 if __name__ == "__main__":
     root_certificate = Path(__file__).parent / "demo-site" / "certs" / "root_cert.pem"
@@ -18,7 +20,12 @@ if __name__ == "__main__":
     toy = narrated_fetch(
         "HTTP over the learning protocol (toytls)",
         f"https://localhost:{DEFAULT_TOYTLS_PORT}/",
-        toytls=True,
-        cafile=root_certificate,
+        new_tls=toytls_client_factory(root_certificate),
     )
-    raise SystemExit(0 if succeeded(plain) and succeeded(toy) else 1)
+    tls13 = narrated_fetch(
+        "HTTP over our TLS 1.3, every message drawn",
+        f"https://localhost:{DEFAULT_TLS13_PORT}/",
+        new_tls=tls13_client_factory(root_certificate),
+        trace_text=True,
+    )
+    raise SystemExit(0 if succeeded(plain) and succeeded(toy) and succeeded(tls13) else 1)

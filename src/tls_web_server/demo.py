@@ -16,8 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tls_web_server.tcp.client import ClientError, FetchResult, fetch, toytls_client_factory
+from tls_web_server.tcp.client import (
+    ClientError,
+    FetchResult,
+    TLSClientFactory,
+    fetch,
+    tls13_client_factory,
+    toytls_client_factory,
+)
 from tls_web_server.tls import pki
+from tls_web_server.tls.trace import Trace, render_text, use_color
+from tls_web_server.tls.trace_html import render_html
 
 DEFAULT_HTTP_PORT = 8080
 DEFAULT_TLS13_PORT = 8443
@@ -95,19 +104,32 @@ def narrated_fetch(
     title: str,
     url: str,
     *,
-    toytls: bool = False,
-    cafile: Path | None = None,
+    new_tls: TLSClientFactory | None = None,
     say: Callable[[str], None] = print,
+    trace_text: bool = False,
+    trace_page: Path | None = None,
 ) -> FetchResult | None:
-    """Fetch `url`, telling the reader what happens; None if it failed."""
+    """Fetch `url`, telling the reader what happens; None if it failed.
+
+    With `trace_text` the connection's diagram is printed; with `trace_page`
+    its annotated bytes are written there as one HTML page.
+    """
     say(f"\n== {title}")
-    say(f"   GET {url}" + ("  (learning protocol: toytls)" if toytls else ""))
-    new_tls = toytls_client_factory(cafile) if toytls else None
+    say(f"   GET {url}")
+    trace = Trace("client") if new_tls is not None and (trace_text or trace_page) else None
     try:
-        result = fetch(url, new_tls=new_tls)
+        result = fetch(url, new_tls=new_tls, observer=trace)
     except ClientError as error:
         say(f"   failed: {error}")
         return None
+    if trace is not None:
+        if trace_text:
+            color = say is print and use_color(sys.stdout)
+            say(render_text(trace, color=color).rstrip("\n"))
+        if trace_page is not None:
+            trace_page.parent.mkdir(parents=True, exist_ok=True)
+            page = render_html(trace, title=f"TLS connection to {url}")
+            trace_page.write_text(page, encoding="utf-8")
     if result.negotiated is not None:
         say(f"   handshake: {result.negotiated.summary()}")
     response = result.response
@@ -189,6 +211,7 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> int:
     say(f"   site:   {folder / 'html' / 'index.html'}")
     say(f"   certs:  {site.root_certificate.parent}/")
     say(f"   config: {site.config}  (listen 0 = any free port)")
+    traces = folder / "traces"
 
     say("\nStep 2: start the server in the background")
     with BackgroundServer(site.config, listeners=3) as server:
@@ -200,25 +223,43 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> int:
         toy = narrated_fetch(
             "Step 4: HTTP inside the learning protocol (socket bytes are toytls records)",
             server.url("toytls").replace("127.0.0.1", "localhost"),
-            toytls=True,
-            cafile=site.root_certificate,
+            new_tls=toytls_client_factory(site.root_certificate),
             say=say,
+            trace_page=traces / "toytls.html",
         )
-        tls13_ok = real_client_fetch(
-            "Step 5: a real TLS 1.3 client against our TLS 1.3 (RFC 8446) listener",
-            server.url("TLSv1.3").replace("127.0.0.1", "localhost"),
+        tls13_url = server.url("TLSv1.3").replace("127.0.0.1", "localhost")
+        ours = narrated_fetch(
+            "Step 5: our TLS 1.3 client against our TLS 1.3 (RFC 8446) listener, drawn",
+            tls13_url,
+            new_tls=tls13_client_factory(site.root_certificate),
+            say=say,
+            trace_text=True,
+            trace_page=traces / "tls13.html",
+        )
+        curl_ok = real_client_fetch(
+            "Step 6: a real TLS 1.3 client against the same listener",
+            tls13_url,
             site.root_certificate,
             say=say,
         )
-        say("\nStep 6: stop the server (SIGTERM: finish in-flight responses, exit 0)")
+        say("\nStep 7: stop the server (SIGTERM: finish in-flight responses, exit 0)")
     say(f"   server exit status: {server.exit_status}")
     if access_log.exists():
         say(f"   access log ({access_log}):")
         for line in access_log.read_text().splitlines()[-3:]:
             say(f"   {line}")
-    ok = succeeded(plain) and succeeded(toy) and tls13_ok and server.exit_status == 0
+    ok = (
+        succeeded(plain)
+        and succeeded(toy)
+        and succeeded(ours)
+        and curl_ok
+        and server.exit_status == 0
+    )
     if ok:
-        say("\nAll three requests got HTTP/1.1 200 OK.\n")
+        say("\nAll four requests got HTTP/1.1 200 OK.\n")
+        say("Every byte of the two TLS connections, annotated, one page each (open in a browser):")
+        say(f"   {traces / 'tls13.html'}   (TLS 1.3, step 5)")
+        say(f"   {traces / 'toytls.html'}  (the learning protocol, step 4)\n")
         say(browser_instructions(site.root_certificate))
     else:
         say("\nThe demo FAILED (see above).")
