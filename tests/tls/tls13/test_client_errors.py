@@ -166,21 +166,55 @@ def test_a_missing_key_share(ecdsa_pki: DemoPki):
     refused(client, with_server_hello(flight, extensions=extensions), Alert.missing_extension)
 
 
-@pytest.mark.parametrize("version", [None, 0x0303, 0x7F1C], ids=["absent", "tls12", "draft28"])
-def test_supported_versions_absent_or_not_tls13(ecdsa_pki: DemoPki, version: int | None):
+def test_supported_versions_absent_means_an_older_version(ecdsa_pki: DemoPki):
     client, _server, flight = answered(ecdsa_pki)
-    extensions = server_hello_extensions(flight.message(HandshakeType.server_hello))
-    if version is None:
-        extensions = without_extension(extensions, ExtensionType.supported_versions)
-    else:
-        extensions = with_extension(
-            extensions,
-            Extension(ExtensionType.supported_versions, ext.encode_selected_version(version)),
-        )
+    extensions = without_extension(
+        server_hello_extensions(flight.message(HandshakeType.server_hello)),
+        ExtensionType.supported_versions,
+    )
     error = refused(
         client, with_server_hello(flight, extensions=extensions), Alert.protocol_version
     )
     assert error.reason == "the server did not choose TLS 1.3"
+
+
+@pytest.mark.parametrize("version", [0x0303, 0x7F1C], ids=["tls12", "draft28"])
+def test_supported_versions_with_a_version_we_did_not_offer(ecdsa_pki: DemoPki, version: int):
+    # Section 4.2.1: a version not offered, or one before TLS 1.3, is illegal_parameter.
+    client, _server, flight = answered(ecdsa_pki)
+    extensions = with_extension(
+        server_hello_extensions(flight.message(HandshakeType.server_hello)),
+        Extension(ExtensionType.supported_versions, ext.encode_selected_version(version)),
+    )
+    error = refused(
+        client, with_server_hello(flight, extensions=extensions), Alert.illegal_parameter
+    )
+    assert error.reason == "the server did not choose TLS 1.3"
+
+
+@pytest.mark.parametrize("legacy_version", [0x0301, 0x0304])
+def test_the_server_hello_legacy_version_is_ignored(ecdsa_pki: DemoPki, legacy_version: int):
+    # Section 4.2.1: with supported_versions present, the client ignores legacy_version.
+    client, _server, flight = answered(ecdsa_pki)
+    hello = flight.message(HandshakeType.server_hello)
+    edited = edit_server_hello(hello, legacy_version=legacy_version)
+    # The ServerHello alone: the encrypted rest was keyed by the unedited transcript.
+    client.feed_wire_data(dataclasses.replace(flight, clear=(edited,), protected=()).wire())
+    assert client.state_name == "ExpectEncryptedExtensions"
+    assert client.pop_pending_wire_data() == b""  # no alert
+
+
+def test_a_cookie_in_a_server_hello(ecdsa_pki: DemoPki):
+    # Section 4.2: cookie is for ClientHello and HelloRetryRequest only.
+    client, _server, flight = answered(ecdsa_pki)
+    extensions = (
+        *server_hello_extensions(flight.message(HandshakeType.server_hello)),
+        Extension(ExtensionType.cookie, ext.encode_cookie(b"state")),
+    )
+    error = refused(
+        client, with_server_hello(flight, extensions=extensions), Alert.illegal_parameter
+    )
+    assert error.reason == "the server sent cookie in a ServerHello"
 
 
 def test_an_extension_that_does_not_belong_in_a_server_hello(ecdsa_pki: DemoPki):
@@ -255,6 +289,21 @@ def test_a_hello_retry_request_for_a_group_we_sent_or_never_offered(ecdsa_pki: D
         ecdsa_pki, server_settings={"groups": (NamedGroup.secp384r1,)}
     )
     refused(client, hello_retry_request(retry, group, None), Alert.illegal_parameter)
+
+
+def test_a_pre_shared_key_in_a_hello_retry_request(ecdsa_pki: DemoPki):
+    client, _server, retry = answered(
+        ecdsa_pki, server_settings={"groups": (NamedGroup.secp384r1,)}
+    )
+    extensions = (
+        *server_hello_extensions(retry.message(HandshakeType.server_hello)),
+        Extension(ExtensionType.pre_shared_key, ext.encode_selected_identity(0)),
+    )
+    edited = edit_server_hello(retry.message(HandshakeType.server_hello), extensions=extensions)
+    error = refused(
+        client, dataclasses.replace(retry, clear=(edited,)).wire(), Alert.illegal_parameter
+    )
+    assert error.reason == "the server sent pre_shared_key in a HelloRetryRequest"
 
 
 def test_a_hello_retry_request_that_changes_nothing(ecdsa_pki: DemoPki):
@@ -353,6 +402,14 @@ def test_server_name_acknowledged_when_we_sent_none(ecdsa_pki: DemoPki):
     assert ClientHello.decode(flight.client_hello[4:]).extension(ExtensionType.server_name) is None
     flight = with_encrypted_extensions(flight, Extension(ExtensionType.server_name, b""))
     refused(client, flight.wire(), Alert.unsupported_extension)
+
+
+def test_a_server_name_acknowledgement_that_is_not_empty(ecdsa_pki: DemoPki):
+    client, _server, flight = answered(ecdsa_pki)
+    flight = with_encrypted_extensions(
+        flight, Extension(ExtensionType.server_name, ext.encode_server_name("localhost"))
+    )
+    refused(client, flight.wire(), Alert.decode_error)
 
 
 def test_alpn_we_did_not_offer(ecdsa_pki: DemoPki):

@@ -108,6 +108,13 @@ CLIENT_TRANSITIONS = (
 
 # RFC 8446 section 4.4.3: what the server's CertificateVerify signature covers.
 _SERVER_SIGNATURE_CONTEXT = b" " * 64 + b"TLS 1.3, server CertificateVerify\x00"
+# RFC 8446 section 4.2: the extensions each kind of server hello may carry.
+_SERVER_HELLO_EXTENSIONS = frozenset(
+    {ExtensionType.supported_versions, ExtensionType.key_share, ExtensionType.pre_shared_key}
+)
+_HELLO_RETRY_EXTENSIONS = frozenset(
+    {ExtensionType.supported_versions, ExtensionType.key_share, ExtensionType.cookie}
+)
 # Extensions a server may put in EncryptedExtensions in answer to our hello.
 _ALLOWED_ENCRYPTED_EXTENSIONS = {
     ExtensionType.server_name,
@@ -368,7 +375,7 @@ class ExpectServerHello:
                 fields=server_hello,
                 raw=raw,
             )
-        suite = self._check_common_fields(server_hello)
+        suite = self._check_common_fields(server_hello, is_retry)
         parameters = CIPHER_SUITE_PARAMETERS[suite]
         if connection.parameters is None:
             connection.parameters = parameters
@@ -380,7 +387,7 @@ class ExpectServerHello:
             return self._retry(connection, server_hello, suite, raw)
         return self._accept(connection, server_hello, parameters, raw)
 
-    def _check_common_fields(self, server_hello: ServerHello) -> CipherSuite:
+    def _check_common_fields(self, server_hello: ServerHello, is_retry: bool) -> CipherSuite:
         if server_hello.legacy_session_id_echo != self.hello.legacy_session_id:
             raise _illegal("the server did not echo our legacy_session_id")
         if server_hello.cipher_suite not in self.hello.cipher_suites:
@@ -389,20 +396,26 @@ class ExpectServerHello:
             )
         if server_hello.legacy_compression_method != 0:
             raise _illegal("the server chose compression")
+        allowed = _HELLO_RETRY_EXTENSIONS if is_retry else _SERVER_HELLO_EXTENSIONS
+        kind = "HelloRetryRequest" if is_retry else "ServerHello"
         for extension in server_hello.extensions:
-            if extension.type not in (
-                ExtensionType.supported_versions,
-                ExtensionType.key_share,
-                ExtensionType.pre_shared_key,
-                ExtensionType.cookie,
-            ):
-                raise TLSError(
-                    f"the server sent {ext.extension_name(extension.type)} in its hello",
-                    AlertDescription.unsupported_extension,
-                )
+            if extension.type in allowed:
+                continue
+            name = ext.extension_name(extension.type)
+            if extension.type in _SERVER_HELLO_EXTENSIONS | _HELLO_RETRY_EXTENSIONS:
+                # Section 4.2: known, but not specified for this message.
+                raise _illegal(f"the server sent {name} in a {kind}")
+            raise TLSError(
+                f"the server sent {name} in its hello", AlertDescription.unsupported_extension
+            )
         version = server_hello.extension(ExtensionType.supported_versions)
-        if version is None or ext.decode_selected_version(version) != TLS13_VERSION:
+        if version is None:
+            # Without supported_versions the server chose TLS 1.2 or older (section 4.2.1).
             raise TLSError("the server did not choose TLS 1.3", AlertDescription.protocol_version)
+        if ext.decode_selected_version(version) != TLS13_VERSION:
+            # Section 4.2.1: a version we did not offer is illegal_parameter; the
+            # hello's legacy_version is ignored once supported_versions is there.
+            raise _illegal("the server did not choose TLS 1.3")
         return CipherSuite(server_hello.cipher_suite)
 
     def _retry(
@@ -546,6 +559,13 @@ class ExpectEncryptedExtensions:
                 )
             if extension.type not in _ALLOWED_ENCRYPTED_EXTENSIONS:
                 raise _illegal(f"EncryptedExtensions carries {name}, which belongs elsewhere")
+        server_name = encrypted.extension(ExtensionType.server_name)
+        if server_name is not None and server_name != b"":
+            # RFC 6066 section 3: the server's acknowledgement of our name is empty.
+            raise TLSError(
+                "the server's server_name acknowledgement is not empty",
+                AlertDescription.decode_error,
+            )
         alpn = encrypted.extension(ExtensionType.application_layer_protocol_negotiation)
         if alpn is not None:
             protocol = ext.decode_selected_application_protocol(alpn)
