@@ -209,14 +209,28 @@ http {{
 
 
 def ours_server(
-    site: PeerSite, engine: str, *, cpus: set[int] | None, workers: int = 1
+    site: PeerSite,
+    engine: str,
+    *,
+    cpus: set[int] | None,
+    workers: int = 1,
+    accept: str = "shared",
 ) -> ChildServer:
-    """Our server (engine "ours") or the stdlib-ssl one (engine "openssl"), not yet started."""
-    label = f"{engine}-{workers}w"
+    """Our server (engine "ours") or the stdlib-ssl one (engine "openssl"), not yet started.
+
+    accept="reuseport" runs our workers on one SO_REUSEPORT socket each
+    (bench/reuseport_server.py) instead of tcp/processes.py's shared socket.
+    """
+    label = f"{engine}-{workers}w-{accept}"
     config = site.work / f"{label}.conf"
-    config.write_text(ours_config_text(site, workers=workers))
-    command = [sys.executable, str(BENCH_FOLDER / "tls13_server.py"), "--engine", engine]
-    command += ["-c", str(config)]
+    if accept == "reuseport":
+        config.write_text(ours_config_text(site, workers=1))
+        command = [sys.executable, str(BENCH_FOLDER / "reuseport_server.py"), "-c", str(config)]
+        command += ["--workers", str(workers)]
+    else:
+        config.write_text(ours_config_text(site, workers=workers))
+        command = [sys.executable, str(BENCH_FOLDER / "tls13_server.py"), "--engine", engine]
+        command += ["-c", str(config)]
     return ChildServer(
         "ours" if engine == "ours" else "stdlib-ssl",
         command,

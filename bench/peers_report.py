@@ -23,7 +23,7 @@ import os
 
 from bench.cpu_usage import CpuUsage
 from bench.peers import PEER_NAMES, PeerRun, PeerScenario, Target
-from bench.scaling import TARGET_SPEEDUP, WORKER_COUNTS, ScalingResult
+from bench.scaling import MODES, TARGET_SPEEDUP, ScalingResult
 from bench.tls13 import Measurement, summarize_error_log
 
 # Above this share of the server's core used by something else, a round's rate is doubtful.
@@ -138,23 +138,26 @@ def scaling_lines(result: ScalingResult) -> list[str]:
     lines = [
         "worker scaling: our server, worker_processes 1 vs 2, full handshakes (replayed"
         " ClientHello);",
+        "shared = one listening socket all workers accept from (ours); reuseport = one"
+        " SO_REUSEPORT socket per worker;",
         "nothing pinned: the workers and the load generator share both cores as the kernel decides",
     ]
     if result.unavailable:
         return [*lines, f"  not measured: {result.unavailable}"]
     header = (
-        f"  {'workers':<8} {'hs/s':>9} {'workers CPU':>11} {'per worker':>14} {'spread':>11}"
+        f"  {'workers':<12} {'hs/s':>9} {'workers CPU':>11} {'per worker':>14} {'spread':>11}"
         f" {'master':>6} {'load gen':>8} {'other':>6} {'projected':>10}"
     )
     lines += [header]
-    for workers in WORKER_COUNTS:
-        entry = result.best(workers)
+    for workers, accept in MODES:
+        entry = result.best(workers, accept)
         if entry is None:
             continue
+        label = f"{workers} {accept}"
         per_worker = " / ".join(f"{share:.2f}" for share in entry.worker_cores)
         checks = f"  ({'; '.join(entry.problems)})" if entry.problems else ""
         lines.append(
-            f"  {workers:<8} {entry.rate:>9,.1f} {entry.workers_total_cores:>11.2f}"
+            f"  {label:<12} {entry.rate:>9,.1f} {entry.workers_total_cores:>11.2f}"
             f" {per_worker:>14} {entry.spread():>11} {entry.master_cores:>6.2f}"
             f" {entry.load_generator_cores:>8.2f} {entry.other_cores:>6.2f}"
             f" {entry.projected_rate:>10,.1f}{checks}"
@@ -177,6 +180,13 @@ def scaling_lines(result: ScalingResult) -> list[str]:
         lines.append(
             f"  with 2 workers the load generator used {two.load_generator_cores:.2f} of"
             f" {os.cpu_count()} cores and other work {two.other_cores:.2f}"
+        )
+    reuseport = result.best(2, "reuseport")
+    if two is not None and reuseport is not None and two.rate > 0:
+        lines.append(
+            f"  2 workers, one SO_REUSEPORT socket each / one shared socket:"
+            f" {reuseport.rate / two.rate:.2f}x the rate;"
+            f" spread {reuseport.spread()} vs {two.spread()}"
         )
     return lines
 

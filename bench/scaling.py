@@ -14,10 +14,14 @@ which assumes a handshake costs a worker the same CPU time whoever else
 runs on the machine (CPU-bound work, no lock between workers: they share
 nothing but the listening socket and the ticket key).
 
-How evenly did the shared accept socket spread connections?  There is no
+How evenly are connections spread over the workers?  There is no
 per-worker counter, so it is read from outside: each worker's CPU time over
 the window (/proc/PID/stat), which for a handshake-only load is
-proportional to the handshakes it did.
+proportional to the handshakes it did.  Two ways of sharing the port are
+measured with 2 workers: ours (tcp/processes.py: one listening socket,
+inherited by every worker, which race to accept) and the alternative, one
+SO_REUSEPORT socket per worker with the kernel choosing
+(bench/reuseport_server.py).
 
 This module starts and stops only its own server and load generators and
 sends traffic only to 127.0.0.1.
@@ -35,7 +39,8 @@ from bench.peer_servers import HOST, PeerSite, PeerUnavailable, ours_server
 from bench.peers import replay_problems, run_handshake_replay
 from bench.process_tree import TreeCpuMeter
 
-WORKER_COUNTS = (1, 2)
+# (workers, how they share the listening port), in the order they run.
+MODES = ((1, "shared"), (2, "shared"), (2, "reuseport"))
 TARGET_SPEEDUP = 1.5
 # bench/cpu_usage.py wants two cores to watch; with nothing pinned these are simply both.
 FIRST_CORE, SECOND_CORE = 0, 1
@@ -44,6 +49,7 @@ FIRST_CORE, SECOND_CORE = 0, 1
 @dataclass(frozen=True)
 class ScalingRound:
     workers: int
+    accept: str  # "shared" (one socket, tcp/processes.py) or "reuseport" (one per worker)
     rate: float  # handshakes/s
     worker_cores: tuple[float, ...]  # each worker's CPU use, in cores, largest first
     master_cores: float
@@ -80,18 +86,24 @@ class ScalingRound:
 
 @dataclass
 class ScalingResult:
-    rounds: dict[int, list[ScalingRound]] = field(default_factory=dict)  # by worker count
+    rounds: dict[tuple[int, str], list[ScalingRound]] = field(default_factory=dict)  # by mode
     unavailable: str | None = None
 
-    def best(self, workers: int) -> ScalingRound | None:
-        candidates = self.rounds.get(workers, [])
+    def best(self, workers: int, accept: str = "shared") -> ScalingRound | None:
+        candidates = self.rounds.get((workers, accept), [])
         clean = [entry for entry in candidates if not entry.problems]
         return max(clean or candidates, key=lambda entry: entry.rate, default=None)
 
 
 def _one_round(
-    root_pid: int, workers: int, port: int, hello_path: Path, flight: FirstFlight, seconds: float
+    root_pid: int,
+    mode: tuple[int, str],
+    port: int,
+    hello_path: Path,
+    flight: FirstFlight,
+    seconds: float,
 ) -> ScalingRound:
+    workers, accept = mode
     meter = TreeCpuMeter(root_pid, server_core=FIRST_CORE, load_core=SECOND_CORE)
     every_cpu = set(range(os.cpu_count() or 1))
     result, error = run_handshake_replay(
@@ -106,9 +118,10 @@ def _one_round(
         worker_cores, master_cores = (master_cores,), 0.0
     busy = usage.usage.server_core_busy + usage.usage.load_core_busy
     if result is None:
-        return ScalingRound(workers, 0.0, worker_cores, master_cores, 0.0, busy, (error,))
+        return ScalingRound(workers, accept, 0.0, worker_cores, master_cores, 0.0, busy, (error,))
     return ScalingRound(
         workers,
+        accept,
         result.handshakes_per_second,
         worker_cores,
         master_cores,
@@ -126,26 +139,29 @@ def measure_scaling(
     rounds: int,
     say: Callable[[str], None] = print,
 ) -> ScalingResult:
-    """Both worker counts, `rounds` windows each, alternating which goes first."""
+    """Every mode, `rounds` windows each, alternating the order."""
     result = ScalingResult()
     hello_path = site.work / "client_hello.bin"
     hello_path.write_bytes(client_hello)
     for round_number in range(rounds):
-        order = WORKER_COUNTS if round_number % 2 == 0 else WORKER_COUNTS[::-1]
-        for workers in order:
-            say(f"round {round_number + 1}/{rounds}: scaling, {workers} worker(s) ...")
+        order = MODES if round_number % 2 == 0 else MODES[::-1]
+        for mode in order:
+            workers, accept = mode
+            say(f"round {round_number + 1}/{rounds}: scaling, {workers} worker(s), {accept} ...")
             # A fresh server per window: a worker count is a config, and the
             # previous window's connections must not linger into this one.
             try:
                 # Every CPU, explicitly: the benchmark itself runs pinned to the load core.
                 every_cpu = set(range(os.cpu_count() or 1))
-                with ours_server(site, "ours", cpus=every_cpu, workers=workers) as server:
+                with ours_server(
+                    site, "ours", cpus=every_cpu, workers=workers, accept=accept
+                ) as server:
                     port = server.ports["https"]
                     flight = calibrate(HOST, port, client_hello)
-                    entry = _one_round(server.pid, workers, port, hello_path, flight, seconds)
+                    entry = _one_round(server.pid, mode, port, hello_path, flight, seconds)
             except (PeerUnavailable, HandshakeLoadError) as error:
                 result.unavailable = str(error)
                 say(f"scaling: {error}")
                 return result
-            result.rounds.setdefault(workers, []).append(entry)
+            result.rounds.setdefault(mode, []).append(entry)
     return result
