@@ -17,6 +17,16 @@ from dataclasses import dataclass, field
 from tls_web_server.http.messages import HttpError
 
 MAX_HEAD_BYTES = 64 * 1024
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
+
+
+def _is_decimal(text: str) -> bool:
+    # str.isdigit() alone also accepts "²" and other non-ASCII digits, which int() refuses.
+    return text.isascii() and text.isdigit()
+
+
+def _is_status_code(text: str) -> bool:
+    return len(text) == 3 and _is_decimal(text)  # status-code = 3DIGIT (RFC 9112 section 4)
 
 
 @dataclass
@@ -129,7 +139,7 @@ class ResponseReader:
         del self._buffer[: end + 4]
         status_line, *field_lines = head.split("\r\n")
         parts = status_line.split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not _is_status_code(parts[1]):
             raise HttpError(502, f"not an HTTP/1.x status line: {status_line[:80]!r}")
         status = int(parts[1])
         headers = []
@@ -156,7 +166,7 @@ class ResponseReader:
                 raise HttpError(502, f"unsupported transfer coding {transfer_encoding!r}")
             self._mode = "chunk-size"
         elif content_length is not None:
-            if not content_length.isdigit():
+            if not _is_decimal(content_length):
                 raise HttpError(502, f"bad Content-Length {content_length!r}")
             self._remaining = int(content_length)
             if self._remaining > self._max_body_size:
@@ -173,12 +183,11 @@ class ResponseReader:
             return
         line = bytes(self._buffer[:end]).split(b";", 1)[0].strip()
         del self._buffer[: end + 2]
-        try:
-            size = int(line, 16)
-        except ValueError:
-            raise HttpError(502, f"bad chunk size {line[:20]!r}") from None
-        if size < 0:
-            raise HttpError(502, "negative chunk size")
+        # chunk-size = 1*HEXDIG (RFC 9112 section 7.1); int() alone would also take
+        # "0x10", "+5" and "1_0".
+        if not line or line.strip(_HEX_DIGITS):
+            raise HttpError(502, f"bad chunk size {line[:20]!r}")
+        size = int(line, 16)
         if size == 0:
             self._mode = "trailers"
         else:
