@@ -360,3 +360,10 @@ def test_the_obsolete_formats_name_the_same_second(second: int) -> None:
     assert parse_http_date(f"{weekday}, {day}-{month}-{year[2:]} {clock} GMT") == second
     asctime = f"{imf[:3]} {month} {int(day):2d} {clock} {year}"
     assert parse_http_date(asctime) == second
+
+
+@given(seconds, st.sampled_from(["61", "70", "99"]))
+def test_seconds_past_a_leap_second_are_not_a_date(second: int, field: str) -> None:
+    text = format_http_date(second)  # "Sun, 06 Nov 1994 08:49:37 GMT": seconds at 23-25
+    assert parse_http_date(text[:23] + field + text[25:]) is None
+    assert parse_http_date(text[:23] + "60" + text[25:]) is not None  # a leap second reads as :59

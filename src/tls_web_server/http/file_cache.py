@@ -12,7 +12,9 @@ request path):
   close() does nothing, and the descriptor is closed when the cache has
   forgotten the entry and the last response using it is done (CPython frees
   it at once when its last reference goes);
-- what the headers need: size, modification time, ETag, Content-Type.
+- what the headers need: size, modification time, ETag, Content-Type, and
+  (in `response_heads`, filled by static.py) the encoded heads of recent
+  plain 200 responses, which die with the entry when the file changes.
 
 Every use stats the real path (one system call): a file replaced or
 modified since it was cached is reopened, so responses are never stale.
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class SharedFile:
@@ -49,6 +51,11 @@ class SharedFile:
             pass
 
 
+# static.py's memo of encoded heads:
+# (Date second, Connection value) -> (header fields, encoded head).
+ResponseHeads = dict[tuple[int, str | None], tuple[tuple[tuple[str, str], ...], bytes]]
+
+
 @dataclass(slots=True)
 class CachedFile:
     real_path: str
@@ -58,6 +65,7 @@ class CachedFile:
     inode: tuple[int, int]  # (st_dev, st_ino)
     content_type: str
     checked_at: float  # when real_path was last resolved and checked inside the root
+    response_heads: ResponseHeads = field(default_factory=dict)
 
 
 class OpenFileCache:

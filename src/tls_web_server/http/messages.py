@@ -143,12 +143,19 @@ class Response:
     though Content-Length may announce the size a GET would have had.
     `keep_alive` says whether the connection stays open after this response;
     the headers already say the same to the client.
+
+    `encoded_head` is the head already on its way to bytes: static.py reuses
+    the head of a file's plain 200 for every request in the same second, so
+    the hot path does not format it again.  It always holds exactly what
+    writer.encode_head would make of `status` and `headers`; whoever changes
+    `headers` afterwards must set it back to None.
     """
 
     status: int
     headers: list[tuple[str, str]]
     body: bytes | FileBody | None
     keep_alive: bool
+    encoded_head: bytes | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of header `name`, compared case-insensitively, or None."""

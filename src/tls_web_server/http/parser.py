@@ -21,6 +21,7 @@ Usage:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -75,6 +76,29 @@ _FORBIDDEN_IN_FIELD_VALUE = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 _HOST_CHARACTERS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;=:[]"
 )
+
+
+# The common shape of a request head, matched in one regex call (the
+# per-request hot path): CRLF line ends, a token method, a target of visible
+# ASCII, HTTP/1.0 or 1.1, and field lines `field-name ":" OWS field-value`
+# (RFC 9112 sections 3 and 5) whose values hold no forbidden control character.
+# It accepts only heads the general path below accepts with the same result;
+# anything else (bare LF, obs-fold, other versions, every error) takes the
+# general path, which gives the precise answer.  The quantifiers are
+# possessive (`++`, `*+`): they never backtrack, so a hostile head costs
+# linear time.
+_TCHAR = r"[!#$%&'*+.^_`|~0-9A-Za-z-]"
+_FIELD_VALUE_CHARACTER = r"[^\x00-\x08\x0a-\x1f\x7f]"
+_COMMON_HEAD = re.compile(
+    rf"({_TCHAR}++) ([\x21-\x7e]++) HTTP/1\.([01])\r\n"
+    rf"((?:{_TCHAR}++:[ \t]*+{_FIELD_VALUE_CHARACTER}*+\r\n)*+)\r\n"
+)
+# One field line of a head that matched `_COMMON_HEAD`; trailing OWS is
+# stripped after the match.
+_COMMON_FIELD_LINE = re.compile(rf"({_TCHAR}++):[ \t]*+({_FIELD_VALUE_CHARACTER}*+)\r\n")
+
+# Fields that change how the request is framed or whether the connection stays.
+_FRAMING_FIELDS = frozenset(("host", "connection", "content-length", "transfer-encoding"))
 
 
 def _is_token(text: str) -> bool:
@@ -194,6 +218,8 @@ class RequestParser:
         """
         if self._error is not None:
             raise self._error
+        if self._start == len(self._buffer) and self._phase is _Phase.HEAD:
+            return None  # nothing buffered: the usual answer once a batch is served
         try:
             request = self._advance()
         except HttpError as error:
@@ -241,10 +267,12 @@ class RequestParser:
 
     def _parse_head(self) -> Request | None:
         buffer = self._buffer
-        if self._start == len(buffer):
-            return None  # nothing buffered (the common case after each request)
-        self._skip_empty_lines()
         start = self._start
+        if start == len(buffer):
+            return None  # nothing buffered (the common case after each request)
+        if buffer[start] == 0x0A or buffer[start] == 0x0D:
+            self._skip_empty_lines()
+            start = self._start
         head_end = self._find_head_end()
         if head_end < 0:
             self._check_incomplete_head()
@@ -318,8 +346,23 @@ class RequestParser:
             raise HttpError(431, "header section too large")
 
     def _build_request(self, text: str) -> Request:
+        common = _COMMON_HEAD.fullmatch(text)
+        if common is not None:
+            method, target, minor_version, field_block = common.groups()
+            fields = _COMMON_FIELD_LINE.findall(field_block)
+            if len(fields) > self._limits.max_header_count:
+                raise HttpError(431, "too many header fields")
+            version = "HTTP/1.1" if minor_version == "1" else "HTTP/1.0"
+            # RFC 9112 section 5.1: OWS around the value is not part of it.
+            return self._finish_head(
+                method,
+                target,
+                version,
+                [(name.lower(), value.rstrip(" \t")) for name, value in fields],
+            )
+
         if text.count("\n") == text.count("\r\n"):
-            lines = text[:-4].split("\r\n")  # the common case: CRLF everywhere
+            lines = text[:-4].split("\r\n")  # CRLF everywhere
         else:
             lines = [line.removesuffix("\r") for line in text.split("\n")[:-2]]
         if len(lines) - 1 > self._limits.max_header_count:
@@ -342,15 +385,25 @@ class RequestParser:
         # against "fixing" an invalid one, which could bypass security filters.
         if not target or not target.isascii() or not target.isprintable():
             raise HttpError(400, "invalid characters in request target")
+        # A generator: each line is checked just before its framing meaning is
+        # read, so the first problem in wire order is the one reported.
+        return self._finish_head(
+            method, target, version, (_split_field_line(line) for line in lines[1:])
+        )
 
+    def _finish_head(
+        self, method: str, target: str, version: str, fields: Iterable[tuple[str, str]]
+    ) -> Request:
+        """The Request from checked parts; reads the framing fields and starts the body."""
         headers: list[tuple[str, str]] = []
         content_length: int | None = None
         transfer_codings: list[str] | None = None
         hosts: list[str] = []
         connection_options: list[str] = []
-        for line in lines[1:]:
-            name, value = _split_field_line(line)
+        for name, value in fields:
             headers.append((name, value))
+            if name not in _FRAMING_FIELDS:
+                continue
             if name == "host":
                 hosts.append(value)
             elif name == "connection":
@@ -511,8 +564,11 @@ class RequestParser:
             return
         buffer = self._buffer
         if start == len(buffer):
+            # Everything consumed (after nearly every request): start afresh.
             buffer.clear()
-        elif start >= _COMPACT_THRESHOLD and start * 2 >= len(buffer):
+            self._start = self._head_scan_from = self._line_scan_from = 0
+            return
+        if start >= _COMPACT_THRESHOLD and start * 2 >= len(buffer):
             # Moving the remainder costs less than what was consumed: amortised linear.
             del buffer[:start]
         else:

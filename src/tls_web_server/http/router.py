@@ -82,12 +82,14 @@ class VirtualHosts:
         # Longest suffix first, so the most specific wildcard wins.
         self._wildcards = sorted(wildcards.items(), key=lambda item: len(item[0]), reverse=True)
         distinct = {id(site): site for site in (*sites, default)}
-        self._only_site = default if len(distinct) == 1 else None
+        # With one site, every name gets it: callers may skip working out the
+        # host (`select` would only return this anyway).
+        self.only_site: SiteSettings | None = default if len(distinct) == 1 else None
 
     def select(self, host: str | None) -> SiteSettings:
         """The site for a Host header value (or absolute-form authority); None -> default."""
-        if self._only_site is not None:
-            return self._only_site  # one site on this listener: every name gets it
+        if self.only_site is not None:
+            return self.only_site
         name = normalize_host(host)
         if name is None:
             return self.default

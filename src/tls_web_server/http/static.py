@@ -5,7 +5,9 @@ What this module owns:
   the location's root (percent-decoding once, refusing traversal tricks,
   then checking the real path after symlinks are resolved);
 - the response a static file server gives: 200, 206, 301, 304, 403, 404,
-  405, 416, with Date, Last-Modified, ETag, Content-Type and Content-Range;
+  405, 416, with Date, Last-Modified, ETag, Content-Type and Content-Range
+  (conditional.py reads the validators and Range the client sent), and the
+  head of a file's plain 200, made once per second and reused;
 - error pages, also for the pipeline's own refusals (`error_response`).
 
 What it must never do: read a file into memory (bodies are open file ranges),
@@ -25,10 +27,11 @@ import stat
 from collections.abc import Iterable
 from functools import lru_cache
 
+from .conditional import UNSATISFIABLE, if_range_allows, not_modified, parse_range
 from .file_cache import CachedFile, OpenFileCache, SharedFile
 from .messages import REASON_PHRASES, FileBody, HttpError, Request, Response, split_absolute_form
 from .router import LocationSettings, SiteSettings, match_location
-from .writer import format_http_date, http_date, parse_http_date
+from .writer import encode_head, format_http_date, http_date
 
 SERVER_NAME = "tls-web-server"
 ALLOWED_METHODS = "GET, HEAD"
@@ -61,9 +64,6 @@ _DEFAULT_TYPE = "application/octet-stream"
 
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
-# Positions longer than this exceed any file; clamping avoids int() on huge peer input.
-_MAX_POSITION_DIGITS = 18
-_HUGE_POSITION = 10**19
 
 
 # -- request target to safe path -------------------------------------------
@@ -150,121 +150,6 @@ def _status_for_os_error(error: OSError) -> int:
     return 403 if error.errno in (errno.EACCES, errno.EPERM) else 404
 
 
-# -- validators and ranges --------------------------------------------------
-
-
-def _entity_tags(value: str) -> list[tuple[bool, str]] | None:
-    """(weak, opaque-tag) pairs of an entity-tag list, or None when malformed.
-
-    RFC 9110 section 8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, and
-    etagc may include commas, so the list is scanned quote by quote.
-    """
-    tags: list[tuple[bool, str]] = []
-    position = 0
-    length = len(value)
-    while position < length:
-        if value[position] in " \t,":
-            position += 1
-            continue
-        weak = value.startswith("W/", position)
-        if weak:
-            position += 2
-        if position >= length or value[position] != '"':
-            return None
-        closing = value.find('"', position + 1)
-        if closing < 0:
-            return None
-        tags.append((weak, value[position : closing + 1]))
-        position = closing + 1
-    return tags
-
-
-def _none_match(header: str, etag: str) -> bool:
-    """Whether If-None-Match names our representation (weak comparison, RFC 9110 13.1.2)."""
-    if header.strip(" \t") == "*":
-        return True
-    tags = _entity_tags(header)
-    return tags is not None and any(opaque == etag for _, opaque in tags)
-
-
-def _not_modified(request: Request, etag: str, last_modified: int, now: float) -> bool:
-    """RFC 9110 section 13.2.2, steps 3 and 4, for GET and HEAD."""
-    if_none_match = request.header("if-none-match")
-    if if_none_match is not None:
-        return _none_match(if_none_match, etag)
-    # If-Modified-Since counts only without If-None-Match (RFC 9110 section
-    # 13.1.3), and an invalid date or one in the future is ignored.
-    if_modified_since = request.header("if-modified-since")
-    if if_modified_since is None:
-        return False
-    since = parse_http_date(if_modified_since)
-    return since is not None and since <= now and last_modified <= since
-
-
-def _if_range_allows(request: Request, etag: str, last_modified: int, now: float) -> bool:
-    """RFC 9110 section 13.1.5: honour Range only if the client's copy is current."""
-    if_range = request.header("if-range")
-    if if_range is None:
-        return True
-    if_range = if_range.strip(" \t")
-    if if_range.startswith(('"', "W/")):
-        # An entity-tag: strong comparison, so a weak tag never matches.
-        tags = _entity_tags(if_range)
-        return tags is not None and len(tags) == 1 and tags[0] == (False, etag)
-    # A date matches only if it equals Last-Modified and that is a strong
-    # validator: at least a second older than our Date (RFC 9110 8.8.2.2).
-    date = parse_http_date(if_range)
-    return date is not None and date == last_modified and last_modified < math.floor(now)
-
-
-def _position(digits: str) -> int | None:
-    if not digits.isascii() or not digits.isdigit():
-        return None
-    significant = digits.lstrip("0")
-    return int(significant or "0") if len(significant) <= _MAX_POSITION_DIGITS else _HUGE_POSITION
-
-
-_UNSATISFIABLE = (-1, -1)
-
-
-def parse_range(value: str, size: int) -> tuple[int, int] | None:
-    """The (first, last) byte positions one Range asks for, clamped to the file.
-
-    Returns None when the header is to be ignored (malformed, another unit,
-    or several ranges: we serve single ranges only, RFC 9110 section 14.2
-    lets a server ignore Range), and `_UNSATISFIABLE` when no byte of the
-    file is in the range (416).
-    """
-    # RFC 9110 section 14.1.2: ranges-specifier = range-unit "=" range-set;
-    # the unit is compared case-insensitively.
-    unit, equals, range_set = value.partition("=")
-    if not equals or unit.strip(" \t").lower() != "bytes":
-        return None
-    specs = [spec.strip(" \t") for spec in range_set.split(",")]
-    specs = [spec for spec in specs if spec]
-    if len(specs) != 1:
-        return None
-    first_text, dash, last_text = specs[0].partition("-")
-    if not dash:
-        return None
-    if not first_text:
-        # suffix-range = "-" suffix-length: the last N bytes (section 14.1.1).
-        suffix_length = _position(last_text)
-        if suffix_length is None:
-            return None
-        if suffix_length == 0 or size == 0:
-            return _UNSATISFIABLE
-        return max(0, size - suffix_length), size - 1
-    # int-range = first-pos "-" [ last-pos ]; last-pos below first-pos is invalid.
-    first = _position(first_text)
-    last = _position(last_text) if last_text else size - 1
-    if first is None or last is None or (last_text and last < first):
-        return None
-    if first >= size:
-        return _UNSATISFIABLE
-    return first, min(last, size - 1)
-
-
 # -- responses --------------------------------------------------------------
 
 
@@ -276,13 +161,8 @@ def _content_type(path: str) -> str:
 
 
 def _connection_headers(request: Request, keep_alive: bool) -> list[tuple[str, str]]:
-    # RFC 9112 section 9.6: "close" tells the client we close after this
-    # response; a 1.0 client only keeps the connection when told "keep-alive".
-    if not keep_alive:
-        return [("Connection", "close")]
-    if request.version == "HTTP/1.0":
-        return [("Connection", "keep-alive")]
-    return []
+    connection = _connection_value(request, keep_alive)
+    return [] if connection is None else [("Connection", connection)]
 
 
 @lru_cache(maxsize=64)
@@ -441,48 +321,140 @@ def _open_regular_file(real_path: str, name_for_type: str, now: float) -> Cached
     )
 
 
-def _file_response(request: Request, entry: CachedFile, now: float) -> Response:
-    """200, 206, 304 or 416 for a regular file."""
-    size = entry.size
-    body = FileBody(entry.file, 0, size)
-    # RFC 9110 section 8.8.2.1: Last-Modified must not be later than Date.
-    last_modified = min(entry.mtime_ns // 1_000_000_000, math.floor(now))
-    # A strong validator from modification time and size (RFC 9110 section 8.8.3).
-    etag = f'"{entry.mtime_ns:x}-{size:x}"'
-    keep_alive = request.keep_alive
-    connection = _connection_headers(request, keep_alive)
-    validators = [("Last-Modified", format_http_date(last_modified)), ("ETag", etag)]
+# The request fields that can turn a file's 200 into a 304, 206 or 416
+# (RFC 9110 sections 13.1 and 14.2).  Without any of them the answer is the
+# plain 200, whose head is made once per second (see `_plain_file_head`).
+_CONDITIONAL_FIELDS = frozenset(("if-none-match", "if-modified-since", "if-range", "range"))
 
-    if _not_modified(request, etag, last_modified, now):
-        # RFC 9110 section 15.4.5: a 304 repeats the validators, and has no body.
-        headers = [("Server", SERVER_NAME), ("Date", http_date(now)), *validators, *connection]
-        return Response(304, headers, None, keep_alive)
+# How many (second, Connection value) heads one file keeps; a few cover every
+# client mix in the current second, and older seconds are useless anyway.
+_HEADS_PER_FILE = 8
 
-    status_code = 200
-    content_range: list[tuple[str, str]] = []
-    range_header = request.header("range")
-    # RFC 9110 section 14.2: Range is defined for GET only; HEAD ignores it.
-    if range_header is not None and request.method == "GET":
-        byte_range = parse_range(range_header, size)
-        if byte_range is not None and _if_range_allows(request, etag, last_modified, now):
-            if byte_range == _UNSATISFIABLE:
-                # RFC 9110 section 15.5.17: 416 says the current length.
-                return _refusal(request, 416, now, [("Content-Range", f"bytes */{size}")])
-            first, last = byte_range
-            body.offset, body.length = first, last - first + 1
-            status_code = 206
-            content_range = [("Content-Range", f"bytes {first}-{last}/{size}")]
 
+def _connection_value(request: Request, keep_alive: bool) -> str | None:
+    """The Connection header value a response to `request` carries, if any."""
+    # RFC 9112 section 9.6: "close" tells the client we close after this
+    # response; a 1.0 client only keeps the connection when told "keep-alive".
+    if not keep_alive:
+        return "close"
+    if request.version == "HTTP/1.0":
+        return "keep-alive"
+    return None
+
+
+def _file_headers(
+    entry: CachedFile, now: float, length: int, content_range: str | None, connection: str | None
+) -> list[tuple[str, str]]:
+    """The header fields of a 200 or 206 for `entry`, in the order we always send them."""
     headers = [
         ("Server", SERVER_NAME),
         ("Date", http_date(now)),
         ("Content-Type", entry.content_type),
-        ("Content-Length", str(body.length)),
-        *validators,
+        ("Content-Length", str(length)),
+        *_validator_headers(entry, now),
         ("Accept-Ranges", "bytes"),
-        *content_range,
-        *connection,
     ]
-    if request.method == "HEAD" or body.length == 0:
+    if content_range is not None:
+        headers.append(("Content-Range", content_range))
+    if connection is not None:
+        headers.append(("Connection", connection))
+    return headers
+
+
+def _last_modified(entry: CachedFile, now: float) -> int:
+    # RFC 9110 section 8.8.2.1: Last-Modified must not be later than Date.
+    return min(entry.mtime_ns // 1_000_000_000, math.floor(now))
+
+
+def _etag(entry: CachedFile) -> str:
+    # A strong validator from modification time and size (RFC 9110 section 8.8.3).
+    return f'"{entry.mtime_ns:x}-{entry.size:x}"'
+
+
+def _validator_headers(entry: CachedFile, now: float) -> list[tuple[str, str]]:
+    return [
+        ("Last-Modified", format_http_date(_last_modified(entry, now))),
+        ("ETag", _etag(entry)),
+    ]
+
+
+def _plain_file_head(
+    entry: CachedFile, now: float, connection: str | None
+) -> tuple[tuple[tuple[str, str], ...], bytes]:
+    """The header fields and encoded head of a full 200 for `entry`, made once per second.
+
+    Everything in it depends only on the file (the entry is replaced when the
+    file changes), the second of `now` and the Connection value.
+    """
+    key = (math.floor(now), connection)
+    heads = entry.response_heads
+    cached = heads.get(key)
+    if cached is None:
+        if len(heads) >= _HEADS_PER_FILE:
+            heads.clear()
+        headers = _file_headers(entry, now, entry.size, None, connection)
+        cached = (tuple(headers), encode_head(Response(200, headers, None, True)))
+        heads[key] = cached
+    return cached
+
+
+def _file_response(request: Request, entry: CachedFile, now: float) -> Response:
+    """200, 206, 304 or 416 for a regular file."""
+    keep_alive = request.keep_alive
+    connection = _connection_value(request, keep_alive)
+    for name, _ in request.headers:
+        if name in _CONDITIONAL_FIELDS:
+            return _conditional_file_response(request, entry, now, connection)
+    # The common case: no validators, no Range, so the answer is the plain 200.
+    headers, head = _plain_file_head(entry, now, connection)
+    size = entry.size
+    body: bytes | FileBody | None
+    if request.method == "HEAD":
+        body = None
+    elif size == 0:
+        body = b""
+    else:
+        body = FileBody(entry.file, 0, size)
+    return Response(200, list(headers), body, keep_alive, head)
+
+
+def _conditional_file_response(
+    request: Request, entry: CachedFile, now: float, connection: str | None
+) -> Response:
+    """The answer when the request carries validators or a Range (RFC 9110 13 and 14)."""
+    size = entry.size
+    last_modified = _last_modified(entry, now)
+    etag = _etag(entry)
+    keep_alive = request.keep_alive
+    connection_fields = [("Connection", connection)] if connection is not None else []
+
+    if not_modified(request, etag, last_modified, now):
+        # RFC 9110 section 15.4.5: a 304 repeats the validators, and has no body.
+        headers = [
+            ("Server", SERVER_NAME),
+            ("Date", http_date(now)),
+            *_validator_headers(entry, now),
+            *connection_fields,
+        ]
+        return Response(304, headers, None, keep_alive)
+
+    status_code = 200
+    offset, length = 0, size
+    content_range: str | None = None
+    range_header = request.header("range")
+    # RFC 9110 section 14.2: Range is defined for GET only; HEAD ignores it.
+    if range_header is not None and request.method == "GET":
+        byte_range = parse_range(range_header, size)
+        if byte_range is not None and if_range_allows(request, etag, last_modified, now):
+            if byte_range == UNSATISFIABLE:
+                # RFC 9110 section 15.5.17: 416 says the current length.
+                return _refusal(request, 416, now, [("Content-Range", f"bytes */{size}")])
+            first, last = byte_range
+            offset, length = first, last - first + 1
+            status_code = 206
+            content_range = f"bytes {first}-{last}/{size}"
+
+    headers = _file_headers(entry, now, length, content_range, connection)
+    if request.method == "HEAD" or length == 0:
         return Response(status_code, headers, None if request.method == "HEAD" else b"", keep_alive)
-    return Response(status_code, headers, body, keep_alive)
+    return Response(status_code, headers, FileBody(entry.file, offset, length), keep_alive)

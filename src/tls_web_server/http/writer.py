@@ -72,7 +72,7 @@ def parse_http_date(text: str) -> int | None:
     else:
         return None
     month = _MONTH_NUMBERS.get(month_name)
-    if month is None:
+    if month is None or int(second) > 60:  # RFC 9110: second = 2DIGIT, 60 only for a leap second
         return None
     try:
         # datetime checks the calendar (no 31 Feb); a leap second reads as :59.
@@ -97,6 +97,8 @@ def encode_head(response: Response) -> bytes:
     We always answer as HTTP/1.1, also to 1.0 clients (RFC 9110 section 6.2:
     a server sends its own highest conformant version).
     """
+    if response.encoded_head is not None:
+        return response.encoded_head  # static.py's per-file, per-second head (messages.py)
     reason = REASON_PHRASES.get(response.status, "Unknown")
     fields = "".join([f"{name}: {value}\r\n" for name, value in response.headers])
     # Latin-1 keeps any obs-text byte as it is; everything we generate is ASCII.

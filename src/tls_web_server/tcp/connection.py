@@ -128,9 +128,14 @@ class Connection:
         if seconds is None:
             self.deadline = 0.0
             return
-        self.deadline = self.loop.now + seconds
+        deadline = self.loop.now + seconds
+        self.deadline = deadline
         self.timeout_reason = reason
-        self.loop.schedule_deadline(self)
+        # A later deadline needs no new heap entry: the earlier one re-files
+        # this connection when it comes up (loop.py), so a keep-alive request
+        # costs no heap push.
+        if not self.scheduled_deadline or deadline < self.scheduled_deadline:
+            self.loop.schedule_deadline(self)
 
     # ------------------------------------------------------- events from loop
 
@@ -171,10 +176,30 @@ class Connection:
     def write(self, data: bytes | memoryview) -> None:
         if self.closed or self._shut_down or not data:
             return
-        self._output.append(data)
-        self._output_size += len(data)
-        if len(self._output) == 1:
-            self._flush()
+        output = self._output
+        if output:
+            output.append(data)  # behind queued output: it goes when the socket drains
+            self._output_size += len(data)
+            self._check_high_water()
+            return
+        # Nothing queued (a response on a keep-alive connection, nearly always):
+        # send at once, and queue only what the kernel does not take.  The same
+        # steps as _flush, without the queue round trip.
+        try:
+            sent = self.sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError as error:
+            self._lost(error)
+            return
+        if sent == len(data):
+            return
+        rest = memoryview(data)[sent:]
+        output.append(rest)
+        self._output_size += len(rest)
+        self._set_writing(True)
+        if sent:
+            self.set_timeout(self.send_timeout, "send_timeout")  # progress: the peer reads
         self._check_high_water()
 
     def write_head_and_file(self, head: bytes, file, offset: int, length: int) -> None:
@@ -200,6 +225,8 @@ class Connection:
         self._set_reading(False)
 
     def resume_reading(self) -> None:
+        if not self._paused and self._events & selectors.EVENT_READ:
+            return  # already reading: called after every request, so no work here
         self._paused = False
         if not self._closing and not self.closed:
             self._set_reading(True)

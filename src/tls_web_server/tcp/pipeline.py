@@ -15,7 +15,9 @@ Rules this module keeps:
   pipelined requests wait in the parser; while the output queue is over its
   high-water mark, reading stops (back-pressure).
 - Bodies are streamed: plain connections hand the open file to sendfile, TLS
-  connections read it in whole-record slices as the socket drains.
+  connections read it in whole-record slices as the socket drains.  A small
+  file (up to SMALL_FILE_BODY) is read at once and leaves with its head, in
+  one send: cheaper than a second system call.
 - Timeouts follow nginx: the TLS handshake and a request head must complete
   within client_header_timeout (a trickling client is not rewarded), a body
   must keep moving within client_body_timeout, output within send_timeout,
@@ -51,6 +53,10 @@ from tls_web_server.tls.trace import Trace, render_text
 TLS_RECORD_PAYLOAD = 16384
 TLS_BODY_SLICE = 4 * TLS_RECORD_PAYLOAD
 
+# File bodies up to this size are read with one pread and sent with the head;
+# larger ones go out with sendfile (plain) or in TLS_BODY_SLICE slices (TLS).
+SMALL_FILE_BODY = 16 * 1024
+
 
 @dataclass(frozen=True)
 class ConnectionSettings:
@@ -81,6 +87,12 @@ class ListenerSpec:
     # `serve --trace`: each TLS connection's diagram (tls/trace.py) goes here
     # when it closes.  Off by default: tracing keeps every record of a connection.
     trace_output: Callable[[str], None] | None = None
+    # `access_logs` by id(site), filled in below: SiteSettings hashes all its
+    # locations on every lookup, and the pipeline looks a log up per request.
+    access_log_by_site_id: dict[int, AccessLog | None] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.access_log_by_site_id = {id(site): log for site, log in self.access_logs.items()}
 
     @property
     def scheme(self) -> str:
@@ -401,8 +413,10 @@ class HttpPipeline:
         self._update_timeout()
 
     def _respond(self, request: Request) -> None:
-        settings = self.spec.settings
-        site = self.spec.virtual_hosts.select(request.host)
+        spec = self.spec
+        settings = spec.settings
+        virtual_hosts = spec.virtual_hosts
+        site = virtual_hosts.only_site or virtual_hosts.select(request.host)
         now = time.time()
         response = respond(request, site, now)
         self._requests_served += 1
@@ -441,15 +455,25 @@ class HttpPipeline:
             self._write(head)
         elif isinstance(body, bytes):
             self._write(head + body)
+        elif body.length <= SMALL_FILE_BODY:
+            # A small file costs less to read than a second system call to send:
+            # head and body leave together (one send; on TLS, as few records).
+            data = os.pread(body.file.fileno(), body.length, body.offset)
+            body.file.close()
+            if len(data) < body.length:
+                self._file_shrank()
+                return
+            self._write(head + data)
         elif self.tls is None:
             self.connection.write_head_and_file(head, body.file, body.offset, body.length)
         else:
             stream = _BodyStream(body)
             # The head rides in the first record(s) with the start of the body,
-            # so a small response leaves as exactly one TLS record.
+            # so every record but the last is full.
             first = _read_body(stream, TLS_BODY_SLICE - len(head) % TLS_RECORD_PAYLOAD)
             if first is None:
-                self._file_shrank(stream)
+                stream.file.close()
+                self._file_shrank()
                 return
             self._write(head + first)
             if stream.remaining:
@@ -466,7 +490,9 @@ class HttpPipeline:
         while stream.remaining and connection.output_size < HIGH_WATER:
             chunk = _read_body(stream, TLS_BODY_SLICE)
             if chunk is None:
-                self._file_shrank(stream)
+                stream.file.close()
+                self._body_stream = None
+                self._file_shrank()
                 return False
             self._write(chunk)
             if self._body_stream is not stream:
@@ -478,13 +504,11 @@ class HttpPipeline:
         self._body_stream = None
         return True
 
-    def _file_shrank(self, stream: _BodyStream) -> None:
-        # The file got shorter after Content-Length was sent: the response
+    def _file_shrank(self) -> None:
+        # The file got shorter after Content-Length was decided: the response
         # cannot be completed, and only closing tells the client so.
         peer = self.connection.peer
         self.spec.error_log.write("error", "file shrank while being sent", peer=peer)
-        stream.file.close()
-        self._body_stream = None
         self.connection.abort()
 
     def _write(self, plaintext: bytes) -> None:
@@ -494,7 +518,7 @@ class HttpPipeline:
             self.connection.write(plaintext)
 
     def _log_access(self, site: SiteSettings, request: Request, response: Response, now: float):
-        log = self.spec.access_logs.get(site)
+        log = self.spec.access_log_by_site_id.get(id(site))
         if log is None:
             return
         log.write(
@@ -540,12 +564,14 @@ class HttpPipeline:
         if connection.output_size:
             if connection.timeout_reason != "send_timeout" or not connection.deadline:
                 connection.set_timeout(settings.send_timeout, "send_timeout")
-        elif self._requests_served == 0 and self.parser.state != "body":
+            return
+        state = self.parser.state
+        if self._requests_served == 0 and state != "body":
             pass  # handshake and first request head run on the deadline set at accept
-        elif self.parser.state == "head":
+        elif state == "head":
             if connection.timeout_reason != "client_header_timeout" or not connection.deadline:
                 connection.set_timeout(settings.client_header_timeout, "client_header_timeout")
-        elif self.parser.state == "body":
+        elif state == "body":
             connection.set_timeout(settings.client_body_timeout, "client_body_timeout")
         else:
             connection.set_timeout(settings.keepalive_timeout, "keepalive_timeout")
@@ -588,4 +614,5 @@ def _make_closing(response: Response) -> None:
         (name, value) for name, value in response.headers if name.lower() != "connection"
     ]
     response.headers.append(("Connection", "close"))
+    response.encoded_head = None  # the headers changed: encode them again
     response.keep_alive = False
