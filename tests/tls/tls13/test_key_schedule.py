@@ -7,6 +7,8 @@ messages, then compared with what the RFC prints.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 
 import pytest
@@ -356,3 +358,43 @@ def test_hkdf_expand_label_encodes_the_hkdf_label_struct(
     assert hkdf_expand_label("sha256", secret, label, context, length) == hkdf_expand(
         "sha256", secret, info, length
     )
+
+
+@pytest.mark.parametrize("suite", list(CipherSuite))
+def test_traffic_keys_and_finished_keys_equal_the_generic_expand_label(suite: CipherSuite) -> None:
+    # traffic_key_and_iv and finished_key use prebuilt one-block labels; they
+    # must equal the general HKDF-Expand-Label for every suite (key and IV
+    # lengths, SHA-256 and SHA-384).
+    parameters = CIPHER_SUITE_PARAMETERS[suite]
+    hash_name = parameters.hash_name
+    secret = bytes(range(parameters.hash_length))
+    key, iv = traffic_key_and_iv(parameters, secret)
+    assert key == hkdf_expand_label(hash_name, secret, b"key", b"", parameters.key_length)
+    assert iv == hkdf_expand_label(hash_name, secret, b"iv", b"", parameters.iv_length)
+    assert finished_key(hash_name, secret) == hkdf_expand_label(
+        hash_name, secret, b"finished", b"", parameters.hash_length
+    )
+    other_key, other_iv = traffic_key_and_iv(parameters, bytes(reversed(secret)))
+    assert (other_key, other_iv) != (key, iv)
+
+
+@pytest.mark.parametrize("hash_name", ["sha256", "sha384"])
+def test_the_early_secret_without_a_psk_is_extract_of_zeros(hash_name: str) -> None:
+    # Computed once per hash and reused; it must be the RFC's value every time.
+    length = {"sha256": 32, "sha384": 48}[hash_name]
+    zeros = bytes(length)
+    expected = hmac.new(zeros, zeros, hash_name).digest()  # HKDF-Extract(0, 0)
+    expected_salt = derive_secret(
+        hash_name, expected, b"derived", hashlib.new(hash_name, b"").digest()
+    )
+    for _ in range(2):
+        early = EarlySecret(hash_name)
+        assert early.secret == expected
+        assert early.derived_secret == expected_salt
+    # With a PSK (even an all-zero one of another length) the salt is derived afresh.
+    with_psk = EarlySecret(hash_name, b"\x01" * length)
+    assert with_psk.secret == hmac.new(zeros, b"\x01" * length, hash_name).digest()
+    assert with_psk.derived_secret == derive_secret(
+        hash_name, with_psk.secret, b"derived", hashlib.new(hash_name, b"").digest()
+    )
+    assert with_psk.derived_secret != expected_salt

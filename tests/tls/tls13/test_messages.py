@@ -35,6 +35,7 @@ from tls_web_server.tls.tls13.messages import (
     NewSessionTicket,
     ServerHello,
     decode_handshake_message,
+    handshake_header,
 )
 
 DECODE_ERROR = AlertDescription.decode_error
@@ -260,6 +261,12 @@ VIOLATIONS: list[tuple[str, int, bytes, AlertDescription]] = [
         "pre_shared_key not last",
         1,
         body_of(client_hello(extensions=(PSK, *SOME_EXTENSIONS))),
+        ILLEGAL_PARAMETER,
+    ),
+    (
+        "pre_shared_key in the middle",
+        1,
+        body_of(client_hello(extensions=(SOME_EXTENSIONS[0], PSK, SOME_EXTENSIONS[1]))),
         ILLEGAL_PARAMETER,
     ),
     (
@@ -581,3 +588,15 @@ def test_random_record_payloads_raise_only_tls_error(payloads: list[bytes]) -> N
                 decode_handshake_message(msg_type, body)
     except TLSError as error:
         assert error.alert in PEER_ALERTS
+
+
+def test_the_handshake_header_is_type_and_uint24_length() -> None:
+    assert handshake_header(HandshakeType.certificate, 0x010203) == bytes.fromhex("0b 010203")
+    assert handshake_header(HandshakeType.finished, 0) == bytes.fromhex("14 000000")
+    with pytest.raises(OverflowError):
+        handshake_header(HandshakeType.certificate, 1 << 24)
+
+
+def test_a_client_hello_with_pre_shared_key_last_decodes() -> None:
+    hello = client_hello(extensions=(*SOME_EXTENSIONS, PSK))
+    assert ClientHello.decode(body_of(hello)).extensions[-1] == PSK

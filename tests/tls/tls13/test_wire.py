@@ -171,3 +171,62 @@ def test_random_input_only_ever_raises_tls_error(data: bytes, steps: list[str]) 
         reader.expect_end()
     except TLSError as error:
         assert error.alert is AlertDescription.decode_error
+
+
+def test_typed_opaques_reads_type_and_data_pairs_to_the_end_of_the_window() -> None:
+    data = bytes.fromhex("0000 0000  002b 0003 020304  ff01 0001 00")
+    inner = Reader(data, context="Hello")
+    assert inner.typed_opaques("extension_data") == [
+        (0x0000, b""),
+        (0x002B, bytes.fromhex("020304")),
+        (0xFF01, b"\x00"),
+    ]
+    assert inner.remaining == 0
+    assert Reader(b"").typed_opaques() == []
+
+
+@pytest.mark.parametrize(
+    ("data", "expected_reason"),
+    [
+        (bytes.fromhex("00"), "needs 4 bytes, only 1 remain"),
+        (bytes.fromhex("002b 00"), "needs 4 bytes, only 3 remain"),
+        (bytes.fromhex("002b 0005 0102"), "extension_data announces 5 bytes, only 2 remain"),
+        (bytes.fromhex("0000 0000 0010 0001"), "extension_data announces 1 bytes, only 0 remain"),
+    ],
+)
+def test_typed_opaques_refuses_a_pair_that_overruns_the_window(
+    data: bytes, expected_reason: str
+) -> None:
+    outer = Reader(len(data).to_bytes(2, "big") + data, context="ClientHello")
+    block = outer.vector(2, name="extensions")
+    error = expect_decode_error(block.typed_opaques, "extension_data")
+    assert expected_reason in error.reason
+    assert error.reason.startswith("ClientHello.extensions: ")
+
+
+def test_an_error_names_the_nested_vector_it_happened_in() -> None:
+    outer = Reader(bytes.fromhex("0002 0100 ff"), context="ClientHello")
+    inner = outer.vector(2, name="cipher_suites")
+    inner.uint8()
+    error = expect_decode_error(inner.uint16)
+    assert error.reason.startswith("ClientHello.cipher_suites: uint16 needs 2 bytes, only 1")
+    # A nameless sub-reader keeps its parent's name.
+    unnamed = Reader(bytes.fromhex("0001 00 ff"), context="Finished").vector(2)
+    unnamed.uint8()
+    assert expect_decode_error(unnamed.uint8).reason.startswith("Finished: uint8 needs 1 bytes")
+
+
+@given(st.binary(max_size=80))
+def test_typed_opaques_on_random_input_only_ever_raises_tls_error(data: bytes) -> None:
+    reader = Reader(data)
+    try:
+        pairs = reader.typed_opaques("x")
+    except TLSError as error:
+        assert error.alert is AlertDescription.decode_error
+        return
+    # What parses re-encodes to the same bytes.
+    writer = Writer()
+    for item_type, item_data in pairs:
+        writer.uint16(item_type)
+        writer.opaque(2, item_data)
+    assert writer.getvalue() == data

@@ -419,6 +419,11 @@ class TLS13Connection:
         self._read = RecordProtection(self.parameters, secret)
         self.log_secret(name, secret)
 
+    @property
+    def logs_secrets(self) -> bool:
+        """True if someone receives secrets (a key log or an observer)."""
+        return self.keylog is not None or self.observer is not None
+
     def log_secret(self, name: str, secret: bytes) -> None:
         if self.keylog is not None:
             line = keylog_line(name, self.client_random, secret)
@@ -485,6 +490,9 @@ class TLS13Connection:
             return
         data = bytes(pending)
         pending.clear()
+        if len(data) <= MAX_PLAINTEXT_LENGTH:
+            self._queue_record(_HANDSHAKE, data)  # a whole flight usually fits one record
+            return
         for start in range(0, len(data), MAX_PLAINTEXT_LENGTH):
             self._queue_record(_HANDSHAKE, data[start : start + MAX_PLAINTEXT_LENGTH])
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from tls_web_server.tls.tls13.enums import ExtensionType, NameType
 from tls_web_server.tls.tls13.wire import Reader, Writer, decode_error, illegal_parameter
@@ -41,9 +42,12 @@ def extension_name(extension_type: int) -> str:
 #   } Extension;                                          (RFC 8446 section 4.2)
 
 
-@dataclass(frozen=True, slots=True)
-class Extension:
-    """One extension as it travels: its type number and its still-encoded payload."""
+class Extension(NamedTuple):
+    """One extension as it travels: its type number and its still-encoded payload.
+
+    Immutable like the frozen dataclasses of the messages, but a NamedTuple is
+    built at C speed, and a ClientHello carries a dozen or more of them.
+    """
 
     type: int
     data: bytes
@@ -65,18 +69,17 @@ def decode_extensions(
     because the block parses but breaks a rule.
     """
     block = reader.vector(2, min_length, max_length, name="extensions")
-    extensions: list[Extension] = []
-    seen: set[int] = set()
-    while block.remaining:
-        extension_type = block.uint16()
-        data = block.opaque(2, name="extension_data")
-        if extension_type in seen:
-            raise illegal_parameter(
-                f"{message}: the {extension_name(extension_type)} extension appears twice"
-            )
-        seen.add(extension_type)
-        extensions.append(Extension(extension_type, data))
-    return tuple(extensions)
+    pairs = block.typed_opaques("extension_data")
+    extensions = tuple(map(Extension._make, pairs))
+    if len(dict(pairs)) != len(pairs):  # a repeated type collapses in the dict
+        seen: set[int] = set()
+        for extension_type, _ in pairs:
+            if extension_type in seen:
+                raise illegal_parameter(
+                    f"{message}: the {extension_name(extension_type)} extension appears twice"
+                )
+            seen.add(extension_type)
+    return extensions
 
 
 def encode_extensions(writer: Writer, extensions: Iterable[Extension]) -> None:
@@ -87,8 +90,14 @@ def encode_extensions(writer: Writer, extensions: Iterable[Extension]) -> None:
             writer.opaque(2, extension.data)
 
 
+# "key_share extension" and so on, formatted once: readers name their context for errors.
+_READER_CONTEXTS = {
+    extension_type: f"{extension_type.name} extension" for extension_type in ExtensionType
+}
+
+
 def _reader(data: bytes, extension_type: ExtensionType) -> Reader:
-    return Reader(data, context=f"{extension_type.name} extension")
+    return Reader(data, context=_READER_CONTEXTS[extension_type])
 
 
 # --- Extensions whose payload is empty ------------------------------------------------------
@@ -273,15 +282,19 @@ def decode_client_key_shares(data: bytes) -> tuple[KeyShareEntry, ...]:
     """
     reader = _reader(data, ExtensionType.key_share)
     shares = reader.vector(2, 0, UINT16_MAX, name="client_shares")
+    reader.expect_end()
+    # A KeyShareEntry has an Extension's shape: uint16, then opaque<..2^16-1>.
     entries: list[KeyShareEntry] = []
     groups: set[int] = set()
-    while shares.remaining:
-        entry = _read_key_share_entry(shares)
-        if entry.group in groups:
-            raise illegal_parameter(f"key_share extension: two shares for group {entry.group}")
-        groups.add(entry.group)
-        entries.append(entry)
-    reader.expect_end()
+    for group, key_exchange in shares.typed_opaques("key_exchange"):
+        if not key_exchange:  # opaque key_exchange<1..2^16-1>
+            raise decode_error(
+                "key_share extension.client_shares: key_exchange length 0 is outside 1..65535"
+            )
+        if group in groups:
+            raise illegal_parameter(f"key_share extension: two shares for group {group}")
+        groups.add(group)
+        entries.append(KeyShareEntry(group, key_exchange))
     return tuple(entries)
 
 

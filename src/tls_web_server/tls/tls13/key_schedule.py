@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import cache
 
 from ..crypto import HASH_LENGTHS, hkdf_expand, hkdf_extract, hmac_digest
 from .enums import CipherSuiteParameters
@@ -81,14 +82,7 @@ _EMPTY_TRANSCRIPT_HASHES = {name: hashlib.new(name, b"").digest() for name in HA
 _LABEL_PREFIXES: dict[tuple[int, bytes], bytes] = {}
 
 
-def hkdf_expand_label(
-    hash_name: str, secret: bytes, label: bytes, context: bytes, length: int
-) -> bytes:
-    """HKDF-Expand-Label(Secret, Label, Context, Length) of RFC 8446 section 7.1.
-
-    `label` is given without the "tls13 " prefix, exactly as the RFC writes it
-    ("c hs traffic", "key", "finished").
-    """
+def _label_prefix(length: int, label: bytes) -> bytes:
     # struct { uint16 length; opaque label<7..255>; opaque context<0..255>; } HkdfLabel
     prefix = _LABEL_PREFIXES.get((length, label))
     if prefix is None:
@@ -99,18 +93,37 @@ def hkdf_expand_label(
             raise ValueError("an HKDF-Expand-Label length is a uint16")
         prefix = length.to_bytes(2, "big") + bytes((len(full_label),)) + full_label
         _LABEL_PREFIXES[(length, label)] = prefix
+    return prefix
+
+
+def hkdf_expand_label(
+    hash_name: str, secret: bytes, label: bytes, context: bytes, length: int
+) -> bytes:
+    """HKDF-Expand-Label(Secret, Label, Context, Length) of RFC 8446 section 7.1.
+
+    `label` is given without the "tls13 " prefix, exactly as the RFC writes it
+    ("c hs traffic", "key", "finished").
+    """
     if len(context) > 255:
         raise ValueError("an HKDF context is at most 255 bytes")
-    info = prefix + bytes((len(context),)) + context
+    info = _label_prefix(length, label) + bytes((len(context),)) + context
     if length <= HASH_LENGTHS[hash_name]:
         # One HMAC block is enough: HKDF-Expand's T(1) = HMAC(PRK, info || 0x01).
-        return hmac.digest(secret, info + b"\x01", hash_name)[:length]
+        return hmac_digest(hash_name, secret, info + b"\x01")[:length]
     return hkdf_expand(hash_name, secret, info, length)
 
 
 def derive_secret(hash_name: str, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
     """Derive-Secret(Secret, Label, Messages), given Transcript-Hash(Messages) (section 7.1)."""
-    return hkdf_expand_label(hash_name, secret, label, transcript_hash, HASH_LENGTHS[hash_name])
+    # HKDF-Expand-Label(Secret, Label, Transcript-Hash, Hash.length), written out:
+    # the most frequent expansion of a handshake, and always one HMAC block.
+    if len(transcript_hash) > 255:
+        raise ValueError("an HKDF context is at most 255 bytes")
+    length = HASH_LENGTHS[hash_name]
+    info = b"".join(
+        (_label_prefix(length, label), bytes((len(transcript_hash),)), transcript_hash, b"\x01")
+    )
+    return hmac_digest(hash_name, secret, info)
 
 
 def _derived_salt(hash_name: str, secret: bytes) -> bytes:
@@ -141,16 +154,31 @@ class _Stage:
         return derive_secret(self.hash_name, self.secret, label, transcript_hash)
 
 
+@cache
+def _early_secret_without_psk(hash_name: str) -> tuple[bytes, bytes]:
+    """(Early Secret, its "derived" salt) when no PSK is used: constants of the hash.
+
+    Every full handshake needs both; they depend on nothing but the hash, so
+    they are computed once per hash instead of two HMACs per handshake.
+    """
+    # Section 7.1: "if PSK is not in use, Early Secret will still be
+    # HKDF-Extract(0, 0)"; an empty salt means the zero salt (RFC 5869).
+    secret = hkdf_extract(hash_name, b"", bytes(HASH_LENGTHS[hash_name]))
+    return secret, _derived_salt(hash_name, secret)
+
+
 class EarlySecret(_Stage):
     """Stage 1: HKDF-Extract(0, PSK), or of Hash.length zeros when there is no PSK."""
 
-    __slots__ = ()
+    __slots__ = ("_derived_secret",)
 
     def __init__(self, hash_name: str, psk: bytes | None = None) -> None:
-        # Section 7.1: "if PSK is not in use, Early Secret will still be
-        # HKDF-Extract(0, 0)"; an empty salt means the zero salt (RFC 5869).
-        input_key_material = bytes(HASH_LENGTHS[hash_name]) if psk is None else psk
-        super().__init__(hash_name, hkdf_extract(hash_name, b"", input_key_material))
+        if psk is None:
+            secret, self._derived_secret = _early_secret_without_psk(hash_name)
+        else:
+            secret = hkdf_extract(hash_name, b"", psk)
+            self._derived_secret = None
+        super().__init__(hash_name, secret)
 
     def binder_key(self, resumption: bool = True) -> bytes:
         """The PSK binder's base key: "res binder" for tickets, "ext binder" for external PSKs."""
@@ -169,6 +197,8 @@ class EarlySecret(_Stage):
     @property
     def derived_secret(self) -> bytes:
         """Derive-Secret(., "derived", ""): the salt of the Handshake Secret's Extract."""
+        if self._derived_secret is not None:
+            return self._derived_secret
         return _derived_salt(self.hash_name, self.secret)
 
     def handshake_secret(self, shared_secret: bytes) -> HandshakeSecret:
@@ -224,19 +254,33 @@ class MasterSecret(_Stage):
         return self._derive(b"res master", transcript_hash)
 
 
+@cache
+def _one_block_info(label: bytes, length: int) -> bytes:
+    """HkdfLabel(label, "", length) || 0x01: the whole HMAC input of a one-block expansion.
+
+    The labels with an empty context ("key", "iv", "finished") are the same
+    bytes in every handshake, so they are built once per (label, length).
+    """
+    return _label_prefix(length, label) + b"\x00\x01"  # context<0..255> empty, then T(1)'s 0x01
+
+
 def traffic_key_and_iv(
     parameters: CipherSuiteParameters, traffic_secret: bytes
 ) -> tuple[bytes, bytes]:
     """[sender]_write_key and [sender]_write_iv from a traffic secret (section 7.3)."""
+    # HKDF-Expand-Label(secret, "key", "", key_length) and (., "iv", "", iv_length),
+    # each one HMAC block: no suite has a key or IV longer than its Hash.length.
     hash_name = parameters.hash_name
-    key = hkdf_expand_label(hash_name, traffic_secret, b"key", b"", parameters.key_length)
-    iv = hkdf_expand_label(hash_name, traffic_secret, b"iv", b"", parameters.iv_length)
-    return key, iv
+    key_length = parameters.key_length
+    iv_length = parameters.iv_length
+    key = hmac_digest(hash_name, traffic_secret, _one_block_info(b"key", key_length))
+    iv = hmac_digest(hash_name, traffic_secret, _one_block_info(b"iv", iv_length))
+    return key[:key_length], iv[:iv_length]
 
 
 def finished_key(hash_name: str, base_key: bytes) -> bytes:
     """finished_key = HKDF-Expand-Label(BaseKey, "finished", "", Hash.length) (section 4.4.4)."""
-    return hkdf_expand_label(hash_name, base_key, b"finished", b"", HASH_LENGTHS[hash_name])
+    return hmac_digest(hash_name, base_key, _one_block_info(b"finished", HASH_LENGTHS[hash_name]))
 
 
 def finished_verify_data(hash_name: str, base_key: bytes, transcript_hash: bytes) -> bytes:

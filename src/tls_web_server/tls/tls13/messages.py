@@ -59,10 +59,15 @@ class _HandshakeMessage:
     def encode(self) -> bytes:
         """The whole message: msg_type, uint24 length, body."""
         writer = Writer()
-        writer.uint8(self.msg_type)
-        with writer.vector(3):
-            self._write_body(writer)
-        return writer.getvalue()
+        self._write_body(writer)
+        return handshake_header(self.msg_type, writer.length) + writer.getvalue()
+
+
+def handshake_header(msg_type: int, body_length: int) -> bytes:
+    """The 4 bytes before every handshake message body: msg_type, then a uint24 length."""
+    if body_length > UINT24_MAX:
+        raise OverflowError(f"a handshake message body of {body_length} bytes exceeds 2^24-1")
+    return bytes((msg_type, body_length >> 16, (body_length >> 8) & 0xFF, body_length & 0xFF))
 
 
 def find_extension(extensions: Iterable[Extension], extension_type: int) -> bytes | None:
@@ -115,11 +120,16 @@ class ClientHello(_HandshakeMessage):
         if reader.remaining:
             extensions = decode_extensions(reader, message="ClientHello", min_length=8)
         reader.expect_end()
-        for position, extension in enumerate(extensions):
-            # RFC 8446 section 4.2.11: "Servers MUST check that it is the last
-            # extension and otherwise fail the handshake with an illegal_parameter alert."
-            if extension.type == ExtensionType.pre_shared_key and position != len(extensions) - 1:
-                raise illegal_parameter("ClientHello: pre_shared_key is not the last extension")
+        # RFC 8446 section 4.2.11: "Servers MUST check that it is the last
+        # extension and otherwise fail the handshake with an illegal_parameter
+        # alert."  Types are unique (decode_extensions checked), so the only
+        # pre_shared_key, if any, must be the final one.
+        if (
+            extensions
+            and extensions[-1].type != ExtensionType.pre_shared_key
+            and ExtensionType.pre_shared_key in dict(extensions)
+        ):
+            raise illegal_parameter("ClientHello: pre_shared_key is not the last extension")
         return cls(
             legacy_version,
             random,

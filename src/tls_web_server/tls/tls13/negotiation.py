@@ -54,7 +54,10 @@ class ClientOffer:
 
 def read_client_offer(hello: ClientHello) -> ClientOffer:
     """Decode and check what negotiation needs; TLSError with the RFC's alert otherwise."""
-    versions_data = hello.extension(ExtensionType.supported_versions)
+    # One dict instead of a scan of the extension list per lookup; types are
+    # unique (messages.py refused duplicates), so nothing is lost.
+    extensions = dict(hello.extensions)
+    versions_data = extensions.get(ExtensionType.supported_versions)
     if versions_data is None or TLS13_VERSION not in ext.decode_client_supported_versions(
         versions_data
     ):
@@ -66,7 +69,7 @@ def read_client_offer(hello: ClientHello) -> ClientOffer:
         raise TLSError("compression methods other than null", AlertDescription.illegal_parameter)
 
     def decoded(extension_type: ExtensionType, decode, default):
-        data = hello.extension(extension_type)
+        data = extensions.get(extension_type)
         return default if data is None else decode(data)
 
     groups = decoded(ExtensionType.supported_groups, ext.decode_supported_groups, None)
@@ -74,7 +77,7 @@ def read_client_offer(hello: ClientHello) -> ClientOffer:
     signature_algorithms = decoded(
         ExtensionType.signature_algorithms, ext.decode_signature_algorithms, None
     )
-    psk_data = hello.extension(ExtensionType.pre_shared_key)
+    psk_data = extensions.get(ExtensionType.pre_shared_key)
     psk_modes = decoded(ExtensionType.psk_key_exchange_modes, ext.decode_psk_key_exchange_modes, ())
 
     # Section 9.2: supported_groups and key_share come together; without a PSK
@@ -104,7 +107,7 @@ def read_client_offer(hello: ClientHello) -> ClientOffer:
     )
     server_name = decoded(ExtensionType.server_name, ext.decode_server_name, None)
     cookie = decoded(ExtensionType.cookie, ext.decode_cookie, None)
-    early_data = hello.extension(ExtensionType.early_data) is not None
+    early_data = ExtensionType.early_data in extensions
     return ClientOffer(
         cipher_suites=hello.cipher_suites,
         supported_groups=groups,

@@ -68,6 +68,8 @@ _MAX_FRAGMENT_LENGTHS: dict[int, int] = {
 
 _APPLICATION_DATA = int(ContentType.application_data)
 _APPLICATION_DATA_TYPE_BYTE = bytes((_APPLICATION_DATA,))
+# The one-byte TLSInnerPlaintext.type of each content type, made once.
+_TYPE_BYTES = tuple(bytes((content_type,)) for content_type in range(256))
 # Inner content types allowed inside protection: a protected change_cipher_spec
 # "MUST abort the handshake with an unexpected_message alert" (section 5).
 _PROTECTED_CONTENT_TYPES = frozenset(
@@ -212,10 +214,10 @@ class RecordProtection:
             # Section 5.4: only application data records may be empty.
             raise TLSUsageError("handshake and alert records are never empty")
         sequence_number = self._claim_sequence_number(1)
-        inner_plaintext = b"".join((plaintext, bytes((content_type,)), bytes(padding)))
+        inner_plaintext = b"".join((plaintext, _TYPE_BYTES[content_type], bytes(padding)))
         header = _ciphertext_header(len(inner_plaintext) + AEAD_TAG_LENGTH)
         nonce = (self._iv ^ sequence_number).to_bytes(12, "big")
-        return header + self._seal(nonce, inner_plaintext, header)
+        return b"".join((header, self._seal(nonce, inner_plaintext, header)))
 
     def seal_application_data(self, data: bytes) -> bytes:
         """`data` as application data records of 2^14 bytes (the last one shorter), joined."""
@@ -331,6 +333,13 @@ def encode_plaintext_record(
         raise TLSUsageError("application data is never sent in clear (RFC 8446 section 5.1)")
     if not fragment:
         raise TLSUsageError("a plaintext record is never empty (RFC 8446 section 5.1)")
+    length = len(fragment)
+    if length <= MAX_PLAINTEXT_LENGTH:
+        # The usual case, one record: type, version, length, fragment.
+        version_high, version_low = legacy_record_version >> 8, legacy_record_version & 0xFF
+        return (
+            bytes((content_type, version_high, version_low, length >> 8, length & 0xFF)) + fragment
+        )
     version = legacy_record_version.to_bytes(2, "big")
     type_byte = bytes((content_type,))
     parts: list[bytes | memoryview] = []

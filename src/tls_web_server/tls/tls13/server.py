@@ -46,11 +46,8 @@ from .enums import (
 )
 from .extensions import Extension
 from .messages import (
-    Certificate,
-    CertificateEntry,
     CertificateVerify,
     ClientHello,
-    EncryptedExtensions,
     Finished,
     NewSessionTicket,
     ServerHello,
@@ -65,6 +62,7 @@ from .negotiation import (
     choose_signature_scheme,
     read_client_offer,
 )
+from .prepared import PreparedHandshakeParts
 from .tickets import TicketContents, TicketKey
 
 DEFAULT_CIPHER_SUITES = (
@@ -85,6 +83,11 @@ SERVER_TRANSITIONS = (
     ("Traffic", "KeyUpdate", "Traffic"),
 )
 
+# Section 4.2.1: every ServerHello and HelloRetryRequest selects TLS 1.3.
+_SELECTED_VERSION_TLS13 = Extension(
+    ExtensionType.supported_versions, ext.encode_selected_version(TLS13_VERSION)
+)
+
 # RFC 8446 section 4.4.3: what the server's CertificateVerify signature covers.
 _SERVER_SIGNATURE_CONTEXT = b" " * 64 + b"TLS 1.3, server CertificateVerify\x00"
 
@@ -102,8 +105,10 @@ class ServerSettings:
     ticket_key: TicketKey | None = None
     ticket_lifetime: int = 7200  # seconds
     tickets_per_handshake: int = 2  # as OpenSSL does
-    _certificate_messages: dict[int, EncodedCertificate] = field(
-        default_factory=dict, repr=False, compare=False
+    # Certificate messages, signers and EncryptedExtensions, encoded once (prepared.py).
+    # Not an __init__ argument, so dataclasses.replace() starts with empty caches.
+    prepared: PreparedHandshakeParts = field(
+        default_factory=PreparedHandshakeParts, init=False, repr=False, compare=False
     )
 
     def credentials_for(self, server_name: str | None) -> pki.ServerCredentials:
@@ -116,16 +121,6 @@ class ServerSettings:
             if found is not None:
                 return found
         return self.credentials
-
-    def certificate_message(self, credentials: pki.ServerCredentials) -> EncodedCertificate:
-        """The Certificate message of a chain, encoded once per chain."""
-        key = id(credentials)
-        encoded = self._certificate_messages.get(key)
-        if encoded is None:
-            entries = tuple(CertificateEntry(der, ()) for der in credentials.chain_der)
-            encoded = EncodedCertificate(Certificate(b"", entries))
-            self._certificate_messages[key] = encoded
-        return encoded
 
 
 class TLS13ServerConnection(TLS13Connection):
@@ -192,9 +187,7 @@ class ExpectClientHello:
                 suite,
                 0,
                 (
-                    Extension(
-                        ExtensionType.supported_versions, ext.encode_selected_version(TLS13_VERSION)
-                    ),
+                    _SELECTED_VERSION_TLS13,
                     Extension(
                         ExtensionType.key_share, ext.encode_hello_retry_key_share(group.group)
                     ),
@@ -368,7 +361,7 @@ def _answer_client_hello(
     )
 
     server_extensions = [
-        Extension(ExtensionType.supported_versions, ext.encode_selected_version(TLS13_VERSION)),
+        _SELECTED_VERSION_TLS13,
         Extension(
             ExtensionType.key_share,
             ext.encode_server_key_share(ext.KeyShareEntry(group.group, ephemeral.public_bytes)),
@@ -399,24 +392,16 @@ def _answer_client_hello(
     # The ClientHello must have ended its record (section 5.1): checked here.
     connection.set_read_secret("client_handshake_traffic_secret", client_handshake_secret)
 
-    encrypted_extensions = []
-    if offer.server_name is not None:
-        # RFC 6066 section 3: an empty server_name says "I used your name".
-        encrypted_extensions.append(Extension(ExtensionType.server_name, ext.encode_empty()))
-    if protocol is not None:
-        encrypted_extensions.append(
-            Extension(
-                ExtensionType.application_layer_protocol_negotiation,
-                ext.encode_application_protocols((protocol,)),
-            )
-        )
-    connection.send_handshake(EncryptedExtensions(tuple(encrypted_extensions)))
+    # EncryptedExtensions: server_name acknowledged (RFC 6066 section 3) and ALPN.
+    prepared = settings.prepared
+    connection.send_handshake(
+        prepared.encrypted_extensions(offer.server_name is not None, protocol)
+    )
 
     if credentials is not None and scheme is not None:
-        connection.send_handshake(settings.certificate_message(credentials))
-        signature = crypto.sign(
-            credentials.private_key, scheme.name, _SERVER_SIGNATURE_CONTEXT + transcript.digest()
-        )
+        chain = prepared.credentials(credentials)
+        connection.send_handshake(chain.certificate)
+        signature = chain.sign(scheme.name, _SERVER_SIGNATURE_CONTEXT + transcript.digest())
         connection.send_handshake(CertificateVerify(scheme, signature))
 
     verify_data = key_schedule.finished_verify_data(
@@ -429,7 +414,11 @@ def _answer_client_hello(
     finished_hash = transcript.digest()
     client_application_secret = master.client_application_traffic_secret(finished_hash)
     server_application_secret = master.server_application_traffic_secret(finished_hash)
-    connection.log_secret("exporter_master_secret", master.exporter_master_secret(finished_hash))
+    if connection.logs_secrets:
+        # Nothing here exports keying material; the secret is derived only to be logged.
+        connection.log_secret(
+            "exporter_master_secret", master.exporter_master_secret(finished_hash)
+        )
     # client_application_traffic_secret_0 is logged once, when ExpectFinished installs it.
     connection.set_write_secret("server_application_traffic_secret_0", server_application_secret)
 
@@ -453,19 +442,6 @@ def _answer_client_hello(
         negotiated,
         send_tickets=settings.ticket_key is not None and offer.offers_psk_dhe,
     )
-
-
-class EncodedCertificate:
-    """A Certificate message encoded once and sent in every handshake with that chain."""
-
-    __slots__ = ("message", "raw")
-
-    def __init__(self, message: Certificate) -> None:
-        self.message = message
-        self.raw = message.encode()
-
-    def encode(self) -> bytes:
-        return self.raw
 
 
 # ---------------------------------------------------------------------------

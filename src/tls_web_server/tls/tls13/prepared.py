@@ -1,0 +1,106 @@
+"""What a TLS 1.3 server works out once and then reuses in every handshake.
+
+A server answers thousands of ClientHellos a second with the same
+certificate chain, the same signing key and one of a few EncryptedExtensions
+messages.  Encoding those again for each handshake (and checking again that
+the key can sign with the scheme) is pure repetition, so this module keeps:
+
+- per certificate chain: the encoded Certificate message (RFC 8446 section
+  4.4.2) and one signer per signature scheme (section 4.4.3);
+- per (server_name acknowledged, ALPN protocol): the encoded
+  EncryptedExtensions message (section 4.3.1).
+
+What it must never do: keep anything that depends on one connection (its
+randomness, key shares, transcript or secrets), or grow with what peers send.
+Every cache key comes from the server's own settings (its chains, its ALPN
+list) or is a yes/no, so the caches stay as small as the configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .. import crypto, pki
+from . import extensions as ext
+from .enums import ExtensionType
+from .extensions import Extension
+from .messages import Certificate, CertificateEntry, EncryptedExtensions
+
+
+class EncodedMessage:
+    """A handshake message encoded once; `send_handshake` takes it like the message itself."""
+
+    __slots__ = ("message", "raw")
+
+    def __init__(self, message: Certificate | EncryptedExtensions) -> None:
+        self.message = message  # for the observer: the fields, as for any other message
+        self.raw = message.encode()
+
+    def encode(self) -> bytes:
+        return self.raw
+
+
+class PreparedCredentials:
+    """One certificate chain ready to send: its Certificate message and signers."""
+
+    __slots__ = ("_private_key", "_signers", "certificate", "credentials")
+
+    def __init__(self, credentials: pki.ServerCredentials) -> None:
+        self.credentials = credentials  # held, so that its id() cannot be reused meanwhile
+        # A server's chain carries no per-certificate extensions (no OCSP
+        # stapling, no SCTs), and certificate_request_context is empty
+        # outside post-handshake authentication (section 4.4.2).
+        entries = tuple(CertificateEntry(der, ()) for der in credentials.chain_der)
+        self.certificate = EncodedMessage(Certificate(b"", entries))
+        self._private_key = credentials.private_key
+        self._signers: dict[str, Callable[[bytes], bytes]] = {}
+
+    def sign(self, scheme: str, data: bytes) -> bytes:
+        """A signature of `data` with this chain's key under `scheme` (a name of crypto.py)."""
+        signer = self._signers.get(scheme)
+        if signer is None:
+            # Bounded: at most one entry per scheme the key can sign with.
+            signer = self._signers[scheme] = crypto.signer(self._private_key, scheme)
+        return signer(data)
+
+
+class PreparedHandshakeParts:
+    """The caches of one ServerSettings: filled on first use, never emptied."""
+
+    __slots__ = ("_credentials", "_encrypted_extensions")
+
+    def __init__(self) -> None:
+        # Keyed by id(): each entry holds its ServerCredentials alive, so an
+        # id in this dict always names the object it was made for.
+        self._credentials: dict[int, PreparedCredentials] = {}
+        self._encrypted_extensions: dict[tuple[bool, bytes | None], EncodedMessage] = {}
+
+    def credentials(self, credentials: pki.ServerCredentials) -> PreparedCredentials:
+        """The prepared form of one of the settings' certificate chains."""
+        prepared = self._credentials.get(id(credentials))
+        if prepared is None:
+            prepared = self._credentials[id(credentials)] = PreparedCredentials(credentials)
+        return prepared
+
+    def encrypted_extensions(
+        self, acknowledge_server_name: bool, protocol: bytes | None
+    ) -> EncodedMessage:
+        """EncryptedExtensions for a handshake; `protocol` is one of the server's own ALPN names."""
+        key = (acknowledge_server_name, protocol)
+        encoded = self._encrypted_extensions.get(key)
+        if encoded is None:
+            extensions = []
+            if acknowledge_server_name:
+                # RFC 6066 section 3: an empty server_name says "I used your name".
+                extensions.append(Extension(ExtensionType.server_name, ext.encode_empty()))
+            if protocol is not None:
+                extensions.append(
+                    Extension(
+                        ExtensionType.application_layer_protocol_negotiation,
+                        ext.encode_application_protocols((protocol,)),
+                    )
+                )
+            encoded = self._encrypted_extensions[key] = EncodedMessage(
+                EncryptedExtensions(tuple(extensions))
+            )
+        return encoded
