@@ -36,7 +36,7 @@ from bench.openssl_engine import OpenSSLServerConnection, openssl_context, opens
 from tls_web_server.config import ServerConfig, load_config
 from tls_web_server.http.response_reader import HttpResponse, ResponseReader
 from tls_web_server.tcp.client import fetch
-from tls_web_server.tcp.pipeline import TLS13Engine
+from tls_web_server.tcp.listeners import TLS13Engine
 from tls_web_server.tcp.server import Server
 from tls_web_server.tls import pki
 from tls_web_server.tls.api import TLSConnection

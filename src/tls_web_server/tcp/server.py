@@ -16,14 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tls_web_server.config import Config
-from tls_web_server.tcp.loop import EventLoop
-from tls_web_server.tcp.pipeline import (
-    ListenerSpec,
+from tls_web_server.tcp.listeners import (
     LogFiles,
     TLS13Engine,
     build_listener_specs,
     our_tls13_engine,
 )
+from tls_web_server.tcp.loop import EventLoop
+from tls_web_server.tcp.pipeline import ListenerSpec
 from tls_web_server.tls.keylog import KeyLogFile
 from tls_web_server.tls.tls13.tickets import TicketKey
 

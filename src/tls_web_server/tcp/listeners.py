@@ -1,0 +1,197 @@
+"""From the config to listeners: which sockets to open, and what each connection gets.
+
+`build_listener_specs` groups the server blocks' `listen` directives by
+address and port (nginx's rule: the first server block, or the one marked
+default_server, answers requests for unknown names) and gives each listener
+its sites, its per-connection limits (from the default server, as nginx
+does), its logs, and for a TLS listener the factory that makes one TLS
+object per accepted connection: toytls, or TLS 1.3 from a `TLS13Engine`.
+
+What this module must never do: touch a socket (tcp/server.py binds them)
+or read a byte from a client (tcp/pipeline.py does).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+from tls_web_server.config import Config, ConfigError, ServerConfig
+from tls_web_server.http.parser import HttpLimits
+from tls_web_server.http.router import LocationSettings, SiteSettings, VirtualHosts
+from tls_web_server.tcp.logs import AccessLog, ErrorLog
+from tls_web_server.tcp.pipeline import ConnectionSettings, ListenerSpec
+from tls_web_server.tls import pki
+from tls_web_server.tls.api import Observer, TLSConnection
+from tls_web_server.tls.tls13.enums import CipherSuite, NamedGroup
+from tls_web_server.tls.tls13.server import ServerSettings, TLS13ServerConnection
+from tls_web_server.tls.tls13.tickets import TicketKey
+from tls_web_server.tls.toy.server import ToyTLSServerConnection
+
+
+def site_settings(server: ServerConfig) -> SiteSettings:
+    return SiteSettings(
+        server_names=server.server_names,
+        locations=tuple(
+            LocationSettings(location.prefix, str(location.root), location.index)
+            for location in server.locations
+        ),
+    )
+
+
+def connection_settings(server: ServerConfig) -> ConnectionSettings:
+    return ConnectionSettings(
+        keepalive_timeout=server.keepalive_timeout,
+        keepalive_requests=server.keepalive_requests,
+        client_header_timeout=server.client_header_timeout,
+        ssl_handshake_timeout=server.ssl_handshake_timeout,
+        client_body_timeout=server.client_body_timeout,
+        send_timeout=server.send_timeout,
+        http_limits=HttpLimits(max_body_size=server.client_max_body_size),
+    )
+
+
+def load_credentials(server: ServerConfig) -> pki.ServerCredentials:
+    """The server block's certificate chain and key, or a ConfigError pointing at the directive."""
+    assert server.ssl_certificate is not None and server.ssl_certificate_key is not None
+    try:
+        return pki.load_server_credentials(
+            server.ssl_certificate, server.ssl_certificate_key, server.ssl_certificate_chain
+        )
+    except pki.PkiError as error:
+        position = server.directive_positions.get("ssl_certificate", server.position)
+        raise ConfigError(str(error), position) from error
+
+
+class LogFiles:
+    """Opens each log target once, however many server blocks name it."""
+
+    def __init__(self) -> None:
+        self._access: dict[str, AccessLog] = {}
+        self._error: dict[str, ErrorLog] = {}
+
+    def access(self, target) -> AccessLog | None:
+        if target is None:
+            return None
+        key = str(target)
+        if key not in self._access:
+            self._access[key] = AccessLog(target)
+        return self._access[key]
+
+    def error(self, target) -> ErrorLog:
+        key = str(target)
+        if key not in self._error:
+            self._error[key] = ErrorLog(target)
+        return self._error[key]
+
+    def flush(self) -> None:
+        for log in self._access.values():
+            log.flush()
+        for log in self._error.values():
+            log.flush()
+
+
+# Builds the TLS 1.3 connection factory of one listener from the server blocks
+# sharing it (the default server first).  The factory takes an optional
+# `observer=` (used only by `serve --trace`).  Tests and benchmarks may plug in
+# another engine (bench/ compares ours with OpenSSL's through this hook).
+TLS13Engine = Callable[[list[ServerConfig]], Callable[..., TLSConnection]]
+
+
+def our_tls13_engine(
+    *,
+    ticket_key: TicketKey,
+    random_bytes: Callable[[int], bytes] = os.urandom,
+    keylog: Callable[[str], None] | None = None,
+) -> TLS13Engine:
+    """Our own TLS 1.3 (tls/tls13/): one ServerSettings per listener, shared by its connections."""
+
+    def engine(servers: list[ServerConfig]) -> Callable[..., TLSConnection]:
+        default = servers[0]
+        credentials = {id(server): load_credentials(server) for server in servers}
+        by_name: dict[str, pki.ServerCredentials] = {}
+        for server in servers:
+            for name in server.server_names:
+                by_name.setdefault(name, credentials[id(server)])
+        settings = ServerSettings(
+            credentials=credentials[id(default)],
+            credentials_by_name=by_name,
+            cipher_suites=tuple(CipherSuite[name] for name in default.ssl_ciphers),
+            groups=tuple(NamedGroup[name] for name in default.ssl_ecdh_curve),
+            ticket_key=ticket_key if default.ssl_session_tickets else None,
+        )
+
+        def new_connection(observer: Observer | None = None) -> TLSConnection:
+            return TLS13ServerConnection(
+                settings,
+                random_bytes=random_bytes,
+                clock=time.time,
+                keylog=keylog,
+                observer=observer,
+            )
+
+        return new_connection
+
+    return engine
+
+
+def build_listener_specs(
+    config: Config,
+    logs: LogFiles,
+    *,
+    random_bytes: Callable[[int], bytes] = os.urandom,
+    tls13_engine: TLS13Engine | None = None,
+    trace_output: Callable[[str], None] | None = None,
+) -> list[ListenerSpec]:
+    """Group the servers' `listen` directives by address:port into listener specs."""
+    groups: dict[tuple, list[tuple[ServerConfig, bool, str]]] = {}
+    for server in config.servers:
+        for listen in server.listens:
+            # Port 0 means "any free port": each such listen is a listener of its own.
+            key = (listen.address, listen.port, id(listen) if listen.port == 0 else None)
+            groups.setdefault(key, []).append((server, listen.default_server, listen.protocol))
+
+    specs = []
+    credentials_cache: dict[int, pki.ServerCredentials] = {}
+    for (address, port, _), members in groups.items():
+        protocol = members[0][2]
+        default_server = next((s for s, is_default, _ in members if is_default), members[0][0])
+        sites = {id(server): site_settings(server) for server, _, _ in members}
+        default_site = sites[id(default_server)]
+        access_logs = {
+            sites[id(server)]: logs.access(server.access_log) for server, _, _ in members
+        }
+        new_tls = None
+        if protocol == "toytls":
+            if id(default_server) not in credentials_cache:
+                credentials_cache[id(default_server)] = load_credentials(default_server)
+            credentials = credentials_cache[id(default_server)]
+
+            def new_tls(credentials=credentials, observer: Observer | None = None):
+                return ToyTLSServerConnection(
+                    credentials, random_bytes=random_bytes, observer=observer
+                )
+
+        elif protocol == "ssl":
+            members_default_first = [default_server] + [
+                server for server, _, _ in members if server is not default_server
+            ]
+            if tls13_engine is None:
+                tls13_engine = our_tls13_engine(ticket_key=TicketKey.generate(random_bytes))
+            new_tls = tls13_engine(members_default_first)
+        specs.append(
+            ListenerSpec(
+                address=address,
+                port=port,
+                protocol=protocol,
+                virtual_hosts=VirtualHosts(list(sites.values()), default_site),
+                default_site=default_site,
+                settings=connection_settings(default_server),
+                access_logs=access_logs,
+                new_tls=new_tls,
+                error_log=logs.error(default_server.error_log),
+                trace_output=trace_output if new_tls is not None else None,
+            )
+        )
+    return specs
