@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.mutations import mutations as damaged
 from tls_web_server.http.messages import REASON_PHRASES, HttpError, Request, Response
 from tls_web_server.http.parser import RequestParser
 from tls_web_server.http.response_reader import ResponseReader
@@ -190,23 +191,12 @@ def canonical(request: Request) -> bytes:
     return (head + "\r\n").encode("latin-1") + body
 
 
-@st.composite
-def mutations(draw: st.DrawFn, original: bytes) -> bytes:
-    """`original` with one byte replaced, inserted or deleted, or cut short; never unchanged."""
-    kind = draw(st.sampled_from(["insert", "replace", "delete", "truncate"]))
-    # Bytes that steer the parser into its rules more often than uniform noise would.
-    interesting = st.one_of(st.integers(0, 255), st.sampled_from(b"\r\n :;,\t0aA\x00\x7f\xb2"))
-    if kind == "insert":
-        position = draw(st.integers(0, len(original)))
-        return original[:position] + bytes((draw(interesting),)) + original[position:]
-    position = draw(st.integers(0, len(original) - 1))
-    if kind == "replace":
-        old = original[position]
-        byte = draw(interesting.filter(lambda value: value != old))
-        return original[:position] + bytes((byte,)) + original[position + 1 :]
-    if kind == "delete":
-        return original[:position] + original[position + 1 :]
-    return original[:position]
+# Bytes that steer the parser into its rules more often than uniform noise would.
+INTERESTING_BYTES = st.one_of(st.integers(0, 255), st.sampled_from(b"\r\n :;,\t0aA\x00\x7f\xb2"))
+
+
+def mutations(original: bytes) -> st.SearchStrategy[bytes]:
+    return damaged(original, INTERESTING_BYTES)
 
 
 @settings(max_examples=300)

@@ -21,6 +21,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.mutations import mutations
 from tls_web_server.tls.errors import AlertDescription, TLSError
 from tls_web_server.tls.tls13 import extensions as ext
 from tls_web_server.tls.tls13.enums import (
@@ -69,27 +70,6 @@ CODEC_ALERTS = frozenset({DECODE_ERROR, ILLEGAL_PARAMETER})
 
 
 # --- Mutations ----------------------------------------------------------------------------
-
-
-@st.composite
-def mutations(draw: st.DrawFn, original: bytes) -> bytes:
-    """`original` with one byte replaced, inserted or deleted, or cut short; never unchanged."""
-    kinds = ["insert"]
-    if original:
-        kinds += ["replace", "delete", "truncate"]
-    kind = draw(st.sampled_from(kinds))
-    if kind == "insert":
-        position = draw(st.integers(0, len(original)))
-        byte = draw(st.integers(0, 255))
-        return original[:position] + bytes((byte,)) + original[position:]
-    position = draw(st.integers(0, len(original) - 1))
-    if kind == "replace":
-        old = original[position]
-        byte = draw(st.integers(0, 255).filter(lambda value: value != old))
-        return original[:position] + bytes((byte,)) + original[position + 1 :]
-    if kind == "delete":
-        return original[:position] + original[position + 1 :]
-    return original[:position]
 
 
 def assert_refused_or_identical(

@@ -20,6 +20,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.mutations import mutations
 from tls_web_server.tls.errors import TLSError
 from tls_web_server.tls.toy.record import (
     KEY_LENGTH,
@@ -43,27 +44,6 @@ from tls_web_server.tls.toy.wire import (
 )
 
 # --- Mutations ----------------------------------------------------------------------------
-
-
-@st.composite
-def mutations(draw: st.DrawFn, original: bytes) -> bytes:
-    """`original` with one byte replaced, inserted or deleted, or cut short; never unchanged."""
-    kinds = ["insert"]
-    if original:
-        kinds += ["replace", "delete", "truncate"]
-    kind = draw(st.sampled_from(kinds))
-    if kind == "insert":
-        position = draw(st.integers(0, len(original)))
-        byte = draw(st.integers(0, 255))
-        return original[:position] + bytes((byte,)) + original[position:]
-    position = draw(st.integers(0, len(original) - 1))
-    if kind == "replace":
-        old = original[position]
-        byte = draw(st.integers(0, 255).filter(lambda value: value != old))
-        return original[:position] + bytes((byte,)) + original[position + 1 :]
-    if kind == "delete":
-        return original[:position] + original[position + 1 :]
-    return original[:position]
 
 
 def assert_refused_or_identical(
