@@ -48,6 +48,20 @@ NGINX_KEEPALIVE_REQUESTS = 100_000_000
 NGINX_CIPHER_SUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
 
+def stop_child(process: subprocess.Popen[str]) -> int:
+    """SIGTERM, then SIGKILL if it has not exited after STOP_TIMEOUT_SECONDS; its exit status."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+    return process.returncode
+
+
 class PeerUnavailable(Exception):
     """A peer cannot be measured here (not installed and not installable, or did not start)."""
 
@@ -165,20 +179,8 @@ class ChildServer:
 
     def stop(self) -> int:
         """SIGTERM (nginx: fast stop; QUIT would wait for keep-alive clients), then kill."""
-        process = self.process
-        if process is None:
-            return -1
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-        self.process = None
-        return process.returncode
+        process, self.process = self.process, None
+        return stop_child(process) if process is not None else -1
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -37,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.openssl_engine import openssl_engine
+from bench.peer_servers import stop_child
 from tls_web_server.config import ConfigError, load_config
 from tls_web_server.tcp.processes import run_server
 from tls_web_server.tcp.server import Server, ServerStartError
@@ -47,7 +47,6 @@ NOT_AVAILABLE = 3
 # The phrase Server(config) uses while our TLS 1.3 has not landed (tcp/pipeline.py).
 NOT_IMPLEMENTED_PHRASE = "not implemented yet"
 STARTUP_TIMEOUT_SECONDS = 30.0
-STOP_TIMEOUT_SECONDS = 15.0
 
 
 class EngineNotAvailable(Exception):
@@ -163,20 +162,8 @@ class ServerProcess:
 
     def stop(self) -> int:
         """Graceful stop (SIGTERM), then kill if it hangs; the exit status."""
-        process = self.process
-        if process is None:
-            return -1
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-        self.process = None
-        return process.returncode
+        process, self.process = self.process, None
+        return stop_child(process) if process is not None else -1
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
