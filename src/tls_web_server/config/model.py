@@ -12,7 +12,7 @@ What this module owns:
   configuration file, the implicit `location /`.
 
 What it must never do: import anything else of ours (DESIGN.md import rule 2),
-parse PEM or keys (it only proves the files can be opened; tcp/pipeline.py
+parse PEM or keys (it only proves the files can be opened; tcp/listeners.py
 parses them and reports failures through `ServerConfig.directive_positions`),
 or open sockets.  Every mistake is a ConfigError at the most precise position.
 

@@ -4,7 +4,7 @@ What this module owns: the HTTP side's settings objects (`SiteSettings`,
 `LocationSettings`), virtual host selection by the Host header, and
 longest-prefix location matching.
 
-What it must never do: read the config model (tcp/pipeline.py translates it
+What it must never do: read the config model (tcp/listeners.py translates it
 into these settings), touch the filesystem, or look at anything in the
 request but the host and the path.  It decides nothing about safety: the
 path it receives has already been decoded and checked by static.py.
