@@ -388,6 +388,19 @@ class TLS13Connection:
             )
         return raw
 
+    def send_handshake_bytes(self, raw: bytes, describe: Callable[[], Any]) -> None:
+        """send_handshake for a message the caller encoded itself (the server's hot path).
+
+        `describe()` builds the message object, and is called only for an observer.
+        """
+        self.transcript.add(raw)
+        self._pending_handshake += raw
+        if self.observer is not None:
+            fields = describe()
+            self.observe(
+                "message", direction="sent", name=type(fields).__name__, fields=fields, raw=raw
+            )
+
     def send_unrecorded_handshake(self, message: Any) -> bytes:
         """Queue a post-handshake message (NewSessionTicket, KeyUpdate): not in any transcript."""
         raw = message.encode()

@@ -18,10 +18,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import NamedTuple
 
 from tls_web_server.tls.tls13.enums import ExtensionType, NameType
-from tls_web_server.tls.tls13.wire import Reader, Writer, decode_error, illegal_parameter
+from tls_web_server.tls.tls13.wire import (
+    Reader,
+    Writer,
+    decode_error,
+    illegal_parameter,
+    read_typed_opaques,
+    unpack_uint16s,
+)
 
 UINT16_MAX = 0xFFFF
 
@@ -70,16 +78,32 @@ def decode_extensions(
     """
     block = reader.vector(2, min_length, max_length, name="extensions")
     pairs = block.typed_opaques("extension_data")
-    extensions = tuple(map(Extension._make, pairs))
-    if len(dict(pairs)) != len(pairs):  # a repeated type collapses in the dict
-        seen: set[int] = set()
-        for extension_type, _ in pairs:
-            if extension_type in seen:
-                raise illegal_parameter(
-                    f"{message}: the {extension_name(extension_type)} extension appears twice"
-                )
-            seen.add(extension_type)
-    return extensions
+    check_unique_types(pairs, dict(pairs), message)
+    return tuple(map(extension_from_pair, pairs))
+
+
+# tuple.__new__ is C: an Extension straight from a (type, data) pair, without
+# the Python-level NamedTuple __new__ (a ClientHello makes a dozen of them).
+extension_from_pair = partial(tuple.__new__, Extension)
+
+
+def check_unique_types(
+    pairs: list[tuple[int, bytes]], by_type: dict[int, bytes], message: str
+) -> None:
+    """RFC 8446 section 4.2: no type twice in one block (illegal_parameter, naming the type).
+
+    `by_type` is dict(pairs): a repeated type collapses in it, so equal sizes
+    prove uniqueness at the cost of one len().
+    """
+    if len(by_type) == len(pairs):
+        return
+    seen: set[int] = set()
+    for extension_type, _ in pairs:
+        if extension_type in seen:
+            raise illegal_parameter(
+                f"{message}: the {extension_name(extension_type)} extension appears twice"
+            )
+        seen.add(extension_type)
 
 
 def encode_extensions(writer: Writer, extensions: Iterable[Extension]) -> None:
@@ -98,6 +122,39 @@ _READER_CONTEXTS = {
 
 def _reader(data: bytes, extension_type: ExtensionType) -> Reader:
     return Reader(data, context=_READER_CONTEXTS[extension_type])
+
+
+def _single_vector_length(
+    data: bytes,
+    extension_type: ExtensionType,
+    length_size: int,
+    min_length: int,
+    max_length: int,
+    name: str,
+) -> int:
+    """The length of the one vector that must fill a payload (1- or 2-byte prefix), checked.
+
+    Most ClientHello payloads are exactly one vector; checking its prefix
+    against its <floor..ceiling> and against the payload's size here costs a
+    fraction of a Reader, its vector() and its expect_end().
+    """
+    size = len(data)
+    if size < length_size:
+        raise decode_error(
+            f"{_READER_CONTEXTS[extension_type]}: {name} needs a {length_size}-byte length"
+        )
+    length = data[0] if length_size == 1 else data[0] << 8 | data[1]
+    if length < min_length or length > max_length:
+        raise decode_error(
+            f"{_READER_CONTEXTS[extension_type]}: {name} length {length}"
+            f" is outside {min_length}..{max_length}"
+        )
+    if length != size - length_size:
+        raise decode_error(
+            f"{_READER_CONTEXTS[extension_type]}: {name} announces {length} bytes"
+            f" where the payload holds {size - length_size}"
+        )
+    return length
 
 
 # --- Extensions whose payload is empty ------------------------------------------------------
@@ -135,12 +192,20 @@ def decode_server_name(data: bytes) -> str | None:
     what they do not understand.  The name must be ASCII (RFC 6066: "a byte
     string using ASCII encoding"); anything else does not decode.
     """
-    reader = _reader(data, ExtensionType.server_name)
-    names = reader.vector(2, 1, UINT16_MAX, name="server_name_list")
+    _single_vector_length(data, ExtensionType.server_name, 2, 1, UINT16_MAX, "server_name_list")
     host_name: str | None = None
-    while names.remaining:
-        name_type = names.uint8()
-        name = names.opaque(2, 1, UINT16_MAX, name="HostName")
+    position, end = 2, len(data)
+    while position < end:
+        # uint8 name_type, then HostName<1..2^16-1>: read by index (one per handshake).
+        start = position + 3
+        if start > end:
+            raise decode_error("server_name extension: a ServerName is cut short")
+        length = data[position + 1] << 8 | data[position + 2]
+        if length == 0 or end - start < length:
+            raise decode_error(f"server_name extension: a HostName of {length} bytes does not fit")
+        name_type = data[position]
+        name = data[start : start + length]
+        position = start + length
         if name_type != NameType.host_name:
             continue
         if host_name is not None:
@@ -149,7 +214,6 @@ def decode_server_name(data: bytes) -> str | None:
         if not name.isascii():
             raise decode_error("server_name extension: host_name is not ASCII")
         host_name = name.decode("ascii")
-    reader.expect_end()
     return host_name
 
 
@@ -173,10 +237,10 @@ def _decode_uint16_list(
     max_length: int,
     name: str,
 ) -> tuple[int, ...]:
-    reader = _reader(data, extension_type)
-    values = reader.uint16_list(length_size, min_length, max_length, name=name)
-    reader.expect_end()
-    return values
+    length = _single_vector_length(data, extension_type, length_size, min_length, max_length, name)
+    if length % 2:
+        raise decode_error(f"{_READER_CONTEXTS[extension_type]}: {name} length {length} is odd")
+    return unpack_uint16s(length // 2, data, length_size)
 
 
 def _encode_uint16_list(values: Iterable[int], length_size: int) -> bytes:
@@ -280,13 +344,14 @@ def decode_client_key_shares(data: bytes) -> tuple[KeyShareEntry, ...]:
     rules and abort the handshake with an illegal_parameter alert"; we check
     the duplicate rule here because it needs nothing but this extension.
     """
-    reader = _reader(data, ExtensionType.key_share)
-    shares = reader.vector(2, 0, UINT16_MAX, name="client_shares")
-    reader.expect_end()
+    _single_vector_length(data, ExtensionType.key_share, 2, 0, UINT16_MAX, "client_shares")
     # A KeyShareEntry has an Extension's shape: uint16, then opaque<..2^16-1>.
     entries: list[KeyShareEntry] = []
     groups: set[int] = set()
-    for group, key_exchange in shares.typed_opaques("key_exchange"):
+    pairs = read_typed_opaques(
+        data, 2, len(data), "key_share extension.client_shares", "key_exchange"
+    )
+    for group, key_exchange in pairs:
         if not key_exchange:  # opaque key_exchange<1..2^16-1>
             raise decode_error(
                 "key_share extension.client_shares: key_exchange length 0 is outside 1..65535"
@@ -335,10 +400,8 @@ def encode_hello_retry_key_share(selected_group: int) -> bytes:
 
 
 def decode_psk_key_exchange_modes(data: bytes) -> tuple[int, ...]:
-    reader = _reader(data, ExtensionType.psk_key_exchange_modes)
-    modes = reader.opaque(1, 1, 255, name="ke_modes")
-    reader.expect_end()
-    return tuple(modes)
+    _single_vector_length(data, ExtensionType.psk_key_exchange_modes, 1, 1, 255, "ke_modes")
+    return tuple(data[1:])
 
 
 def encode_psk_key_exchange_modes(modes: Iterable[int]) -> bytes:
@@ -476,12 +539,27 @@ def encode_cookie(cookie: bytes) -> bytes:
 
 def decode_application_protocols(data: bytes) -> tuple[bytes, ...]:
     """The protocol names offered (ClientHello) or selected (EncryptedExtensions), in order."""
-    reader = _reader(data, ExtensionType.application_layer_protocol_negotiation)
-    name_list = reader.vector(2, 2, UINT16_MAX, name="protocol_name_list")
+    _single_vector_length(
+        data,
+        ExtensionType.application_layer_protocol_negotiation,
+        2,
+        2,
+        UINT16_MAX,
+        "protocol_name_list",
+    )
     names: list[bytes] = []
-    while name_list.remaining:
-        names.append(name_list.opaque(1, 1, 255, name="ProtocolName"))
-    reader.expect_end()
+    position, end = 2, len(data)
+    while position < end:
+        # ProtocolName<1..2^8-1>, read by index: a one-byte length, then the name.
+        length = data[position]
+        start = position + 1
+        if length == 0 or end - start < length:
+            raise decode_error(
+                "application_layer_protocol_negotiation extension: "
+                f"a ProtocolName of {length} bytes does not fit"
+            )
+        names.append(data[start : start + length])
+        position = start + length
     return tuple(names)
 
 

@@ -148,10 +148,23 @@ class _Stage:
 
     def _derive(self, label: bytes, transcript_hash: bytes) -> bytes:
         # A transcript *hash* is expected; raw messages here would be a silent bug.
-        expected_length = HASH_LENGTHS[self.hash_name]
-        if len(transcript_hash) != expected_length:
-            raise ValueError(f"a {self.hash_name} transcript hash is {expected_length} bytes")
-        return derive_secret(self.hash_name, self.secret, label, transcript_hash)
+        hash_name = self.hash_name
+        if len(transcript_hash) != HASH_LENGTHS[hash_name]:
+            raise ValueError(f"a {hash_name} transcript hash is {HASH_LENGTHS[hash_name]} bytes")
+        # derive_secret() with the length checks done: HkdfLabel's fixed head, then
+        # the context (the transcript hash) and T(1)'s 0x01, in one HMAC.
+        info = b"".join((_derive_secret_head(hash_name, label), transcript_hash, b"\x01"))
+        return hmac_digest(hash_name, self.secret, info)
+
+
+@cache
+def _derive_secret_head(hash_name: str, label: bytes) -> bytes:
+    """HkdfLabel up to its context for Derive-Secret: length, label, context length (Hash.length).
+
+    The same bytes in every handshake for each (hash, label), so built once.
+    """
+    length = HASH_LENGTHS[hash_name]
+    return _label_prefix(length, label) + bytes((length,))
 
 
 @cache

@@ -21,7 +21,7 @@ do not know.  Every malformed body raises `TLSError` and nothing else.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from tls_web_server.tls.errors import AlertDescription, TLSError
@@ -35,10 +35,12 @@ from tls_web_server.tls.tls13.extensions import (
     UINT16_MAX,
     Extension,
     OfferedPsks,
+    check_unique_types,
     decode_extensions,
     decode_offered_psks,
     encode_extensions,
     encode_offered_psks,
+    extension_from_pair,
 )
 from tls_web_server.tls.tls13.wire import Reader, Writer, decode_error, illegal_parameter
 
@@ -100,9 +102,25 @@ class ClientHello(_HandshakeMessage):
     cipher_suites: tuple[int, ...]
     legacy_compression_methods: bytes
     extensions: tuple[Extension, ...]
+    # dict(extensions), made at most once (decode() already has it): not part of the value.
+    _extensions_by_type: dict[int, bytes] | None = field(
+        init=False, default=None, repr=False, compare=False
+    )
 
     def extension(self, extension_type: int) -> bytes | None:
         return find_extension(self.extensions, extension_type)
+
+    def extensions_by_type(self) -> dict[int, bytes]:
+        """Each extension's payload by type, for lookups (read-only: shared, not copied).
+
+        Types are unique in a decoded hello; for a hand-built one with a
+        repeated type the last payload wins.
+        """
+        by_type = self._extensions_by_type
+        if by_type is None:
+            by_type = dict(self.extensions)
+            object.__setattr__(self, "_extensions_by_type", by_type)  # a cache, not a field value
+        return by_type
 
     @classmethod
     def decode(cls, body: bytes) -> ClientHello:
@@ -117,20 +135,26 @@ class ClientHello(_HandshakeMessage):
         # That hello still parses, with no extensions, so that the server can
         # answer it with protocol_version rather than decode_error.
         extensions: tuple[Extension, ...] = ()
+        by_type: dict[int, bytes] = {}
         if reader.remaining:
-            extensions = decode_extensions(reader, message="ClientHello", min_length=8)
+            # decode_extensions() written out, to keep the dict it checks
+            # uniqueness with: the server looks extensions up in it.
+            block = reader.vector(2, 8, UINT16_MAX, name="extensions")
+            pairs = block.typed_opaques("extension_data")
+            by_type = dict(pairs)
+            check_unique_types(pairs, by_type, "ClientHello")
+            extensions = tuple(map(extension_from_pair, pairs))
         reader.expect_end()
         # RFC 8446 section 4.2.11: "Servers MUST check that it is the last
         # extension and otherwise fail the handshake with an illegal_parameter
-        # alert."  Types are unique (decode_extensions checked), so the only
+        # alert."  Types are unique (checked above), so the only
         # pre_shared_key, if any, must be the final one.
         if (
-            extensions
+            ExtensionType.pre_shared_key in by_type
             and extensions[-1].type != ExtensionType.pre_shared_key
-            and ExtensionType.pre_shared_key in dict(extensions)
         ):
             raise illegal_parameter("ClientHello: pre_shared_key is not the last extension")
-        return cls(
+        hello = cls(
             legacy_version,
             random,
             legacy_session_id,
@@ -138,6 +162,8 @@ class ClientHello(_HandshakeMessage):
             compression_methods,
             extensions,
         )
+        object.__setattr__(hello, "_extensions_by_type", by_type)  # a cache, not a field value
+        return hello
 
     def _write_body(self, writer: Writer) -> None:
         writer.uint16(self.legacy_version)

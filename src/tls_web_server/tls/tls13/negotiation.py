@@ -17,7 +17,7 @@ skipped, never an error.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import AlertDescription, TLSError
 from . import extensions as ext
@@ -32,9 +32,13 @@ from .enums import (
 from .messages import ClientHello
 
 
-@dataclass(frozen=True)
-class ClientOffer:
-    """A ClientHello's negotiation-relevant extensions, decoded and checked."""
+class ClientOffer(NamedTuple):
+    """A ClientHello's negotiation-relevant extensions, decoded and checked.
+
+    Immutable like a frozen dataclass; a NamedTuple because one is built per
+    handshake and its constructor runs in C (a frozen dataclass sets each of
+    these ten fields through object.__setattr__).
+    """
 
     cipher_suites: tuple[int, ...]
     supported_groups: tuple[int, ...]
@@ -56,7 +60,7 @@ def read_client_offer(hello: ClientHello) -> ClientOffer:
     """Decode and check what negotiation needs; TLSError with the RFC's alert otherwise."""
     # One dict instead of a scan of the extension list per lookup; types are
     # unique (messages.py refused duplicates), so nothing is lost.
-    extensions = dict(hello.extensions)
+    extensions = hello.extensions_by_type()
     versions_data = extensions.get(ExtensionType.supported_versions)
     if versions_data is None or TLS13_VERSION not in ext.decode_client_supported_versions(
         versions_data
@@ -68,17 +72,19 @@ def read_client_offer(hello: ClientHello) -> ClientOffer:
         # Section 4.1.2: "exactly one byte, set to zero".
         raise TLSError("compression methods other than null", AlertDescription.illegal_parameter)
 
-    def decoded(extension_type: ExtensionType, decode, default):
-        data = extensions.get(extension_type)
-        return default if data is None else decode(data)
-
-    groups = decoded(ExtensionType.supported_groups, ext.decode_supported_groups, None)
-    shares = decoded(ExtensionType.key_share, ext.decode_client_key_shares, None)
-    signature_algorithms = decoded(
-        ExtensionType.signature_algorithms, ext.decode_signature_algorithms, None
+    # Only the extensions negotiation uses are decoded; the others were
+    # framed and checked for duplicates when the ClientHello was decoded.
+    groups_data = extensions.get(ExtensionType.supported_groups)
+    groups = None if groups_data is None else ext.decode_supported_groups(groups_data)
+    shares_data = extensions.get(ExtensionType.key_share)
+    shares = None if shares_data is None else ext.decode_client_key_shares(shares_data)
+    algorithms_data = extensions.get(ExtensionType.signature_algorithms)
+    signature_algorithms = (
+        None if algorithms_data is None else ext.decode_signature_algorithms(algorithms_data)
     )
     psk_data = extensions.get(ExtensionType.pre_shared_key)
-    psk_modes = decoded(ExtensionType.psk_key_exchange_modes, ext.decode_psk_key_exchange_modes, ())
+    modes_data = extensions.get(ExtensionType.psk_key_exchange_modes)
+    psk_modes = () if modes_data is None else ext.decode_psk_key_exchange_modes(modes_data)
 
     # Section 9.2: supported_groups and key_share come together; without a PSK
     # both signature_algorithms and supported_groups are required.
@@ -102,11 +108,12 @@ def read_client_offer(hello: ClientHello) -> ClientOffer:
                 f"a key share for group {share.group:#06x}, which supported_groups does not list",
                 AlertDescription.illegal_parameter,
             )
-    alpn = decoded(
-        ExtensionType.application_layer_protocol_negotiation, ext.decode_application_protocols, None
-    )
-    server_name = decoded(ExtensionType.server_name, ext.decode_server_name, None)
-    cookie = decoded(ExtensionType.cookie, ext.decode_cookie, None)
+    alpn_data = extensions.get(ExtensionType.application_layer_protocol_negotiation)
+    alpn = None if alpn_data is None else ext.decode_application_protocols(alpn_data)
+    name_data = extensions.get(ExtensionType.server_name)
+    server_name = None if name_data is None else ext.decode_server_name(name_data)
+    cookie_data = extensions.get(ExtensionType.cookie)
+    cookie = None if cookie_data is None else ext.decode_cookie(cookie_data)
     early_data = ExtensionType.early_data in extensions
     return ClientOffer(
         cipher_suites=hello.cipher_suites,
@@ -130,8 +137,7 @@ def choose_cipher_suite(offered: Sequence[int], preferred: Sequence[CipherSuite]
     raise TLSError("no cipher suite in common", AlertDescription.handshake_failure)
 
 
-@dataclass(frozen=True)
-class GroupChoice:
+class GroupChoice(NamedTuple):
     group: NamedGroup
     client_share: bytes | None  # None: the client sent no share for it, ask again (HRR)
 

@@ -29,6 +29,7 @@ as one integer XOR, memoryview slicing, and one join per outgoing batch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 from ..crypto import AEAD_TAG_LENGTH, Aead
@@ -180,21 +181,32 @@ class RecordProtection:
     Built from a traffic secret (RFC 8446 section 7.3 gives the key and IV);
     a new object replaces it at every key change, which also restarts the
     sequence number at 0 as section 5.3 requires.
+
+    The key and IV are derived when the first record is sealed or opened,
+    not when the object is made: a server installs its handshake read keys
+    and its application write keys in its first flight, but needs them only
+    once the client answers (a client that never does costs no key setup).
     """
 
     __slots__ = ("_iv", "_open", "_seal", "parameters", "sequence_number", "traffic_secret")
 
     def __init__(self, parameters: CipherSuiteParameters, traffic_secret: bytes) -> None:
-        key, iv = traffic_key_and_iv(parameters, traffic_secret)
-        aead = Aead(parameters.aead, key)
         self.parameters = parameters
         self.traffic_secret = traffic_secret
+        self._seal: Callable[[bytes, bytes, bytes], bytes] | None = None  # None: no keys yet
+        self._open: Callable[[bytes, bytes, bytes], bytes | None] | None = None
+        self._iv = 0
+        self.sequence_number = 0
+
+    def _derive_keys(self) -> None:
+        """[sender]_write_key and _iv from the traffic secret (section 7.3), and the AEAD."""
+        key, iv = traffic_key_and_iv(self.parameters, self.traffic_secret)
+        aead = Aead(self.parameters.aead, key)
         self._seal = aead.seal
         self._open = aead.open
         # Section 5.3: nonce = write_iv XOR (sequence number, left-padded to
         # iv_length).  As integers that is one XOR per record.
         self._iv = int.from_bytes(iv, "big")
-        self.sequence_number = 0
 
     def __repr__(self) -> str:
         return (
@@ -213,6 +225,8 @@ class RecordProtection:
         if not plaintext and content_type != _APPLICATION_DATA:
             # Section 5.4: only application data records may be empty.
             raise TLSUsageError("handshake and alert records are never empty")
+        if self._seal is None:
+            self._derive_keys()
         sequence_number = self._claim_sequence_number(1)
         inner_plaintext = b"".join((plaintext, _TYPE_BYTES[content_type], bytes(padding)))
         header = _ciphertext_header(len(inner_plaintext) + AEAD_TAG_LENGTH)
@@ -226,6 +240,8 @@ class RecordProtection:
             return b""
         record_count = (total + MAX_PLAINTEXT_LENGTH - 1) // MAX_PLAINTEXT_LENGTH
         sequence_number = self._claim_sequence_number(record_count)
+        if self._seal is None:
+            self._derive_keys()
         seal = self._seal
         iv = self._iv
         type_byte = _APPLICATION_DATA_TYPE_BYTE
@@ -265,6 +281,8 @@ class RecordProtection:
             raise TLSError(
                 "the peer sent 2^64 records without a KeyUpdate", AlertDescription.internal_error
             )
+        if self._open is None:
+            self._derive_keys()
         nonce = (self._iv ^ sequence_number).to_bytes(12, "big")
         inner_plaintext = self._open(nonce, fragment, header)
         if inner_plaintext is None:

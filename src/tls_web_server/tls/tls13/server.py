@@ -37,7 +37,6 @@ from .enums import (
     CIPHER_SUITE_PARAMETERS,
     HELLO_RETRY_REQUEST_RANDOM,
     LEGACY_VERSION,
-    TLS13_VERSION,
     CipherSuite,
     CipherSuiteParameters,
     ExtensionType,
@@ -62,7 +61,14 @@ from .negotiation import (
     choose_signature_scheme,
     read_client_offer,
 )
-from .prepared import PreparedHandshakeParts
+from .prepared import (
+    SELECTED_VERSION_TLS13,
+    PreparedHandshakeParts,
+    certificate_verify_bytes,
+    finished_bytes,
+    server_hello_bytes,
+    server_hello_message,
+)
 from .tickets import TicketContents, TicketKey
 
 DEFAULT_CIPHER_SUITES = (
@@ -81,11 +87,6 @@ SERVER_TRANSITIONS = (
     ("ExpectSecondClientHello", "ClientHello", "ExpectFinished"),
     ("ExpectFinished", "Finished", "Traffic"),
     ("Traffic", "KeyUpdate", "Traffic"),
-)
-
-# Section 4.2.1: every ServerHello and HelloRetryRequest selects TLS 1.3.
-_SELECTED_VERSION_TLS13 = Extension(
-    ExtensionType.supported_versions, ext.encode_selected_version(TLS13_VERSION)
 )
 
 # RFC 8446 section 4.4.3: what the server's CertificateVerify signature covers.
@@ -187,7 +188,7 @@ class ExpectClientHello:
                 suite,
                 0,
                 (
-                    _SELECTED_VERSION_TLS13,
+                    SELECTED_VERSION_TLS13,
                     Extension(
                         ExtensionType.key_share, ext.encode_hello_retry_key_share(group.group)
                     ),
@@ -259,16 +260,18 @@ class ExpectFinished:
         settings: ServerSettings,
         parameters: CipherSuiteParameters,
         client_handshake_secret: bytes,
-        client_application_secret: bytes,
         master: key_schedule.MasterSecret,
+        server_finished_hash: bytes,
         negotiated: Negotiated,
         send_tickets: bool,
     ) -> None:
         self.settings = settings
         self.parameters = parameters
         self.client_handshake_secret = client_handshake_secret
-        self.client_application_secret = client_application_secret
         self.master = master
+        # Transcript-Hash(ClientHello..server Finished): the client's
+        # application secret is derived from it only when its Finished is in.
+        self.server_finished_hash = server_finished_hash
         self.negotiated = negotiated
         self.send_tickets = send_tickets
 
@@ -294,7 +297,8 @@ class ExpectFinished:
             connection.transcript.digest()
         )
         connection.set_read_secret(
-            "client_application_traffic_secret_0", self.client_application_secret
+            "client_application_traffic_secret_0",
+            self.master.client_application_traffic_secret(self.server_finished_hash),
         )
         connection.establish(self.negotiated)
         if self.send_tickets:
@@ -360,26 +364,26 @@ def _answer_client_hello(
         offer.application_protocols, settings.application_protocols
     )
 
-    server_extensions = [
-        _SELECTED_VERSION_TLS13,
-        Extension(
-            ExtensionType.key_share,
-            ext.encode_server_key_share(ext.KeyShareEntry(group.group, ephemeral.public_bytes)),
+    server_random = connection.random_bytes(32)
+    selected_identity = ticket[0] if ticket is not None else None
+    connection.send_handshake_bytes(
+        server_hello_bytes(
+            server_random,
+            hello.legacy_session_id,
+            suite,
+            group.group,
+            ephemeral.public_bytes,
+            selected_identity,
         ),
-    ]
-    if ticket is not None:
-        server_extensions.append(
-            Extension(ExtensionType.pre_shared_key, ext.encode_selected_identity(ticket[0]))
-        )
-    server_hello = ServerHello(
-        LEGACY_VERSION,
-        connection.random_bytes(32),
-        hello.legacy_session_id,
-        suite,
-        0,
-        tuple(server_extensions),
+        lambda: server_hello_message(
+            server_random,
+            hello.legacy_session_id,
+            suite,
+            group.group,
+            ephemeral.public_bytes,
+            selected_identity,
+        ),
     )
-    connection.send_handshake(server_hello)
     if hello.legacy_session_id and not hello_retry:
         connection.send_change_cipher_spec()  # appendix D.4 (after HRR it was sent already)
 
@@ -402,24 +406,27 @@ def _answer_client_hello(
         chain = prepared.credentials(credentials)
         connection.send_handshake(chain.certificate)
         signature = chain.sign(scheme.name, _SERVER_SIGNATURE_CONTEXT + transcript.digest())
-        connection.send_handshake(CertificateVerify(scheme, signature))
+        # The message objects are made only for an observer (prepared.py joins the bytes).
+        connection.send_handshake_bytes(
+            certificate_verify_bytes(scheme, signature),
+            lambda: CertificateVerify(scheme, signature),
+        )
 
     verify_data = key_schedule.finished_verify_data(
         hash_name, server_handshake_secret, transcript.digest()
     )
-    connection.send_handshake(Finished(verify_data))
+    connection.send_handshake_bytes(finished_bytes(verify_data), lambda: Finished(verify_data))
 
     master = handshake_secret.master_secret()
     connection.log_secret("master_secret", master.secret)
     finished_hash = transcript.digest()
-    client_application_secret = master.client_application_traffic_secret(finished_hash)
     server_application_secret = master.server_application_traffic_secret(finished_hash)
     if connection.logs_secrets:
         # Nothing here exports keying material; the secret is derived only to be logged.
         connection.log_secret(
             "exporter_master_secret", master.exporter_master_secret(finished_hash)
         )
-    # client_application_traffic_secret_0 is logged once, when ExpectFinished installs it.
+    # client_application_traffic_secret_0 is derived (and logged) when ExpectFinished needs it.
     connection.set_write_secret("server_application_traffic_secret_0", server_application_secret)
 
     negotiated = Negotiated(
@@ -437,8 +444,8 @@ def _answer_client_hello(
         settings,
         parameters,
         client_handshake_secret,
-        client_application_secret,
         master,
+        finished_hash,
         negotiated,
         send_tickets=settings.ticket_key is not None and offer.offers_psk_dhe,
     )

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from tls_web_server.tls.errors import AlertDescription, TLSError
 
 _UNPACK_UINT32 = struct.Struct(">I").unpack_from
+_UNPACK_TYPE_AND_LENGTH = struct.Struct(">HH").unpack_from  # uint16 type, uint16 length
 
 # RFC 8446 section 3.4: a vector's length prefix is as wide as its ceiling
 # needs, which in TLS 1.3 is 1, 2 or 3 bytes (2^8-1, 2^16-1, 2^24-1).
@@ -212,34 +213,16 @@ class Reader:
         length = end - start
         if length % 2:
             raise decode_error(f"{self.context}: {name or 'list of uint16'} length {length} is odd")
-        return _unpack_uint16s(length // 2, self._data, start)
+        return unpack_uint16s(length // 2, self._data, start)
 
     def typed_opaques(self, name: str = "") -> list[tuple[int, bytes]]:
         """Every `uint16 type; opaque data<0..2^16-1>` pair up to the end of the window.
 
-        That is the shape of every Extension (RFC 8446 section 4.2), and a
-        ClientHello carries a dozen or more, so this one loop reads them all
-        with plain indexing instead of two method calls per field.
+        That is the shape of every Extension (RFC 8446 section 4.2); see
+        read_typed_opaques.
         """
-        data = self._data
-        position = self._offset
-        end = self._end
-        pairs: list[tuple[int, bytes]] = []
-        append = pairs.append
-        while position < end:
-            start = position + 4  # uint16 type + uint16 length
-            if start > end:
-                self._offset = position
-                raise self._short(4, "a type and a length")
-            length = data[position + 2] << 8 | data[position + 3]
-            if end - start < length:
-                raise decode_error(
-                    f"{self.context}: {name or 'vector'} announces {length} bytes, "
-                    f"only {end - start} remain"
-                )
-            append((data[position] << 8 | data[position + 1], data[start : start + length]))
-            position = start + length
-        self._offset = end
+        pairs = read_typed_opaques(self._data, self._offset, self._end, self.context, name)
+        self._offset = self._end
         return pairs
 
     def expect_end(self) -> None:
@@ -250,7 +233,36 @@ class Reader:
             )
 
 
-def _unpack_uint16s(count: int, data: bytes, start: int) -> tuple[int, ...]:
+def read_typed_opaques(
+    data: bytes, position: int, end: int, context: str, name: str = ""
+) -> list[tuple[int, bytes]]:
+    """Every `uint16 type; opaque data<0..2^16-1>` pair in data[position:end], as a list.
+
+    The shape of every Extension (RFC 8446 section 4.2) and of a KeyShareEntry
+    (section 4.2.8).  A ClientHello carries a dozen or more, so this one loop
+    reads them with plain indexing instead of two method calls per field.
+    `context` and `name` only word the error.
+    """
+    pairs: list[tuple[int, bytes]] = []
+    append = pairs.append
+    while position < end:
+        if end - position < 4:
+            raise decode_error(
+                f"{context}: a type and a length needs 4 bytes, only {end - position} remain"
+            )
+        pair_type, length = _UNPACK_TYPE_AND_LENGTH(data, position)  # one C call for both
+        start = position + 4
+        position = start + length
+        if position > end:
+            raise decode_error(
+                f"{context}: {name or 'vector'} announces {length} bytes, only {end - start} remain"
+            )
+        append((pair_type, data[start:position]))
+    return pairs
+
+
+def unpack_uint16s(count: int, data: bytes, start: int) -> tuple[int, ...]:
+    """`count` big-endian uint16s from data[start:] in one struct call; the caller checked sizes."""
     unpack = _UINT16_LIST_UNPACKERS.get(count)
     if unpack is None:
         unpack = struct.Struct(f">{count}H").unpack_from
