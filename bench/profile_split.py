@@ -18,7 +18,9 @@ the real cost of one operation, and its split:
 
 The crypto share comes from the second run, under cProfile with a CPU-time
 clock: each crypto function's time per operation, less the profiler's own
-cost per call (calibrated on a call that does nothing).  The costliest of
+cost per call (calibrated on a call that does nothing), divided by how much
+slower the profiler makes crypto calls (calibrated on one handshake's
+primitives, run plain and profiled).  The costliest of
 our own functions in that profile are listed too (their shares are
 inflated by the profiler, which slows Python calls most: read them as a
 ranking).  The crypto floor beside it is measured directly: the
@@ -109,26 +111,66 @@ def bucket_of(filename: str, function: str) -> str | None:
 @dataclass(frozen=True)
 class Split:
     scenario: str
-    operations_per_second: float
     microseconds_per_operation: float  # server CPU time per operation, unprofiled
     microseconds: dict[str, float]  # bucket -> microseconds per operation (see the docstring)
     top: list[tuple[str, float]]  # (function, share of profiled time), costliest "ours" first
 
 
-def profiler_cost_per_call() -> float:
-    """Seconds cProfile (with the CPU clock) adds to one call of a function that does nothing."""
+@dataclass(frozen=True)
+class ProfilerCalibration:
+    """How cProfile (with the CPU clock) distorts crypto calls, measured on the real primitives."""
+
+    cost_per_call: float  # seconds it adds to any one call (timer reads, bookkeeping)
+    crypto_slowdown: float  # profiled / real time of crypto calls, after that cost is taken off
+
+
+def calibrate_profiler(chain: pki.GeneratedPki, repeat: int = 300) -> ProfilerCalibration:
+    """Run one handshake's primitives plain and under the profiler, and compare.
+
+    Even long C calls such as an ECDSA signature run slower under the profiler
+    (it fills the caches with its own work), so the crypto time a profile
+    shows is divided by this measured slowdown.
+    """
+    key = pki.load_server_credentials(
+        chain.server_cert, chain.server_key, chain.intermediate_cert
+    ).private_key
+    sign = crypto.signer(key, "ecdsa_secp256r1_sha256")
+    peer_public = crypto.EphemeralKey("x25519", os.urandom).public_bytes
+    secret = os.urandom(32)
+    aead = crypto.Aead("AES-128-GCM", os.urandom(16))
+
+    def handshake_primitives() -> None:
+        crypto.EphemeralKey("x25519", os.urandom).exchange(peer_public)
+        sign(secret)
+        for _ in range(10):
+            crypto.hmac_digest("sha256", secret, secret)
+        aead.seal(bytes(12), secret * 40, b"")
+
+    started = time.process_time()
+    for _ in range(repeat):
+        handshake_primitives()
+    real = time.process_time() - started
+
     profiler = cProfile.Profile(time.process_time)
     empty = b""
-    calls = 100_000
     profiler.enable()
-    for _ in range(calls):
+    for _ in range(100_000):
         len(empty)
+    for _ in range(repeat):
+        handshake_primitives()
     profiler.disable()
-    stats = pstats.Stats(profiler)
-    for (_, _, function), entry in stats.stats.items():  # type: ignore[attr-defined]
-        if function == "<built-in method builtins.len>":
-            return entry[2] / entry[1]
-    return 0.0
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    cost_per_call = next(
+        entry[2] / entry[1]
+        for (_, _, function), entry in stats.items()
+        if function == "<built-in method builtins.len>"
+    )
+    profiled = sum(
+        max(entry[2] - entry[1] * cost_per_call, 0.0)
+        for (filename, _, function), entry in stats.items()
+        if bucket_of(filename, function) == "crypto"
+    )
+    return ProfilerCalibration(cost_per_call, max(profiled / real, 1.0) if real else 1.0)
 
 
 def user_and_system_seconds(pid: int) -> tuple[float, float]:
@@ -191,13 +233,16 @@ def run_load(scenario: str, server: ChildServer, hello: Path, seconds: float, wr
 
 
 def measure(
-    scenario: str, site: PeerSite, hello: Path, seconds: float, wrk: str, cost_per_call: float
+    scenario: str,
+    site: PeerSite,
+    hello: Path,
+    seconds: float,
+    wrk: str,
+    calibration: ProfilerCalibration,
 ) -> Split:
     with start_server(site, None) as server:
         user_before, system_before = user_and_system_seconds(server.pid)
-        started = time.perf_counter()
         operations = run_load(scenario, server, hello, seconds, wrk)
-        wall = time.perf_counter() - started
         user_after, system_after = user_and_system_seconds(server.pid)
     if operations == 0:
         raise RuntimeError("no operation completed")
@@ -207,10 +252,11 @@ def measure(
     with start_server(site, profile_path) as server:
         profiled_operations = max(run_load(scenario, server, hello, seconds, wrk), 1)
     # The server writes its profile when it exits, on SIGTERM, after the `with`.
-    totals, top = profile_seconds(profile_path, cost_per_call)
-    crypto_us = min(totals["crypto"] / profiled_operations * 1e6, user_us)
+    totals, top = profile_seconds(profile_path, calibration.cost_per_call)
+    crypto_seconds = totals["crypto"] / calibration.crypto_slowdown
+    crypto_us = min(crypto_seconds / profiled_operations * 1e6, user_us)
     parts = {"crypto": crypto_us, "kernel": system_us, "ours": user_us - crypto_us}
-    return Split(scenario, operations / wall, user_us + system_us, parts, top)
+    return Split(scenario, user_us + system_us, parts, top)
 
 
 def crypto_floor(repeat: int = 2000) -> list[tuple[str, float]]:
@@ -263,30 +309,31 @@ def main() -> int:
         site = PeerSite(html, pki.generate_pki(work / "certs", ["localhost"]), work)
         hello = work / "client_hello.bin"
         hello.write_bytes(record_client_hello())
-        cost_per_call = profiler_cost_per_call()
+        calibration = calibrate_profiler(site.certs)
         splits = []
         for name in scenarios:
             try:
-                splits.append(measure(name, site, hello, args.seconds, wrk, cost_per_call))
+                splits.append(measure(name, site, hello, args.seconds, wrk, calibration))
             except (RuntimeError, OSError, HandshakeLoadError, WrkError, PeerUnavailable) as error:
                 print(f"{name}: not measured: {error}", file=sys.stderr)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs;")
     print(f"Python {platform.python_version()}; server on CPU {SERVER_CPU}, load on CPU {LOAD_CPU}")
     print()
     bucket_titles = "   ".join(f"{bucket:>13}" for bucket in BUCKETS)
-    print(f"{'scenario':<10} {'ops/s':>9} {'us/op':>7}   {bucket_titles}")
+    print(f"{'scenario':<10} {'us/op':>7}   {bucket_titles}")
     for split in splits:
         total = split.microseconds_per_operation or 1.0
         cells = "   ".join(
             f"{split.microseconds[b]:>6.0f} us {split.microseconds[b] / total:>4.0%}"
             for b in BUCKETS
         )
-        print(
-            f"{split.scenario:<10} {split.operations_per_second:>9,.0f}"
-            f" {split.microseconds_per_operation:>7.0f}   {cells}"
-        )
+        print(f"{split.scenario:<10} {split.microseconds_per_operation:>7.0f}   {cells}")
     print("(us/op = server CPU per operation, unprofiled: kernel = its system time; crypto =")
     print(" the profiled time in crypto calls; ours = the rest of its user time)")
+    print(
+        f"profiler calibration: {calibration.cost_per_call * 1e6:.2f} us per call taken off,"
+        f" crypto time divided by {calibration.crypto_slowdown:.2f}"
+    )
     for split in splits:
         print(f"\ncostliest of our own functions, {split.scenario} (share of all profiled time):")
         for name, share in split.top:
