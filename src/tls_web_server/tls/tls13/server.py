@@ -366,23 +366,17 @@ def _answer_client_hello(
 
     server_random = connection.random_bytes(32)
     selected_identity = ticket[0] if ticket is not None else None
+    fields = (
+        server_random,
+        hello.legacy_session_id,
+        suite,
+        group.group,
+        ephemeral.public_bytes,
+        selected_identity,
+    )
+    # The bytes from prepared parts; the message object only if an observer wants it.
     connection.send_handshake_bytes(
-        server_hello_bytes(
-            server_random,
-            hello.legacy_session_id,
-            suite,
-            group.group,
-            ephemeral.public_bytes,
-            selected_identity,
-        ),
-        lambda: server_hello_message(
-            server_random,
-            hello.legacy_session_id,
-            suite,
-            group.group,
-            ephemeral.public_bytes,
-            selected_identity,
-        ),
+        server_hello_bytes(*fields), lambda: server_hello_message(*fields)
     )
     if hello.legacy_session_id and not hello_retry:
         connection.send_change_cipher_spec()  # appendix D.4 (after HRR it was sent already)
