@@ -124,6 +124,12 @@ class ProfilerCalibration:
     crypto_slowdown: float  # profiled / real time of crypto calls, after that cost is taken off
 
 
+def server_key(chain: pki.GeneratedPki) -> crypto.PrivateKey:
+    return pki.load_server_credentials(
+        chain.server_cert, chain.server_key, chain.intermediate_cert
+    ).private_key
+
+
 def calibrate_profiler(chain: pki.GeneratedPki, repeat: int = 300) -> ProfilerCalibration:
     """Run one handshake's primitives plain and under the profiler, and compare.
 
@@ -131,10 +137,7 @@ def calibrate_profiler(chain: pki.GeneratedPki, repeat: int = 300) -> ProfilerCa
     (it fills the caches with its own work), so the crypto time a profile
     shows is divided by this measured slowdown.
     """
-    key = pki.load_server_credentials(
-        chain.server_cert, chain.server_key, chain.intermediate_cert
-    ).private_key
-    sign = crypto.signer(key, "ecdsa_secp256r1_sha256")
+    sign = crypto.signer(server_key(chain), "ecdsa_secp256r1_sha256")
     peer_public = crypto.EphemeralKey("x25519", os.urandom).public_bytes
     secret = os.urandom(32)
     aead = crypto.Aead("AES-128-GCM", os.urandom(16))
@@ -259,12 +262,9 @@ def measure(
     return Split(scenario, user_us + system_us, parts, top)
 
 
-def crypto_floor(repeat: int = 2000) -> list[tuple[str, float]]:
+def crypto_floor(chain: pki.GeneratedPki, repeat: int = 2000) -> list[tuple[str, float]]:
     """Microseconds for each primitive a server handshake (ECDSA P-256, x25519) needs."""
-    chain = pki.generate_pki(Path(tempfile.mkdtemp()), ["localhost"])
-    key = pki.load_server_credentials(
-        chain.server_cert, chain.server_key, chain.intermediate_cert
-    ).private_key
+    key = server_key(chain)
     peer = crypto.EphemeralKey("x25519", os.urandom)
     peer_public = peer.public_bytes
     transcript = os.urandom(32)
@@ -316,6 +316,7 @@ def main() -> int:
                 splits.append(measure(name, site, hello, args.seconds, wrk, calibration))
             except (RuntimeError, OSError, HandshakeLoadError, WrkError, PeerUnavailable) as error:
                 print(f"{name}: not measured: {error}", file=sys.stderr)
+        floor = crypto_floor(site.certs)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs;")
     print(f"Python {platform.python_version()}; server on CPU {SERVER_CPU}, load on CPU {LOAD_CPU}")
     print()
@@ -339,7 +340,7 @@ def main() -> int:
         for name, share in split.top:
             print(f"  {share:>5.1%}  {name}")
     print("\ncrypto floor, one primitive at a time (us):")
-    for name, microseconds in crypto_floor():
+    for name, microseconds in floor:
         print(f"  {name:<28} {microseconds:>7.1f}")
     return 0
 

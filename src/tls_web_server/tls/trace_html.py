@@ -24,10 +24,11 @@ page is for studying one connection, like an SSLKEYLOGFILE.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
+from .span import Span
 from .tls13 import annotate as tls13_annotate
 from .tls13.enums import ContentType
 from .toy import annotate as toy_annotate
@@ -48,19 +49,6 @@ from .trace import (
 MAX_HEX_BYTES = 2048
 
 
-class SpanLike(Protocol):
-    """The shape of tls13/annotate.Span and toy/annotate.Span alike."""
-
-    start: int
-    length: int
-    field: str
-    explanation: str
-    value: str
-
-    @property
-    def children(self) -> Sequence[SpanLike]: ...
-
-
 @dataclass(frozen=True)
 class _Range:
     start: int
@@ -71,7 +59,7 @@ class _Range:
     children: tuple[_Range, ...] = ()
 
 
-def _ranges(spans: Iterable[SpanLike], data: bytes) -> tuple[_Range, ...]:
+def _ranges(spans: Iterable[Span], data: bytes) -> tuple[_Range, ...]:
     """Spans of either protocol as page ranges, HTTP split out of application data."""
     converted = []
     for span in spans:

@@ -25,10 +25,10 @@ it, in wire order; split up, the tour would no longer read in that order.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from ..crypto import AEAD_TAG_LENGTH
 from ..errors import AlertDescription, AlertLevel
+from ..span import Span
 from .enums import (
     HELLO_RETRY_REQUEST_RANDOM,
     CipherSuite,
@@ -52,18 +52,6 @@ _GREASE_EXPLANATION = (
     "A GREASE value (RFC 8701): meaningless on purpose, sent so that peers keep "
     "ignoring values they do not know."
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """`length` bytes from `start` encode `field` (shown as `value`); children split it further."""
-
-    start: int
-    length: int
-    field: str
-    explanation: str
-    children: tuple[Span, ...] = ()
-    value: str = ""
 
 
 # --- naming wire values ---------------------------------------------------------------------

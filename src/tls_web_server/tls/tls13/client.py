@@ -57,6 +57,7 @@ from .enums import (
 )
 from .extensions import Extension
 from .messages import (
+    SERVER_SIGNATURE_CONTEXT,
     Certificate,
     CertificateRequest,
     CertificateVerify,
@@ -106,8 +107,6 @@ CLIENT_TRANSITIONS = (
     ("Traffic", "KeyUpdate", "Traffic"),
 )
 
-# RFC 8446 section 4.4.3: what the server's CertificateVerify signature covers.
-_SERVER_SIGNATURE_CONTEXT = b" " * 64 + b"TLS 1.3, server CertificateVerify\x00"
 # RFC 8446 section 4.2: the extensions each kind of server hello may carry.
 _SERVER_HELLO_EXTENSIONS = frozenset(
     {ExtensionType.supported_versions, ExtensionType.key_share, ExtensionType.pre_shared_key}
@@ -656,7 +655,7 @@ class ExpectCertificateVerify:
             raise _illegal(
                 f"the server signed with scheme {verify.algorithm:#06x}, which we did not offer"
             )
-        content = _SERVER_SIGNATURE_CONTEXT + connection.transcript.digest()
+        content = SERVER_SIGNATURE_CONTEXT + connection.transcript.digest()
         if not crypto.verify_signature(
             self.verified.leaf_public_key, scheme.name, verify.signature, content
         ):

@@ -357,6 +357,12 @@ class Certificate(_HandshakeMessage):
 #   struct { SignatureScheme algorithm; opaque signature<0..2^16-1>; } CertificateVerify;
 
 
+# Section 4.4.3: what a server's CertificateVerify signature covers is this
+# prefix followed by the transcript hash (64 spaces keep it apart from any
+# TLS 1.2 signed content; the context string keeps client and server apart).
+SERVER_SIGNATURE_CONTEXT = b" " * 64 + b"TLS 1.3, server CertificateVerify\x00"
+
+
 @dataclass(frozen=True, slots=True)
 class CertificateVerify(_HandshakeMessage):
     msg_type: ClassVar[HandshakeType] = HandshakeType.certificate_verify

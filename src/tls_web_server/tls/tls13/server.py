@@ -45,6 +45,7 @@ from .enums import (
 )
 from .extensions import Extension
 from .messages import (
+    SERVER_SIGNATURE_CONTEXT,
     CertificateVerify,
     ClientHello,
     Finished,
@@ -88,9 +89,6 @@ SERVER_TRANSITIONS = (
     ("ExpectFinished", "Finished", "Traffic"),
     ("Traffic", "KeyUpdate", "Traffic"),
 )
-
-# RFC 8446 section 4.4.3: what the server's CertificateVerify signature covers.
-_SERVER_SIGNATURE_CONTEXT = b" " * 64 + b"TLS 1.3, server CertificateVerify\x00"
 
 
 @dataclass(frozen=True)
@@ -399,7 +397,7 @@ def _answer_client_hello(
     if credentials is not None and scheme is not None:
         chain = prepared.credentials(credentials)
         connection.send_handshake(chain.certificate)
-        signature = chain.sign(scheme.name, _SERVER_SIGNATURE_CONTEXT + transcript.digest())
+        signature = chain.sign(scheme.name, SERVER_SIGNATURE_CONTEXT + transcript.digest())
         # The message objects are made only for an observer (prepared.py joins the bytes).
         connection.send_handshake_bytes(
             certificate_verify_bytes(scheme, signature),

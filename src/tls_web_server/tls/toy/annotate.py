@@ -9,15 +9,13 @@ spans partition their parent, so every byte is explained exactly once.
 
 What it must never do: raise for bytes it cannot parse (a truncated or
 malformed record ends in an "unparsed bytes" span), decrypt or verify
-anything, or import tls/tls13.  `Span` has the same shape as the one in
-tls13/annotate.py; the two protocols never import each other, so each
-defines its own and tls/trace_html.py reads both alike.
+anything, or import tls/tls13 (`Span` comes from tls/span.py, shared
+with tls13/annotate.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..span import Span
 from .record import NONCE_LENGTH, SEQUENCE_LENGTH, TAG_LENGTH
 from .wire import FIELD_HEADER_LENGTH, RECORD_HEADER_LENGTH, Tag
 
@@ -41,18 +39,6 @@ _FIELD_EXPLANATIONS = {
         "leaf certificate's private key: it ties the certificate to this very handshake."
     ),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """`length` bytes from `start` encode `field` (shown as `value`); children split it further."""
-
-    start: int
-    length: int
-    field: str
-    explanation: str
-    children: tuple[Span, ...] = ()
-    value: str = ""
 
 
 def _preview(data: bytes, limit: int = 8) -> str:
