@@ -366,14 +366,8 @@ class ExpectServerHello:
         _, body, raw = message
         server_hello = ServerHello.decode(body)
         is_retry = server_hello.is_hello_retry_request
-        if connection.observer is not None:
-            connection.observe(
-                "message",
-                direction="received",
-                name="HelloRetryRequest" if is_retry else "ServerHello",
-                fields=server_hello,
-                raw=raw,
-            )
+        name = "HelloRetryRequest" if is_retry else "ServerHello"
+        connection.observe_received(name, server_hello, raw)
         suite = self._check_common_fields(server_hello, is_retry)
         parameters = CIPHER_SUITE_PARAMETERS[suite]
         if connection.parameters is None:
@@ -538,14 +532,7 @@ class ExpectEncryptedExtensions:
     def handle(self, connection: TLS13ClientConnection, message: HandshakeInput):
         _, body, raw = message
         encrypted = EncryptedExtensions.decode(body)
-        if connection.observer is not None:
-            connection.observe(
-                "message",
-                direction="received",
-                name="EncryptedExtensions",
-                fields=encrypted,
-                raw=raw,
-            )
+        connection.observe_received("EncryptedExtensions", encrypted, raw)
         for extension in encrypted.extensions:
             # Section 4.2: an answer to an extension we never sent is
             # unsupported_extension; one we sent that has no place in
@@ -596,14 +583,7 @@ class ExpectCertificate:
         msg_type, body, raw = message
         if msg_type == HandshakeType.certificate_request:
             request = CertificateRequest.decode(body)
-            if connection.observer is not None:
-                connection.observe(
-                    "message",
-                    direction="received",
-                    name="CertificateRequest",
-                    fields=request,
-                    raw=raw,
-                )
+            connection.observe_received("CertificateRequest", request, raw)
             if self.keys.certificate_request_context is not None:
                 raise TLSError("a second CertificateRequest", AlertDescription.unexpected_message)
             # We have no client certificate: we will answer with an empty one (4.4.2).
@@ -611,10 +591,7 @@ class ExpectCertificate:
             connection.transcript.add(raw)
             return self
         certificate = Certificate.decode(body)
-        if connection.observer is not None:
-            connection.observe(
-                "message", direction="received", name="Certificate", fields=certificate, raw=raw
-            )
+        connection.observe_received("Certificate", certificate, raw)
         if certificate.certificate_request_context:
             raise _illegal("the server's Certificate has a request context")
         chain = [entry.cert_data for entry in certificate.entries]
@@ -643,10 +620,7 @@ class ExpectCertificateVerify:
     def handle(self, connection: TLS13ClientConnection, message: HandshakeInput):
         _, body, raw = message
         verify = CertificateVerify.decode(body)
-        if connection.observer is not None:
-            connection.observe(
-                "message", direction="received", name="CertificateVerify", fields=verify, raw=raw
-            )
+        connection.observe_received("CertificateVerify", verify, raw)
         try:
             scheme = SignatureScheme(verify.algorithm)
         except ValueError:
@@ -679,10 +653,7 @@ class ExpectFinished:
     def handle(self, connection: TLS13ClientConnection, message: HandshakeInput):
         _, body, raw = message
         finished = Finished.decode(body)
-        if connection.observer is not None:
-            connection.observe(
-                "message", direction="received", name="Finished", fields=finished, raw=raw
-            )
+        connection.observe_received("Finished", finished, raw)
         keys = self.keys
         hash_name = keys.parameters.hash_name
         check_finished_length(keys.parameters, finished.verify_data)
@@ -731,10 +702,7 @@ class ExpectFinished:
 def _store_ticket(connection: TLS13ClientConnection, message: HandshakeInput) -> None:
     _, body, raw = message
     ticket = NewSessionTicket.decode(body)
-    if connection.observer is not None:
-        connection.observe(
-            "message", direction="received", name="NewSessionTicket", fields=ticket, raw=raw
-        )
+    connection.observe_received("NewSessionTicket", ticket, raw)
     store = connection.settings.tickets
     parameters = connection.parameters
     if store is None or parameters is None or ticket.ticket_lifetime == 0:

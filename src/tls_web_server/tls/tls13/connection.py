@@ -461,6 +461,11 @@ class TLS13Connection:
         assert self.observer is not None
         self.observer({"kind": kind, "protocol": "TLSv1.3", **fields})
 
+    def observe_received(self, name: str, message: object, raw: bytes) -> None:
+        """Report a handshake message that arrived (nothing without an observer)."""
+        if self.observer is not None:
+            self.observe("message", direction="received", name=name, fields=message, raw=raw)
+
     # ------------------------------------------------------------- KeyUpdate
 
     def _receive_key_update(self, key_update: KeyUpdate) -> None:

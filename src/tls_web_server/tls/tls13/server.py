@@ -159,10 +159,7 @@ class ExpectClientHello:
         _, body, raw = message
         hello = ClientHello.decode(body)
         connection.client_random = hello.random
-        if connection.observer is not None:
-            connection.observe(
-                "message", direction="received", name="ClientHello", fields=hello, raw=raw
-            )
+        connection.observe_received("ClientHello", hello, raw)
         offer = read_client_offer(hello)
         if offer.early_data:
             connection.early_data_to_skip = EARLY_DATA_SKIP_LIMIT
@@ -226,10 +223,7 @@ class ExpectSecondClientHello:
     def handle(self, connection: TLS13Connection, message: HandshakeInput):
         _, body, raw = message
         hello = ClientHello.decode(body)
-        if connection.observer is not None:
-            connection.observe(
-                "message", direction="received", name="ClientHello", fields=hello, raw=raw
-            )
+        connection.observe_received("ClientHello", hello, raw)
         check_second_client_hello(self.first, hello, self.group)
         offer = read_client_offer(hello)
         # Section 4.2.10: 0-RTT data belongs to the first hello only; from here
@@ -276,10 +270,7 @@ class ExpectFinished:
     def handle(self, connection: TLS13Connection, message: HandshakeInput):
         _, body, raw = message
         finished = Finished.decode(body)
-        if connection.observer is not None:
-            connection.observe(
-                "message", direction="received", name="Finished", fields=finished, raw=raw
-            )
+        connection.observe_received("Finished", finished, raw)
         parameters = self.parameters
         check_finished_length(parameters, finished.verify_data)
         if not key_schedule.is_valid_finished(
