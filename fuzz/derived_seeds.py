@@ -264,22 +264,26 @@ def _add_server_flights(corpus: Corpus) -> None:
 
 
 def add_toytls_seeds(corpus: Corpus) -> None:
-    client = toytls.new_client()
-    server = toytls.new_server()
-    hello = client.pop_pending_wire_data()
-    server.feed_wire_data(hello)
-    flight = server.pop_pending_wire_data()
-    client.feed_wire_data(flight)
-    request = client.protect_application_data(HTTP_REQUEST)
-    response = server.protect_application_data(HTTP_RESPONSE) + server.protect_application_data(
-        b"x" * 300
-    )
-    server_role = bytes((toytls.SERVER_ROLE,))
-    client_role = bytes((toytls.CLIENT_ROLE,))
-    corpus.add("toytls", "server-clienthello.bin", server_role + hello)
-    corpus.add("toytls", "server-clienthello-request.bin", server_role + hello + request)
-    corpus.add("toytls", "client-flight.bin", client_role + flight)
-    corpus.add("toytls", "client-flight-responses.bin", client_role + flight + response)
+    for key_type, server_role, client_role, prefix in (
+        ("ed25519", toytls.SERVER_ROLE, toytls.CLIENT_ROLE, ""),
+        ("rsa-2048", toytls.RSA_SERVER_ROLE, toytls.RSA_CLIENT_ROLE, "rsa-"),
+    ):
+        client = toytls.new_client(key_type)
+        server = toytls.new_server(key_type)
+        hello = client.pop_pending_wire_data()
+        server.feed_wire_data(hello)
+        flight = server.pop_pending_wire_data()
+        client.feed_wire_data(flight)
+        request = client.protect_application_data(HTTP_REQUEST)
+        response = server.protect_application_data(HTTP_RESPONSE) + server.protect_application_data(
+            b"x" * 300
+        )
+        to_server = bytes((server_role,))
+        to_client = bytes((client_role,))
+        corpus.add("toytls", f"{prefix}server-clienthello.bin", to_server + hello)
+        corpus.add("toytls", f"{prefix}server-clienthello-request.bin", to_server + hello + request)
+        corpus.add("toytls", f"{prefix}client-flight.bin", to_client + flight)
+        corpus.add("toytls", f"{prefix}client-flight-responses.bin", to_client + flight + response)
 
 
 # ---------------------------------------------------------------------------

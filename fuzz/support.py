@@ -114,7 +114,9 @@ class FuzzPki:
 
 @functools.cache
 def fuzz_pki(key_type: str) -> FuzzPki:
-    """The chain in fuzz/keys/KEY_TYPE: ecdsa-p256 (every client accepts it) or ed25519.
+    """The chain in fuzz/keys/KEY_TYPE: ecdsa-p256 (every client accepts it), ed25519 or rsa-2048.
+
+    rsa-2048 is the walkthrough's kind of key, for the toytls harness.
 
     Ed25519 signatures are deterministic, so a server with that chain sends
     the same flight every time: that is what lets a recorded client Finished

@@ -1,11 +1,17 @@
 """Fuzz the learning protocol, toytls: its server fed client bytes, its client fed server bytes.
 
-The input's first byte picks the role: even, the rest goes to a toytls
-server (fixed Ed25519 chain and randomness); odd, to a toytls client (fixed
-randomness, so always the same ClientHello, trusting the fixed Ed25519
-root, at the fixed time).  Seeds are real conversations between the two
-with that fixed randomness, so the encrypted application records in them
-open, and mutations reach the record opener's sequence and length checks.
+The input's first byte, modulo 4, picks the role and the fixed chain:
+
+    0  a server with the Ed25519 chain       1  a client trusting the Ed25519 root
+    2  a server with the RSA-2048 chain      3  a client trusting the RSA-2048 root
+
+the rest is what that side receives.  Servers and clients have fixed
+randomness (so a client always sends the same ClientHello) and the fixed
+time.  The RSA roles reach the walkthrough's signature: the server signs with
+the longest PSS salt, the client verifies PSS of any salt length.  Seeds are
+real conversations between the two with that fixed randomness, so the
+encrypted application records in them open, and mutations reach the record
+opener's sequence and length checks.
 
 Checked: only TLSError escapes (toytls has no alerts, so it carries none);
 after one, the connection refuses every later byte; no plaintext before the
@@ -14,8 +20,6 @@ whose handshake did not verify.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from tls_web_server.tls.errors import TLSError
 from tls_web_server.tls.toy import ToyTLSClientConnection, ToyTLSServerConnection
@@ -34,29 +38,41 @@ from ..support import (
 
 SERVER_ROLE = 0
 CLIENT_ROLE = 1
+RSA_SERVER_ROLE = 2
+RSA_CLIENT_ROLE = 3
+ROLE_COUNT = 4
 
 
-def new_server() -> ToyTLSServerConnection:
+def new_server(key_type: str = "ed25519") -> ToyTLSServerConnection:
     return ToyTLSServerConnection(
-        fuzz_pki("ed25519").credentials, random_bytes=seeded_random(SERVER_RANDOM_SEED)
+        fuzz_pki(key_type).credentials, random_bytes=seeded_random(SERVER_RANDOM_SEED)
     )
 
 
-def new_client() -> ToyTLSClientConnection:
+def new_client(key_type: str = "ed25519") -> ToyTLSClientConnection:
     return ToyTLSClientConnection(
         SERVER_NAME,
-        (fuzz_pki("ed25519").root,),
+        (fuzz_pki(key_type).root,),
         random_bytes=seeded_random(CLIENT_RANDOM_SEED),
         now=FIXED_NOW,
     )
 
 
+def new_connection(role_byte: int) -> ToyTLSServerConnection | ToyTLSClientConnection:
+    """The side an input's first byte selects; a client's ClientHello is already taken."""
+    role = role_byte % ROLE_COUNT
+    key_type = "rsa-2048" if role in (RSA_SERVER_ROLE, RSA_CLIENT_ROLE) else "ed25519"
+    if role in (SERVER_ROLE, RSA_SERVER_ROLE):
+        return new_server(key_type)
+    client = new_client(key_type)
+    client.pop_pending_wire_data()
+    return client
+
+
 def test_one_input(data: bytes) -> None:
     if not data:
         return
-    connection: Any = new_server() if data[0] % 2 == SERVER_ROLE else new_client()
-    if isinstance(connection, ToyTLSClientConnection):
-        connection.pop_pending_wire_data()
+    connection = new_connection(data[0])
     try:
         for chunk in tcp_chunks(data[1:]):
             connection.feed_wire_data(chunk)

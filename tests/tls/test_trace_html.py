@@ -499,9 +499,12 @@ def test_malformed_bytes_are_named_for_what_they_are():
     record = encode_plaintext_record(ContentType.handshake, bytes(message))
     leaves = list(_leaves(tls13_annotate.annotate_record(record, bytes(message), False)))
     assert (leaves[-1].field, leaves[-1].length) == (tls13_annotate.UNPARSED, 1)
-    toy_spans = toy_annotate.annotate_record(b"\x00\x00\x00\x09\x00\x10\x00\x20abc", None, False)
+    toy_record = b"\x00\x00\x00\x09\x00\x10\x00\x00\x00\x20abc"
+    toy_spans = toy_annotate.annotate_record(toy_record, None, False)
     assert list(_leaves(toy_spans))[-1].field == "value"
-    assert "only 3 remain" in toy_spans[1].children[0].children[1].explanation
+    length = toy_spans[1].children[0].children[1]
+    assert (length.start, length.length) == (6, 4)  # tag uint16, then length uint32
+    assert "uint32: 32 bytes of value follow, only 3 remain" in length.explanation
 
 
 def _leaves(spans):

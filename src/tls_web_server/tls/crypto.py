@@ -280,3 +280,49 @@ def verify_signature(public_key: PublicKey, scheme: str, signature: bytes, data:
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+# --------------------------------------------------------------------------
+# toytls signatures: RSA-PSS salts as the walkthrough's implementation uses them.
+# TLS 1.3 never calls these (RFC 8446 section 4.2.3: its salt is the digest's length).
+# --------------------------------------------------------------------------
+
+
+def sign_with_maximum_pss_salt(private_key: PrivateKey, scheme: str, data: bytes) -> bytes:
+    """Like sign(), but an RSA-PSS salt as long as the key allows; other schemes as sign().
+
+    The longest salt is emLen - hLen - 2 bytes (RFC 8017 section 9.1.1), 222
+    for RSA-2048 with SHA-256: what the walkthrough's server uses and its
+    client insists on.
+    """
+    family, _curve, hash_name = _SIGNATURE_SCHEMES[scheme]
+    if family != "rsa" or not isinstance(private_key, rsa.RSAPrivateKey):
+        return sign(private_key, scheme, data)
+    if scheme not in signature_schemes_for_key(private_key):
+        raise ValueError(f"a {describe_key(private_key)} key cannot sign with {scheme}")
+    hash_algorithm = _HASHES[hash_name]
+    longest_salt = padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=padding.PSS.MAX_LENGTH)
+    return private_key.sign(data, longest_salt, hash_algorithm)
+
+
+def verify_signature_any_pss_salt(
+    public_key: PublicKey, scheme: str, signature: bytes, data: bytes
+) -> bool:
+    """Like verify_signature(), but an RSA-PSS signature verifies whatever its salt length.
+
+    RFC 8017 section 9.1.2 takes the salt length as a parameter, but the
+    encoding shows it: the salt is what follows the 0x01 that ends the zero
+    padding, and OpenSSL's "auto" salt length reads it from there.
+    """
+    if scheme not in _SIGNATURE_SCHEMES or scheme not in signature_schemes_for_key(public_key):
+        return False
+    family, _curve, hash_name = _SIGNATURE_SCHEMES[scheme]
+    if family != "rsa" or not isinstance(public_key, rsa.RSAPublicKey):
+        return verify_signature(public_key, scheme, signature, data)
+    hash_algorithm = _HASHES[hash_name]
+    any_salt = padding.PSS(mgf=padding.MGF1(hash_algorithm), salt_length=padding.PSS.AUTO)
+    try:
+        public_key.verify(signature, data, any_salt, hash_algorithm)
+    except (InvalidSignature, ValueError):
+        return False
+    return True

@@ -257,7 +257,7 @@ def test_man_in_the_middle_swapping_the_server_key_is_caught(ecdsa_pki: DemoPki)
 
 def test_low_order_x25519_key_is_refused(ecdsa_pki: DemoPki) -> None:
     server, _client = make_pair(ecdsa_pki)
-    hello = b"\x00\x10\x00\x20" + bytes(32)  # the all-zero point gives an all-zero secret
+    hello = b"\x00\x10\x00\x00\x00\x20" + bytes(32)  # the all-zero point: an all-zero secret
     with pytest.raises(TLSError, match="X25519 public key is unusable"):
         server.feed_wire_data(frame_record(hello))
 

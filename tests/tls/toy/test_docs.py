@@ -10,10 +10,16 @@ import pytest
 
 from tls_web_server.tls import crypto
 from tls_web_server.tls.toy.client import CLIENT_TRANSITIONS
-from tls_web_server.tls.toy.record import RecordSealer, derive_session_keys
+from tls_web_server.tls.toy.record import (
+    CLIENT_WRITE_KEY_INFO,
+    SERVER_WRITE_KEY_INFO,
+    RecordSealer,
+    derive_session_keys,
+)
 from tls_web_server.tls.toy.server import SERVER_TRANSITIONS
 from tls_web_server.tls.toy.wire import (
     MAX_RECORD_LENGTH,
+    MAX_RECORD_LENGTH_FROM_SERVER,
     ClientHello,
     ServerAuth,
     ServerHello,
@@ -98,7 +104,7 @@ def test_server_auth_layout_matches_an_encoding_with_those_sizes() -> None:
         offset = int(match.group(1), 16)
         shown = bytes.fromhex(match.group(2))
         assert record[offset : offset + len(shown)] == shown, line
-    assert "to 0x047c" in lines[-1] and len(record) - 1 == 0x047C
+    assert "to 0x0482" in lines[-1] and len(record) - 1 == 0x0482
 
 
 def table_rows(heading: str) -> list[tuple[str, ...]]:
@@ -121,4 +127,11 @@ def test_state_tables_are_the_code_transition_tables() -> None:
 def test_the_limits_quoted_are_the_code_limits() -> None:
     text = DOC.read_text()
     assert f"longer than **{MAX_RECORD_LENGTH} bytes (64 KiB)**" in text
+    assert f"up to **16 MiB ({MAX_RECORD_LENGTH_FROM_SERVER} bytes)**" in text
     assert "at most 16 KiB (16384 bytes) of plaintext" in text
+
+
+def test_the_labels_quoted_are_the_code_labels() -> None:
+    text = DOC.read_text()
+    for label in (CLIENT_WRITE_KEY_INFO, SERVER_WRITE_KEY_INFO):
+        assert f'HKDF-Expand(PRK, "{label.decode("ascii")}", 32)' in text

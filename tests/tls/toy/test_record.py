@@ -31,8 +31,8 @@ def test_keys_are_hkdf_sha256_with_empty_salt_and_direction_labels() -> None:
         )
 
     keys = derive_session_keys(SHARED_SECRET)
-    assert keys.client_write_key == library_hkdf(b"toytls client write key")
-    assert keys.server_write_key == library_hkdf(b"toytls server write key")
+    assert keys.client_write_key == library_hkdf(b"toy tls client write key")
+    assert keys.server_write_key == library_hkdf(b"toy tls server write key")
     assert keys.client_write_key != keys.server_write_key
 
 

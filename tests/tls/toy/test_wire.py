@@ -9,6 +9,7 @@ import pytest
 from tls_web_server.tls.errors import TLSError
 from tls_web_server.tls.toy.wire import (
     MAX_RECORD_LENGTH,
+    MAX_RECORD_LENGTH_FROM_SERVER,
     ClientHello,
     RecordBuffer,
     ServerAuth,
@@ -23,7 +24,7 @@ KEY = bytes(range(32))
 
 
 def field(tag: int, value: bytes) -> bytes:
-    return struct.pack(">HH", tag, len(value)) + value
+    return struct.pack(">HI", tag, len(value)) + value
 
 
 # --------------------------------------------------------------------------
@@ -33,13 +34,13 @@ def field(tag: int, value: bytes) -> bytes:
 
 def test_client_hello_is_one_tag_length_value_field() -> None:
     encoded = ClientHello(KEY).encode()
-    assert encoded == b"\x00\x10\x00\x20" + KEY
+    assert encoded == b"\x00\x10" + b"\x00\x00\x00\x20" + KEY  # tag uint16, length uint32
     assert ClientHello.decode(encoded) == ClientHello(KEY)
 
 
 def test_server_hello_has_the_same_shape() -> None:
     encoded = ServerHello(KEY).encode()
-    assert encoded == b"\x00\x10\x00\x20" + KEY
+    assert encoded == b"\x00\x10\x00\x00\x00\x20" + KEY
     assert ServerHello.decode(encoded) == ServerHello(KEY)
 
 
@@ -47,7 +48,9 @@ def test_server_auth_lists_certificates_then_the_signature() -> None:
     message = ServerAuth(certificates=(b"leaf-der", b"intermediate-der"), signature=b"sig")
     encoded = message.encode()
     assert encoded == (
-        b"\x00\x20\x00\x08leaf-der" + b"\x00\x20\x00\x10intermediate-der" + b"\x00\x21\x00\x03sig"
+        b"\x00\x20\x00\x00\x00\x08leaf-der"
+        + b"\x00\x20\x00\x00\x00\x10intermediate-der"
+        + b"\x00\x21\x00\x00\x00\x03sig"
     )
     assert ServerAuth.decode(encoded) == message
 
@@ -63,7 +66,9 @@ def test_server_auth_lists_certificates_then_the_signature() -> None:
         (field(0x0010, KEY + b"!"), "is 32 bytes, not 33"),
         (field(0x0010, KEY) + b"\x00", "1 stray bytes after the last field"),
         (field(0x0010, KEY) + b"\x00\x10\x00", "3 stray bytes"),
-        (b"\x00\x10\x00\x21" + KEY, "announces 33 bytes, only 32 remain"),
+        (field(0x0010, KEY) + b"\x00\x10\x00\x00\x00", "5 stray bytes"),
+        (b"\x00\x10\x00\x00\x00\x21" + KEY, "announces 33 bytes, only 32 remain"),
+        (b"\x00\x10\xff\xff\xff\xff" + KEY, "announces 4294967295 bytes, only 32 remain"),
     ],
 )
 def test_malformed_client_hello_is_a_tls_error(payload: bytes, reason: str) -> None:
@@ -102,9 +107,23 @@ def test_fields_round_trip_in_order() -> None:
     assert decode_fields(encode_fields(fields), "test") == fields
 
 
-def test_a_field_longer_than_its_uint16_length_cannot_be_encoded() -> None:
-    with pytest.raises(ValueError, match="at most 65535 bytes"):
-        encode_fields([(Tag.CERTIFICATE, bytes(65536))])
+class Huge(bytes):
+    """Claims 4 GiB without holding it: only its length is ever read."""
+
+    def __len__(self) -> int:
+        return 2**32
+
+
+def test_a_field_longer_than_its_uint32_length_cannot_be_encoded() -> None:
+    with pytest.raises(ValueError, match="at most 4294967295 bytes"):
+        encode_fields([(Tag.CERTIFICATE, Huge())])
+
+
+def test_a_field_longer_than_the_old_uint16_length_round_trips() -> None:
+    value = bytes(range(256)) * 300  # 76800 bytes: needs the uint32 length
+    encoded = encode_fields([(Tag.CERTIFICATE, value)])
+    assert encoded[:6] == b"\x00\x20\x00\x01\x2c\x00"
+    assert decode_fields(encoded, "test") == [(Tag.CERTIFICATE, value)]
 
 
 # --------------------------------------------------------------------------
@@ -153,3 +172,14 @@ def test_a_record_of_exactly_the_limit_is_accepted() -> None:
     assert buffer.next_record() is None
     buffer.feed(bytes(MAX_RECORD_LENGTH))
     assert buffer.next_record() == bytes(MAX_RECORD_LENGTH)
+
+
+def test_a_buffer_for_a_client_takes_records_up_to_16_mib() -> None:
+    assert MAX_RECORD_LENGTH_FROM_SERVER == 16 * 1024 * 1024
+    buffer = RecordBuffer(MAX_RECORD_LENGTH_FROM_SERVER)
+    buffer.feed(b"\x01\x00\x00\x00")  # exactly 16 MiB announced: wait for it
+    assert buffer.next_record() is None
+    refusing = RecordBuffer(MAX_RECORD_LENGTH_FROM_SERVER)
+    refusing.feed(b"\x01\x00\x00\x01")
+    with pytest.raises(TLSError, match="announces 16777217 bytes, more than the 16777216-byte"):
+        refusing.next_record()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ..span import Span
 from .record import NONCE_LENGTH, SEQUENCE_LENGTH, TAG_LENGTH
-from .wire import FIELD_HEADER_LENGTH, RECORD_HEADER_LENGTH, Tag
+from .wire import FIELD_HEADER_LENGTH, FIELD_TAG_LENGTH, RECORD_HEADER_LENGTH, Tag
 
 UNPARSED = "unparsed bytes"
 _UNPARSED_EXPLANATION = (
@@ -159,8 +159,10 @@ def _fields(raw: bytes, start: int) -> list[Span]:
         if end - position < FIELD_HEADER_LENGTH:
             spans.append(_unparsed(position, end))
             break
-        raw_tag = int.from_bytes(raw[position : position + 2], "big")
-        length = int.from_bytes(raw[position + 2 : position + 4], "big")
+        raw_tag = int.from_bytes(raw[position : position + FIELD_TAG_LENGTH], "big")
+        length = int.from_bytes(
+            raw[position + FIELD_TAG_LENGTH : position + FIELD_HEADER_LENGTH], "big"
+        )
         try:
             tag: Tag | None = Tag(raw_tag)
             name = tag.name
@@ -170,13 +172,18 @@ def _fields(raw: bytes, start: int) -> list[Span]:
         value_end = min(value_start + length, end)
         children = [
             Span(
-                position, 2, "tag", "uint16: what the field holds.", (), f"0x{raw_tag:04x} ({name})"
+                position,
+                FIELD_TAG_LENGTH,
+                "tag",
+                "uint16: what the field holds.",
+                (),
+                f"0x{raw_tag:04x} ({name})",
             ),
             Span(
-                position + 2,
-                2,
+                position + FIELD_TAG_LENGTH,
+                FIELD_HEADER_LENGTH - FIELD_TAG_LENGTH,
                 "length",
-                f"uint16: {length} bytes of value follow"
+                f"uint32: {length} bytes of value follow"
                 + ("." if value_start + length <= end else f", only {end - value_start} remain."),
                 (),
                 str(length),

@@ -33,7 +33,7 @@ from .connection import (
     signed_content,
 )
 from .record import RecordOpener, RecordSealer, derive_session_keys
-from .wire import ClientHello, ServerAuth, ServerHello
+from .wire import MAX_RECORD_LENGTH_FROM_SERVER, ClientHello, ServerAuth, ServerHello
 
 # (state, what arrives, next state): the client half of connection.py's diagram.
 CLIENT_TRANSITIONS = (
@@ -105,9 +105,12 @@ class WaitServerAuth:
         # Check 2: the sender holds the leaf's private key and signed *our* key
         # with its own, so nobody in the middle swapped either of them.
         # (verify_chain only accepts leaf keys that have a signature scheme.)
+        # RSA-PSS: any salt length verifies; the walkthrough's server uses the longest.
         scheme = crypto.signature_schemes_for_key(verified.leaf_public_key)[0]
         signed = signed_content(self.client_public_key, self.server_public_key)
-        if not crypto.verify_signature(verified.leaf_public_key, scheme, auth.signature, signed):
+        if not crypto.verify_signature_any_pss_salt(
+            verified.leaf_public_key, scheme, auth.signature, signed
+        ):
             raise TLSError(
                 f"the ServerAuth signature ({scheme}) does not verify: the sender does not"
                 " hold the certificate's key, or the public keys were changed on the way"
@@ -125,6 +128,9 @@ class WaitServerAuth:
 
 class ToyTLSClientConnection(ToyConnection):
     """The client side of one toytls connection."""
+
+    # The walkthrough's server sends a whole HTTP response as one record.
+    max_received_record_length: ClassVar[int] = MAX_RECORD_LENGTH_FROM_SERVER
 
     def __init__(
         self,

@@ -47,7 +47,7 @@ from .record import (
     RecordSealer,
     SessionKeys,
 )
-from .wire import RecordBuffer, frame_record
+from .wire import MAX_RECORD_LENGTH, RecordBuffer, frame_record, received_record
 
 PROTOCOL_NAME = "toytls"
 KEY_EXCHANGE_GROUP = "x25519"
@@ -101,7 +101,7 @@ class Established:
         plaintext = self.opener.open_record(payload)
         connection.deliver_plaintext(plaintext)
         if connection.observer is not None:
-            connection.observe_record("received", frame_record(payload), plaintext, sequence)
+            connection.observe_record("received", received_record(payload), plaintext, sequence)
         return self
 
 
@@ -120,13 +120,16 @@ class Failed:
 class ToyConnection:
     """The record loop and the tls/api.py contract; the states do the protocol work."""
 
+    # The largest record this side accepts (wire.py says why client and server differ).
+    max_received_record_length: ClassVar[int] = MAX_RECORD_LENGTH
+
     def __init__(
         self, state: State, *, random_bytes: crypto.RandomSource, observer: Observer | None
     ) -> None:
         self._state = state
         self.random_bytes = random_bytes
         self.observer = observer
-        self._incoming = RecordBuffer()
+        self._incoming = RecordBuffer(self.max_received_record_length)
         self._outgoing = bytearray()
         self._plaintext = bytearray()
         self._negotiated: Negotiated | None = None
@@ -212,7 +215,7 @@ class ToyConnection:
 
     def observe_received(self, name: str, payload: bytes, fields: dict[str, Any]) -> None:
         if self.observer is not None:
-            self._observe_handshake("received", name, payload, frame_record(payload), fields)
+            self._observe_handshake("received", name, payload, received_record(payload), fields)
 
     def observe_keys(self, shared_secret: bytes, keys: SessionKeys) -> None:
         if self.observer is not None:

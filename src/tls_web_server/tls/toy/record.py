@@ -2,7 +2,8 @@
 
 What this module owns:
 - Turning the X25519 shared secret into one AES-256-GCM key per direction
-  with HKDF-SHA256 (RFC 5869): salt empty, info names the direction.
+  with HKDF-SHA256 (RFC 5869): salt empty, info names the direction
+  ("toy tls client write key", "toy tls server write key").
 - The application record payload
   `sequence (uint64) || nonce (12 random bytes) || AES-GCM(plaintext) || tag (16)`,
   with the 8 sequence bytes as associated data, so a record only opens at the
@@ -27,15 +28,19 @@ from ..errors import TLSError, TLSUsageError
 
 AEAD_ALGORITHM = "AES-256-GCM"
 KEY_LENGTH = 32
-CLIENT_WRITE_KEY_INFO = b"toytls client write key"
-SERVER_WRITE_KEY_INFO = b"toytls server write key"
+# The walkthrough's labels, byte for byte ("toy tls", two words): any other
+# spelling gives other keys, and no record would open on the other side.
+CLIENT_WRITE_KEY_INFO = b"toy tls client write key"
+SERVER_WRITE_KEY_INFO = b"toy tls server write key"
 
 SEQUENCE_LENGTH = 8
 NONCE_LENGTH = crypto.AEAD_NONCE_LENGTH  # 12
 TAG_LENGTH = crypto.AEAD_TAG_LENGTH  # 16
 RECORD_OVERHEAD = SEQUENCE_LENGTH + NONCE_LENGTH + TAG_LENGTH  # 36 bytes per record
-# Like TLS (RFC 8446 section 5.1), at most 16 KiB of plaintext per record: a
-# receiver can decrypt and hand on a record without buffering much.
+# Like TLS (RFC 8446 section 5.1), we seal at most 16 KiB of plaintext per
+# record: a receiver can decrypt and hand on a record without buffering much.
+# (The walkthrough's server seals a whole response in one record; our client
+# opens those too, up to wire.MAX_RECORD_LENGTH_FROM_SERVER.)
 MAX_PLAINTEXT_PER_RECORD = 16384
 # The sequence number is a uint64; it must never wrap, or an old record could be replayed.
 MAX_SEQUENCE = 2**64 - 1

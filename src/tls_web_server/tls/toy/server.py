@@ -60,8 +60,9 @@ class WaitClientHello:
         )
         # The signature ties the certificate's key to *these* two ephemeral keys,
         # so a ServerAuth recorded from another handshake is useless here.
+        # RSA keys sign with the longest PSS salt, as the walkthrough's server does.
         scheme = self.credentials.signature_schemes[0]
-        signature = crypto.sign(
+        signature = crypto.sign_with_maximum_pss_salt(
             self.credentials.private_key,
             scheme,
             signed_content(hello.public_key, ephemeral.public_bytes),

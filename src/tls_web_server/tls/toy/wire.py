@@ -4,8 +4,11 @@ What this module owns:
 - The record frame `length (uint32 big-endian) || payload`, and reassembling
   frames from TCP chunks of any size (`RecordBuffer`).
 - The handshake encoding: each message is a run of fields
-  `tag (uint16) || length (uint16) || value`, and the three messages
+  `tag (uint16) || length (uint32) || value`, and the three messages
   ClientHello, ServerHello and ServerAuth built from them.
+
+Both are the walkthrough's own wire format, byte for byte, so its reference
+implementation and ours talk to each other (docs/toytls.md, "Compatibility").
 
 What it must never do:
 - Hold keys, encrypt, verify or decide what happens next: it turns bytes into
@@ -28,17 +31,24 @@ from enum import IntEnum
 from ..errors import TLSError
 
 RECORD_HEADER_LENGTH = 4
+# The largest record we send, and the largest a server accepts from a client.
 # 64 KiB is four times the largest record toytls itself sends (16 KiB of
 # plaintext plus 36 bytes of overhead) and leaves room for a certificate chain
 # in ServerAuth.  Anything larger is refused from its header alone, so a peer
 # cannot make us buffer up to 4 GiB by announcing a huge length.
 MAX_RECORD_LENGTH = 65536
-FIELD_HEADER_LENGTH = 4
-MAX_FIELD_LENGTH = 0xFFFF
+# The largest record a client accepts from a server: the walkthrough's server
+# sends a whole HTTP response in one record, and its readers allow 16 MiB.
+# A client only receives what it asked for, so it can afford to buffer that
+# much; a server keeps MAX_RECORD_LENGTH, since anyone may connect to it.
+MAX_RECORD_LENGTH_FROM_SERVER = 16 * 1024 * 1024
+FIELD_TAG_LENGTH = 2
+FIELD_HEADER_LENGTH = FIELD_TAG_LENGTH + 4  # tag (uint16) || length (uint32)
+MAX_FIELD_LENGTH = 0xFFFFFFFF
 X25519_PUBLIC_KEY_LENGTH = 32
 
 _RECORD_HEADER = struct.Struct(">I")
-_FIELD_HEADER = struct.Struct(">HH")
+_FIELD_HEADER = struct.Struct(">HI")  # tag (uint16), length (uint32)
 
 
 class Tag(IntEnum):
@@ -61,19 +71,32 @@ def frame_record(payload: bytes) -> bytes:
     return _RECORD_HEADER.pack(len(payload)) + payload
 
 
+def received_record(payload: bytes) -> bytes:
+    """A received record as it was on the wire, length header included, for observers.
+
+    Unlike frame_record it has no limit of its own: the RecordBuffer that cut
+    the payload out already held it to the receiver's limit.
+    """
+    return _RECORD_HEADER.pack(len(payload)) + payload
+
+
 class RecordBuffer:
     """Collects TCP chunks and hands out complete record payloads, one at a time.
+
+    A record announcing more than `max_record_length` bytes is refused as soon
+    as its header is in, before any of its payload is kept.
 
     The bytes live in one bytearray with a read offset, so a record trickling
     in a byte at a time costs no re-copying; consumed bytes are dropped only
     once they make up at least half of the buffer.
     """
 
-    __slots__ = ("_buffer", "_offset")
+    __slots__ = ("_buffer", "_offset", "max_record_length")
 
-    def __init__(self) -> None:
+    def __init__(self, max_record_length: int = MAX_RECORD_LENGTH) -> None:
         self._buffer = bytearray()
         self._offset = 0
+        self.max_record_length = max_record_length
 
     def feed(self, data: bytes) -> None:
         self._buffer += data
@@ -90,9 +113,10 @@ class RecordBuffer:
         if len(buffer) - start < RECORD_HEADER_LENGTH:
             return None
         (length,) = _RECORD_HEADER.unpack_from(buffer, start)
-        if length > MAX_RECORD_LENGTH:
+        if length > self.max_record_length:
             raise TLSError(
-                f"record announces {length} bytes, more than the {MAX_RECORD_LENGTH}-byte limit"
+                f"record announces {length} bytes,"
+                f" more than the {self.max_record_length}-byte limit"
             )
         payload_start = start + RECORD_HEADER_LENGTH
         payload_end = payload_start + length
