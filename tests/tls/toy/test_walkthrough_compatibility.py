@@ -18,7 +18,9 @@ read back from a signature with the arithmetic of RFC 8017 section 9.1.2.
 from __future__ import annotations
 
 import hashlib
+import socket
 import struct
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from tls_web_server.tcp.client import fetch, toytls_client_factory
 from tls_web_server.tls import crypto
 from tls_web_server.tls.errors import TLSError
 from tls_web_server.tls.toy import ToyTLSClientConnection, ToyTLSServerConnection
@@ -403,3 +406,52 @@ def test_our_server_sends_at_most_16_kib_of_plaintext_per_record(rsa_pki: DemoPk
         open_record(SERVER_WRITE_KEY, sequence, payload) for sequence, payload in enumerate(records)
     )
     assert opened == data
+
+
+def receive_exactly(connection: socket.socket, count: int) -> bytes:
+    data = bytearray()
+    while len(data) < count:
+        chunk = connection.recv(count - len(data))
+        assert chunk, "the client closed early"
+        data += chunk
+    return bytes(data)
+
+
+def test_get_toytls_reads_a_walkthrough_server_sending_1_mib_in_one_record(
+    rsa_pki: DemoPki,
+) -> None:
+    """`get --toytls` over a real socket, against a server that answers as the walkthrough's."""
+    body = bytes(range(256)) * (ONE_MIB // 256)
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n" + body
+    requests: list[bytes] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(30)
+
+    def serve_one() -> None:
+        connection, _address = listener.accept()
+        with connection:
+            connection.settimeout(30)
+            server = walkthrough_server_flight(rsa_pki, receive_exactly(connection, 42))
+            connection.sendall(server.flight)
+            (length,) = struct.unpack(">I", receive_exactly(connection, 4))
+            requests.append(
+                open_record(server.client_write_key, 0, receive_exactly(connection, length))
+            )
+            connection.sendall(seal(server.server_write_key, 0, bytes(12), response))
+
+    thread = threading.Thread(target=serve_one, daemon=True)
+    thread.start()
+    try:
+        port = listener.getsockname()[1]
+        result = fetch(
+            f"https://localhost:{port}/big.bin",
+            new_tls=toytls_client_factory(rsa_pki.files.root_cert),
+            timeout=30,
+        )
+    finally:
+        thread.join(30)
+        listener.close()
+    assert requests and requests[0].startswith(b"GET /big.bin HTTP/1.1\r\n")
+    assert result.response.status == 200
+    assert result.response.body == body
+    assert result.negotiated is not None and result.negotiated.protocol == "toytls"

@@ -18,6 +18,7 @@ from tls_web_server.tls.toy.wire import (
     decode_fields,
     encode_fields,
     frame_record,
+    received_record,
 )
 
 KEY = bytes(range(32))
@@ -135,6 +136,13 @@ def test_frame_record_prefixes_a_big_endian_uint32_length() -> None:
     assert frame_record(b"abc") == b"\x00\x00\x00\x03abc"
     with pytest.raises(ValueError, match="at most 65536 bytes"):
         frame_record(bytes(MAX_RECORD_LENGTH + 1))
+
+
+def test_a_received_record_is_shown_whole_whatever_its_size() -> None:
+    # For observers: a client may receive records far above what we send.
+    payload = bytes(MAX_RECORD_LENGTH + 1)
+    assert received_record(payload) == b"\x00\x01\x00\x01" + payload
+    assert received_record(b"abc") == frame_record(b"abc")
 
 
 def test_record_buffer_reassembles_a_record_fed_one_byte_at_a_time() -> None:

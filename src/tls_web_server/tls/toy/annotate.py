@@ -36,7 +36,8 @@ _FIELD_EXPLANATIONS = {
     ),
     Tag.SIGNATURE: (
         "The server's signature over client_public_key || server_public_key, made with the "
-        "leaf certificate's private key: it ties the certificate to this very handshake."
+        "leaf certificate's private key (an RSA key signs with PSS and the longest salt, as "
+        "in the walkthrough): it ties the certificate to this very handshake."
     ),
 }
 
