@@ -37,8 +37,8 @@ invalid"), carrying the alert that went to the server.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
 
 from .. import crypto, pki
 from ..api import Negotiated, Observer
@@ -359,9 +359,14 @@ class _Handshake:
     hello_retry: bool
     send_compatibility_ccs: bool
     offered_extensions: frozenset[int]  # what the server may answer in EncryptedExtensions
-    alpn: str | None = None
-    certificate_request_context: bytes | None = None
-    signature_scheme: str | None = None
+
+
+class _ServerAnswers(NamedTuple):
+    """What the server's encrypted messages told us, handed forward state by state."""
+
+    alpn: str | None = None  # EncryptedExtensions
+    certificate_request_context: bytes | None = None  # CertificateRequest: answer it
+    signature_scheme: str | None = None  # CertificateVerify (None when resumed)
 
 
 class ExpectEncryptedExtensions:
@@ -400,7 +405,9 @@ class ExpectEncryptedExtensions:
             protocol = ext.decode_selected_application_protocol(alpn)
             if protocol not in handshake.setup.settings.application_protocols:
                 raise _illegal(f"the server chose protocol {protocol!r}, which we did not offer")
-            handshake = replace(handshake, alpn=protocol.decode("latin-1"))
+            answers = _ServerAnswers(alpn=protocol.decode("latin-1"))
+        else:
+            answers = _ServerAnswers()
         if encrypted.extension(ExtensionType.early_data) is not None:
             raise TLSError(
                 "the server accepted early data we never sent",
@@ -408,8 +415,8 @@ class ExpectEncryptedExtensions:
             )
         handshake.transcript.add(raw)
         if handshake.resumed:
-            return ExpectFinished(handshake)
-        return ExpectCertificate(handshake)
+            return ExpectFinished(handshake, answers)
+        return ExpectCertificate(handshake, answers)
 
 
 class ExpectCertificate:
@@ -419,8 +426,9 @@ class ExpectCertificate:
         HandshakeType.certificate_request,
     )
 
-    def __init__(self, handshake: _Handshake) -> None:
+    def __init__(self, handshake: _Handshake, answers: _ServerAnswers) -> None:
         self.handshake = handshake
+        self.answers = answers
 
     def handle(self, context: HandshakeContext, message: HandshakeInput) -> HandshakeState:
         msg_type, body, raw = message
@@ -428,29 +436,35 @@ class ExpectCertificate:
         if msg_type == HandshakeType.certificate_request:
             request = CertificateRequest.decode(body)
             context.observe_received("CertificateRequest", request, raw)
-            if handshake.certificate_request_context is not None:
+            if self.answers.certificate_request_context is not None:
                 raise TLSError("a second CertificateRequest", AlertDescription.unexpected_message)
             handshake.transcript.add(raw)
             # We have no client certificate: we will answer with an empty one (4.4.2).
-            context_bytes = request.certificate_request_context
-            return ExpectCertificate(replace(handshake, certificate_request_context=context_bytes))
+            answers = self.answers._replace(
+                certificate_request_context=request.certificate_request_context
+            )
+            return ExpectCertificate(handshake, answers)
         certificate = Certificate.decode(body)
         context.observe_received("Certificate", certificate, raw)
         setup = handshake.setup
         verified = verify_server_chain(
             certificate, setup.settings.trusted_roots, setup.server_name, context.clock()
         )
-        context.observe_verified("certificate chain", " <- ".join(verified.subjects))
+        if context.is_observed:
+            context.observe_verified("certificate chain", " <- ".join(verified.subjects))
         handshake.transcript.add(raw)
-        return ExpectCertificateVerify(handshake, verified)
+        return ExpectCertificateVerify(handshake, self.answers, verified)
 
 
 class ExpectCertificateVerify:
     name: ClassVar[str] = "ExpectCertificateVerify"
     expects: ClassVar[tuple[HandshakeType, ...]] = (HandshakeType.certificate_verify,)
 
-    def __init__(self, handshake: _Handshake, verified: pki.VerifiedChain) -> None:
+    def __init__(
+        self, handshake: _Handshake, answers: _ServerAnswers, verified: pki.VerifiedChain
+    ) -> None:
         self.handshake = handshake
+        self.answers = answers
         self.verified = verified
 
     def handle(self, context: HandshakeContext, message: HandshakeInput) -> HandshakeState:
@@ -459,17 +473,19 @@ class ExpectCertificateVerify:
         context.observe_received("CertificateVerify", verify, raw)
         handshake = self.handshake
         scheme = verify_server_signature(self.verified, verify, handshake.transcript.digest())
-        context.observe_verified("CertificateVerify", scheme.name)
+        if context.is_observed:
+            context.observe_verified("CertificateVerify", scheme.name)
         handshake.transcript.add(raw)
-        return ExpectFinished(replace(handshake, signature_scheme=scheme.name))
+        return ExpectFinished(handshake, self.answers._replace(signature_scheme=scheme.name))
 
 
 class ExpectFinished:
     name: ClassVar[str] = "ExpectFinished"
     expects: ClassVar[tuple[HandshakeType, ...]] = (HandshakeType.finished,)
 
-    def __init__(self, handshake: _Handshake) -> None:
+    def __init__(self, handshake: _Handshake, answers: _ServerAnswers) -> None:
         self.handshake = handshake
+        self.answers = answers
 
     def handle(self, context: HandshakeContext, message: HandshakeInput) -> HandshakeState:
         _, body, raw = message
@@ -499,8 +515,9 @@ class ExpectFinished:
         context.install_write_keys(
             parameters, "client_handshake_traffic_secret", handshake.client_secret
         )
-        if handshake.certificate_request_context is not None:
-            empty = Certificate(handshake.certificate_request_context, ())
+        answers = self.answers
+        if answers.certificate_request_context is not None:
+            empty = Certificate(answers.certificate_request_context, ())
             transcript.add(context.send_handshake(empty))
         verify_data = key_schedule.finished_verify_data(
             hash_name, handshake.client_secret, transcript.digest()
@@ -516,9 +533,9 @@ class ExpectFinished:
             protocol="TLSv1.3",
             cipher_suite=parameters.suite.name,
             group=handshake.group.name,
-            alpn=handshake.alpn,
+            alpn=answers.alpn,
             server_name=handshake.setup.server_name,
-            signature_scheme=handshake.signature_scheme,
+            signature_scheme=answers.signature_scheme,
             resumed=handshake.resumed,
             hello_retry=handshake.hello_retry,
         )
