@@ -82,7 +82,7 @@ def test_one_input(data: bytes) -> None:
     except TLSError as error:
         if error.alert is not None or error.received_alert is not None or not error.reason:
             raise fail(f"a toytls TLSError with an alert or no reason: {error!r}") from None
-        if connection.is_established or connection.state_name != "FAILED":
+        if connection.is_established or connection.state_name != "Failed":
             raise fail(
                 f"after {error} the connection is in state {connection.state_name}"
             ) from None

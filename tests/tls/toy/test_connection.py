@@ -136,13 +136,19 @@ def test_observer_sees_messages_keys_checks_and_records(ecdsa_pki: DemoPki) -> N
     server.feed_wire_data(client.protect_application_data(REQUEST))
 
     def kinds(events):
-        return [(e["kind"], e.get("name", e.get("content_type"))) for e in events]
+        return [
+            (e["kind"], f"{e['previous']} -> {e['next']}")
+            if e["kind"] == "state"
+            else (e["kind"], e.get("name", e.get("content_type")))
+            for e in events
+        ]
 
     assert kinds(client_events) == [
         ("record", "handshake"),
         ("message", "ClientHello"),
         ("record", "handshake"),
         ("message", "ServerHello"),
+        ("state", "ExpectServerHello -> ExpectServerAuth"),
         ("record", "handshake"),
         ("message", "ServerAuth"),
         ("verified", "certificate chain"),
@@ -150,7 +156,12 @@ def test_observer_sees_messages_keys_checks_and_records(ecdsa_pki: DemoPki) -> N
         ("secret", "shared_secret"),
         ("secret", "client_write_key"),
         ("secret", "server_write_key"),
+        ("state", "ExpectServerAuth -> Traffic"),
         ("record", "application_data"),
+    ]
+    # Application records do not change the state: no state event after Traffic.
+    assert [e for e in server_events if e["kind"] == "state"] == [
+        {"kind": "state", "protocol": "toytls", "previous": "ExpectClientHello", "next": "Traffic"}
     ]
     assert all(event["protocol"] == "toytls" for event in client_events)
     records = [e for e in client_events if e["kind"] == "record"]
@@ -184,7 +195,7 @@ def expect_client_failure(server: ToyTLSServerConnection, client: ToyTLSClientCo
     with pytest.raises(TLSError) as caught:
         client.feed_wire_data(server.pop_pending_wire_data())
     assert caught.value.alert is None
-    assert not client.is_established and client.state_name == "FAILED"
+    assert not client.is_established and client.state_name == "Failed"
     assert client.negotiated is None
     with pytest.raises(TLSUsageError):
         client.protect_application_data(REQUEST)
@@ -372,14 +383,14 @@ def test_failed_connection_refuses_everything_after(ecdsa_pki: DemoPki) -> None:
 
 def test_sending_before_the_handshake_is_a_usage_error(ecdsa_pki: DemoPki) -> None:
     server, client = make_pair(ecdsa_pki)
-    with pytest.raises(TLSUsageError, match="in state WAIT_SERVER_HELLO"):
+    with pytest.raises(TLSUsageError, match="in state ExpectServerHello"):
         client.protect_application_data(REQUEST)
-    with pytest.raises(TLSUsageError, match="in state WAIT_CLIENT_HELLO"):
+    with pytest.raises(TLSUsageError, match="in state ExpectClientHello"):
         server.protect_application_data(RESPONSE)
     server.feed_wire_data(client.pop_pending_wire_data())
     server_hello, _server_auth = split_records(server.pop_pending_wire_data())
     client.feed_wire_data(server_hello)
-    with pytest.raises(TLSUsageError, match="in state WAIT_SERVER_AUTH"):
+    with pytest.raises(TLSUsageError, match="in state ExpectServerAuth"):
         client.protect_application_data(REQUEST)
 
 

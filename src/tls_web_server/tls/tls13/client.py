@@ -14,50 +14,59 @@
           └────────────────────────────────────────────────────► ExpectFinished
                         (we send [Certificate], Finished) ──► Traffic
 
-CLIENT_TRANSITIONS holds this diagram as data.  Verification results are
-handed forward: ExpectCertificateVerify can only be reached with the key of
-a chain that verified, and ExpectFinished only after the signature (or the
-PSK) authenticated the server.
+CLIENT_TRANSITIONS holds this diagram as data: docs/state-machines.md is
+generated from it and tests compare it with the transitions a handshake
+reports.  Verification results are handed forward: ExpectCertificateVerify
+can only be reached with the key of a chain that verified, ExpectFinished
+only after the signature (or the PSK) authenticated the server, and Traffic
+only with the proof that the server's Finished verified.  Each state acts
+through its narrow context (handshake_context.py) and returns the next one.
 
-What this module owns: the ClientHello we send, checking every server choice
-against what we offered, certificate and signature verification (pki.py and
-crypto.py do the work), and keeping tickets for resumption.
+What this module owns: the client's states, checking every server choice
+against what we offered, and keeping tickets for resumption.  Its neighbours:
+client_settings.py (settings, tickets), client_hello.py (the hello we send),
+server_authentication.py (the certificate chain and CertificateVerify checks).
 
 What it must never do: accept a server that skipped authentication, a
 parameter we did not offer, or read the clock and randomness except through
-the connection's `clock` and `random_bytes`.  Failures are TLSErrors whose
+the context's `clock` and `random_bytes`.  Failures are TLSErrors whose
 reason a learner understands ("server signature over the transcript is
 invalid"), carrying the alert that went to the server.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
 
 from .. import crypto, pki
 from ..api import Negotiated, Observer
 from ..errors import AlertDescription, TLSError
+from ..handshake_states import Transition
 from . import extensions as ext
 from . import key_schedule
-from .connection import HandshakeInput, TLS13Connection, check_finished_length
+from .client_hello import KeyShares, first_client_hello, second_client_hello
+from .client_settings import ClientSettings, Ticket, TicketStore
+from .connection import TLS13Connection
 from .enums import (
     CIPHER_SUITE_PARAMETERS,
-    LEGACY_VERSION,
     TLS13_VERSION,
     CipherSuite,
     CipherSuiteParameters,
     ExtensionType,
     HandshakeType,
     NamedGroup,
-    PskKeyExchangeMode,
-    SignatureScheme,
 )
-from .extensions import Extension
+from .handshake_context import (
+    FinishedVerified,
+    HandshakeContext,
+    HandshakeInput,
+    HandshakeState,
+    Traffic,
+    verify_finished,
+)
 from .messages import (
-    SERVER_SIGNATURE_CONTEXT,
     Certificate,
     CertificateRequest,
     CertificateVerify,
@@ -67,44 +76,22 @@ from .messages import (
     NewSessionTicket,
     ServerHello,
 )
+from .server_authentication import verify_server_chain, verify_server_signature
 from .transcript import Transcript
 
-DEFAULT_CIPHER_SUITES = (
-    CipherSuite.TLS_AES_128_GCM_SHA256,
-    CipherSuite.TLS_AES_256_GCM_SHA384,
-    CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
-)
-DEFAULT_GROUPS = (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1, NamedGroup.x448)
-DEFAULT_KEY_SHARES = (NamedGroup.x25519, NamedGroup.secp256r1)
-# What we can verify in CertificateVerify, strongest-first within each family.
-VERIFIABLE_SCHEMES = (
-    SignatureScheme.ecdsa_secp256r1_sha256,
-    SignatureScheme.ecdsa_secp384r1_sha384,
-    SignatureScheme.rsa_pss_rsae_sha256,
-    SignatureScheme.rsa_pss_rsae_sha384,
-    SignatureScheme.rsa_pss_rsae_sha512,
-    SignatureScheme.ed25519,
-)
-# Certificates may still be signed with PKCS#1 v1.5 (section 4.2.3), which
-# pki.py checks; CertificateVerify must never use it.
-CERTIFICATE_SCHEMES = (
-    *VERIFIABLE_SCHEMES,
-    SignatureScheme.rsa_pkcs1_sha256,
-    SignatureScheme.rsa_pkcs1_sha384,
-    SignatureScheme.rsa_pkcs1_sha512,
-)
+__all__ = ["ClientSettings", "TLS13ClientConnection", "Ticket", "TicketStore"]
 
 CLIENT_TRANSITIONS = (
-    ("ExpectServerHello", "HelloRetryRequest", "ExpectServerHello"),
-    ("ExpectServerHello", "ServerHello", "ExpectEncryptedExtensions"),
-    ("ExpectEncryptedExtensions", "EncryptedExtensions", "ExpectCertificate"),
-    ("ExpectEncryptedExtensions", "EncryptedExtensions (resumed)", "ExpectFinished"),
-    ("ExpectCertificate", "CertificateRequest", "ExpectCertificate"),
-    ("ExpectCertificate", "Certificate", "ExpectCertificateVerify"),
-    ("ExpectCertificateVerify", "CertificateVerify", "ExpectFinished"),
-    ("ExpectFinished", "Finished", "Traffic"),
-    ("Traffic", "NewSessionTicket", "Traffic"),
-    ("Traffic", "KeyUpdate", "Traffic"),
+    Transition("ExpectServerHello", "HelloRetryRequest", "ExpectServerHello"),
+    Transition("ExpectServerHello", "ServerHello", "ExpectEncryptedExtensions"),
+    Transition("ExpectEncryptedExtensions", "EncryptedExtensions", "ExpectCertificate"),
+    Transition("ExpectEncryptedExtensions", "EncryptedExtensions (resumed)", "ExpectFinished"),
+    Transition("ExpectCertificate", "CertificateRequest", "ExpectCertificate"),
+    Transition("ExpectCertificate", "Certificate", "ExpectCertificateVerify"),
+    Transition("ExpectCertificateVerify", "CertificateVerify", "ExpectFinished"),
+    Transition("ExpectFinished", "Finished", "Traffic"),
+    Transition("Traffic", "NewSessionTicket", "Traffic"),
+    Transition("Traffic", "KeyUpdate", "Traffic"),
 )
 
 # RFC 8446 section 4.2: the extensions each kind of server hello may carry.
@@ -126,53 +113,14 @@ _ALLOWED_ENCRYPTED_EXTENSIONS = {
 
 
 @dataclass(frozen=True)
-class Ticket:
-    """What resuming with one NewSessionTicket needs (RFC 8446 section 4.6.1)."""
+class _Setup:
+    """What the client set out with: its settings, the name it asked for, where tickets go."""
 
-    scope: str  # which server it is for: "name:port"
-    cipher_suite: CipherSuite
-    psk: bytes
-    ticket: bytes
-    age_add: int
-    lifetime: int
-    received_at: float
-
-    def __repr__(self) -> str:
-        return f"Ticket({self.scope}, {self.cipher_suite.name}, <psk hidden>)"
-
-    def is_valid_at(self, now: float) -> bool:
-        return 0 <= now - self.received_at <= self.lifetime
-
-
-class TicketStore:
-    """Tickets by server; each ticket is used once (RFC 8446 appendix C.4)."""
-
-    def __init__(self) -> None:
-        self._tickets: dict[str, list[Ticket]] = {}
-
-    def add(self, ticket: Ticket) -> None:
-        self._tickets.setdefault(ticket.scope, []).append(ticket)
-
-    def take(self, scope: str, now: float) -> Ticket | None:
-        tickets = self._tickets.get(scope, [])
-        while tickets:
-            ticket = tickets.pop(0)
-            if ticket.is_valid_at(now):
-                return ticket
-        return None
-
-    def __len__(self) -> int:
-        return sum(len(tickets) for tickets in self._tickets.values())
-
-
-@dataclass(frozen=True)
-class ClientSettings:
-    trusted_roots: tuple[pki.Certificate, ...]
-    cipher_suites: tuple[CipherSuite, ...] = DEFAULT_CIPHER_SUITES
-    groups: tuple[NamedGroup, ...] = DEFAULT_GROUPS
-    key_share_groups: tuple[NamedGroup, ...] = DEFAULT_KEY_SHARES
-    application_protocols: tuple[bytes, ...] = (b"http/1.1",)
-    tickets: TicketStore | None = field(default=None, compare=False)
+    settings: ClientSettings
+    server_name: str
+    # Tickets are kept per server (name and port by default): one server's
+    # ticket means nothing to another.
+    ticket_scope: str
 
 
 class TLS13ClientConnection(TLS13Connection):
@@ -192,149 +140,39 @@ class TLS13ClientConnection(TLS13Connection):
         keylog: Callable[[str], None] | None = None,
         ticket_scope: str | None = None,
     ) -> None:
+        setup = _Setup(settings, server_name, ticket_scope or server_name)
+        tickets = settings.tickets
+        ticket = tickets.take(setup.ticket_scope, clock()) if tickets is not None else None
+        shares = {
+            group: crypto.EphemeralKey(group.name, random_bytes)
+            for group in settings.key_share_groups
+        }
+        hello = first_client_hello(
+            settings, server_name, shares, ticket, random_bytes=random_bytes, clock=clock
+        )
+        transcript = Transcript()
         super().__init__(
-            _Placeholder(),
+            ExpectServerHello(setup, hello, shares, ticket, transcript),
             random_bytes=random_bytes,
             clock=clock,
             observer=observer,
             keylog=keylog,
         )
-        self.server_name = server_name
-        self.settings = settings
-        self.resumption_master_secret = b""  # known once the handshake is done
-        # Tickets are kept per server (name and port by default): one server's
-        # ticket means nothing to another.
-        self.ticket_scope = ticket_scope or server_name
-        tickets = settings.tickets
-        ticket = tickets.take(self.ticket_scope, clock()) if tickets is not None else None
-        shares = {
-            group: crypto.EphemeralKey(group.name, random_bytes)
-            for group in settings.key_share_groups
-        }
-        hello = _client_hello(self, settings, server_name, shares, ticket, cookie=None)
-        self._state = ExpectServerHello(hello, shares, ticket)
+        self._setup = setup
+        self.name_secrets_after(hello.random)
+        transcript.add(self.send_handshake(hello))
 
-    def handle_post_handshake(self, message: HandshakeInput) -> None:
-        if message[0] == HandshakeType.new_session_ticket:
-            _store_ticket(self, message)
-        else:
-            super().handle_post_handshake(message)
+    @property
+    def settings(self) -> ClientSettings:
+        return self._setup.settings
 
+    @property
+    def server_name(self) -> str:
+        return self._setup.server_name
 
-class _Placeholder:
-    """The state before the ClientHello is built (never sees a message)."""
-
-    name: ClassVar[str] = "Start"
-    expects: ClassVar[tuple[HandshakeType, ...]] = ()
-
-
-# ---------------------------------------------------------------------------
-# the ClientHello
-# ---------------------------------------------------------------------------
-
-
-def _is_ip_address(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
-
-
-def _client_hello(
-    connection: TLS13ClientConnection,
-    settings: ClientSettings,
-    server_name: str,
-    shares: dict[NamedGroup, crypto.EphemeralKey],
-    ticket: Ticket | None,
-    *,
-    cookie: bytes | None,
-    previous: ClientHello | None = None,
-) -> ClientHello:
-    """Build (and send) a ClientHello; after a HelloRetryRequest, `previous` is the first one."""
-    key_shares = ext.encode_client_key_shares(
-        ext.KeyShareEntry(group, key.public_bytes) for group, key in shares.items()
-    )
-    if previous is None:
-        extensions = []
-        if not _is_ip_address(server_name):  # RFC 6066 section 3: no IP literals in SNI
-            extensions.append(
-                Extension(ExtensionType.server_name, ext.encode_server_name(server_name))
-            )
-        extensions += [
-            Extension(
-                ExtensionType.supported_versions,
-                ext.encode_client_supported_versions((TLS13_VERSION,)),
-            ),
-            Extension(ExtensionType.supported_groups, ext.encode_supported_groups(settings.groups)),
-            Extension(
-                ExtensionType.signature_algorithms,
-                ext.encode_signature_algorithms(CERTIFICATE_SCHEMES),
-            ),
-            Extension(ExtensionType.key_share, key_shares),
-            Extension(
-                ExtensionType.psk_key_exchange_modes,
-                ext.encode_psk_key_exchange_modes((PskKeyExchangeMode.psk_dhe_ke,)),
-            ),
-        ]
-        if settings.application_protocols:
-            extensions.append(
-                Extension(
-                    ExtensionType.application_layer_protocol_negotiation,
-                    ext.encode_application_protocols(settings.application_protocols),
-                )
-            )
-        hello = ClientHello(
-            LEGACY_VERSION,
-            connection.random_bytes(32),
-            connection.random_bytes(32),  # a session id puts middleboxes at ease (appendix D.4)
-            tuple(settings.cipher_suites),
-            b"\x00",
-            tuple(extensions),
-        )
-    else:
-        # Section 4.1.2: the same hello, with the new key share and the cookie.
-        extensions = [
-            Extension(e.type, key_shares) if e.type == ExtensionType.key_share else e
-            for e in previous.extensions
-            if e.type not in (ExtensionType.pre_shared_key, ExtensionType.cookie)
-        ]
-        if cookie is not None:
-            extensions.append(Extension(ExtensionType.cookie, ext.encode_cookie(cookie)))
-        hello = replace(previous, extensions=tuple(extensions))
-    if ticket is not None:
-        hello = _with_psk(connection, hello, ticket)
-    connection.client_random = hello.random
-    connection.send_handshake(hello)
-    return hello
-
-
-def _with_psk(connection: TLS13ClientConnection, hello: ClientHello, ticket: Ticket) -> ClientHello:
-    """Offer the ticket, with its binder over the hello up to the binders (section 4.2.11.2)."""
-    parameters = CIPHER_SUITE_PARAMETERS[ticket.cipher_suite]
-    age_ms = int((connection.clock() - ticket.received_at) * 1000)
-    identity = ext.PskIdentity(ticket.ticket, (age_ms + ticket.age_add) % (1 << 32))
-    placeholder = ext.OfferedPsks((identity,), (bytes(parameters.hash_length),))
-    offered = replace(
-        hello,
-        extensions=(
-            *hello.extensions,
-            Extension(ExtensionType.pre_shared_key, ext.encode_offered_psks(placeholder)),
-        ),
-    )
-    partial = offered.encode()[: -placeholder.binders_length]
-    binder_key = key_schedule.EarlySecret(parameters.hash_name, ticket.psk).binder_key(
-        resumption=True
-    )
-    # Before any ServerHello the transcript has no hash yet: the binder covers
-    # just this hello.  After a HelloRetryRequest it covers the whole exchange.
-    transcript = connection.transcript
-    if transcript.hash_name is None:
-        transcript = Transcript(parameters.hash_name)
-    binder = key_schedule.finished_verify_data(
-        parameters.hash_name, binder_key, transcript.digest_with(partial)
-    )
-    return offered.with_psk_binders((binder,))
+    @property
+    def ticket_scope(self) -> str:
+        return self._setup.ticket_scope
 
 
 # ---------------------------------------------------------------------------
@@ -352,33 +190,36 @@ class ExpectServerHello:
 
     def __init__(
         self,
+        setup: _Setup,
         hello: ClientHello,
-        shares: dict[NamedGroup, crypto.EphemeralKey],
+        shares: KeyShares,
         ticket: Ticket | None,
-        retried: bool = False,
+        transcript: Transcript,
+        retry_suite: CipherSuite | None = None,
     ) -> None:
+        self.setup = setup
         self.hello = hello
         self.shares = shares
         self.ticket = ticket
-        self.retried = retried
+        self.transcript = transcript  # our hello (after a retry: and what came before)
+        self.retry_suite = retry_suite  # the HelloRetryRequest's suite, if there was one
 
-    def handle(self, connection: TLS13ClientConnection, message: HandshakeInput):
+    def handle(self, context: HandshakeContext, message: HandshakeInput) -> HandshakeState:
         _, body, raw = message
         server_hello = ServerHello.decode(body)
         is_retry = server_hello.is_hello_retry_request
         name = "HelloRetryRequest" if is_retry else "ServerHello"
-        connection.observe_received(name, server_hello, raw)
+        context.observe_received(name, server_hello, raw)
         suite = self._check_common_fields(server_hello, is_retry)
         parameters = CIPHER_SUITE_PARAMETERS[suite]
-        if connection.parameters is None:
-            connection.parameters = parameters
-            connection.transcript.set_hash(parameters.hash_name)
-        elif connection.parameters.suite != parameters.suite:
+        if self.retry_suite is None:
+            self.transcript.set_hash(parameters.hash_name)
+        elif self.retry_suite != suite:
             # Section 4.1.4: the ServerHello must keep the suite of the HelloRetryRequest.
             raise _illegal("the ServerHello changed the cipher suite of the HelloRetryRequest")
         if is_retry:
-            return self._retry(connection, server_hello, suite, raw)
-        return self._accept(connection, server_hello, parameters, raw)
+            return self._retry(context, server_hello, suite, raw)
+        return self._accept(context, server_hello, parameters, raw)
 
     def _check_common_fields(self, server_hello: ServerHello, is_retry: bool) -> CipherSuite:
         if server_hello.legacy_session_id_echo != self.hello.legacy_session_id:
@@ -412,9 +253,9 @@ class ExpectServerHello:
         return CipherSuite(server_hello.cipher_suite)
 
     def _retry(
-        self, connection: TLS13ClientConnection, retry: ServerHello, suite: CipherSuite, raw: bytes
-    ):
-        if self.retried:
+        self, context: HandshakeContext, retry: ServerHello, suite: CipherSuite, raw: bytes
+    ) -> ExpectServerHello:
+        if self.retry_suite is not None:
             raise TLSError("a second HelloRetryRequest", AlertDescription.unexpected_message)
         share_data = retry.extension(ExtensionType.key_share)
         cookie_data = retry.extension(ExtensionType.cookie)
@@ -425,13 +266,14 @@ class ExpectServerHello:
         shares = self.shares  # a retry for the cookie alone keeps our key shares
         if share_data is not None:
             group_number = ext.decode_hello_retry_key_share(share_data)
-            if group_number not in connection.settings.groups or group_number in self.shares:
+            if group_number not in self.setup.settings.groups or group_number in self.shares:
                 # Section 4.2.8: a group we did not offer, or one we already sent a share for.
                 raise _illegal(f"the HelloRetryRequest asks for group {group_number:#06x}")
             group = NamedGroup(group_number)
-            shares = {group: crypto.EphemeralKey(group.name, connection.random_bytes)}
-        connection.transcript.replace_first_client_hello_with_message_hash()
-        connection.transcript.add(raw)
+            shares = {group: crypto.EphemeralKey(group.name, context.random_bytes)}
+        transcript = self.transcript
+        transcript.replace_first_client_hello_with_message_hash()
+        transcript.add(raw)
         ticket = self.ticket
         if (
             ticket is not None
@@ -439,25 +281,21 @@ class ExpectServerHello:
             != CIPHER_SUITE_PARAMETERS[suite].hash_name
         ):
             ticket = None  # section 4.1.4: drop a PSK the chosen suite cannot use
-        hello = _client_hello(
-            connection,
-            connection.settings,
-            connection.server_name,
-            shares,
-            ticket,
-            cookie=cookie,
-            previous=self.hello,
+        hello = second_client_hello(
+            self.hello, shares, ticket, cookie=cookie, transcript=transcript, clock=context.clock
         )
-        return ExpectServerHello(hello, shares, ticket, retried=True)
+        transcript.add(context.send_handshake(hello))
+        return ExpectServerHello(self.setup, hello, shares, ticket, transcript, retry_suite=suite)
 
     def _accept(
         self,
-        connection: TLS13ClientConnection,
+        context: HandshakeContext,
         server_hello: ServerHello,
         parameters: CipherSuiteParameters,
         raw: bytes,
-    ):
-        connection.transcript.add(raw)
+    ) -> ExpectEncryptedExtensions:
+        transcript = self.transcript
+        transcript.add(raw)
         share_data = server_hello.extension(ExtensionType.key_share)
         if share_data is None:
             # We only offer psk_dhe_ke: every handshake has a key exchange.
@@ -482,32 +320,36 @@ class ExpectServerHello:
             psk = self.ticket.psk
         early = key_schedule.EarlySecret(parameters.hash_name, psk)
         handshake_secret = early.handshake_secret(shared_secret)
-        connection.log_secret("shared_secret", shared_secret)
-        connection.log_secret("early_secret", early.secret)
-        connection.log_secret("handshake_secret", handshake_secret.secret)
-        hello_hash = connection.transcript.digest()
+        context.log_secret("shared_secret", shared_secret)
+        context.log_secret("early_secret", early.secret)
+        context.log_secret("handshake_secret", handshake_secret.secret)
+        hello_hash = transcript.digest()
         client_secret = handshake_secret.client_handshake_traffic_secret(hello_hash)
         server_secret = handshake_secret.server_handshake_traffic_secret(hello_hash)
-        connection.set_read_secret("server_handshake_traffic_secret", server_secret)
-        connection.log_secret("client_handshake_traffic_secret", client_secret)
-        keys = _HandshakeKeys(
+        context.install_read_keys(parameters, "server_handshake_traffic_secret", server_secret)
+        context.log_secret("client_handshake_traffic_secret", client_secret)
+        handshake = _Handshake(
+            self.setup,
+            transcript,
             parameters,
             handshake_secret,
             client_secret,
             server_secret,
             NamedGroup(share.group),
             resumed=psk is not None,
-            hello_retry=self.retried,
+            hello_retry=self.retry_suite is not None,
             send_compatibility_ccs=bool(self.hello.legacy_session_id),
             offered_extensions=frozenset(extension.type for extension in self.hello.extensions),
         )
-        return ExpectEncryptedExtensions(keys)
+        return ExpectEncryptedExtensions(handshake)
 
 
-@dataclass
-class _HandshakeKeys:
-    """What the states after ServerHello share: the suite and the handshake secrets."""
+@dataclass(frozen=True)
+class _Handshake:
+    """What the states after ServerHello carry forward: the transcript, suite and secrets."""
 
+    setup: _Setup
+    transcript: Transcript  # the running hash, ClientHello..the last message handled
     parameters: CipherSuiteParameters
     handshake_secret: key_schedule.HandshakeSecret
     client_secret: bytes
@@ -517,28 +359,34 @@ class _HandshakeKeys:
     hello_retry: bool
     send_compatibility_ccs: bool
     offered_extensions: frozenset[int]  # what the server may answer in EncryptedExtensions
-    alpn: str | None = None
-    certificate_request_context: bytes | None = None
-    signature_scheme: str | None = None
+
+
+class _ServerAnswers(NamedTuple):
+    """What the server's encrypted messages told us, handed forward state by state."""
+
+    alpn: str | None = None  # EncryptedExtensions
+    certificate_request_context: bytes | None = None  # CertificateRequest: answer it
+    signature_scheme: str | None = None  # CertificateVerify (None when resumed)
 
 
 class ExpectEncryptedExtensions:
     name: ClassVar[str] = "ExpectEncryptedExtensions"
     expects: ClassVar[tuple[HandshakeType, ...]] = (HandshakeType.encrypted_extensions,)
 
-    def __init__(self, keys: _HandshakeKeys) -> None:
-        self.keys = keys
+    def __init__(self, handshake: _Handshake) -> None:
+        self.handshake = handshake
 
-    def handle(self, connection: TLS13ClientConnection, message: HandshakeInput):
+    def handle(self, context: HandshakeContext, message: HandshakeInput) -> HandshakeState:
         _, body, raw = message
         encrypted = EncryptedExtensions.decode(body)
-        connection.observe_received("EncryptedExtensions", encrypted, raw)
+        context.observe_received("EncryptedExtensions", encrypted, raw)
+        handshake = self.handshake
         for extension in encrypted.extensions:
             # Section 4.2: an answer to an extension we never sent is
             # unsupported_extension; one we sent that has no place in
             # EncryptedExtensions (key_share, say) is illegal_parameter.
             name = ext.extension_name(extension.type)
-            if extension.type not in self.keys.offered_extensions:
+            if extension.type not in handshake.offered_extensions:
                 raise TLSError(
                     f"EncryptedExtensions carries {name}, which we did not offer",
                     AlertDescription.unsupported_extension,
@@ -555,18 +403,20 @@ class ExpectEncryptedExtensions:
         alpn = encrypted.extension(ExtensionType.application_layer_protocol_negotiation)
         if alpn is not None:
             protocol = ext.decode_selected_application_protocol(alpn)
-            if protocol not in connection.settings.application_protocols:
+            if protocol not in handshake.setup.settings.application_protocols:
                 raise _illegal(f"the server chose protocol {protocol!r}, which we did not offer")
-            self.keys.alpn = protocol.decode("latin-1")
+            answers = _ServerAnswers(alpn=protocol.decode("latin-1"))
+        else:
+            answers = _ServerAnswers()
         if encrypted.extension(ExtensionType.early_data) is not None:
             raise TLSError(
                 "the server accepted early data we never sent",
                 AlertDescription.unsupported_extension,
             )
-        connection.transcript.add(raw)
-        if self.keys.resumed:
-            return ExpectFinished(self.keys)
-        return ExpectCertificate(self.keys)
+        handshake.transcript.add(raw)
+        if handshake.resumed:
+            return ExpectFinished(handshake, answers)
+        return ExpectCertificate(handshake, answers)
 
 
 class ExpectCertificate:
@@ -576,147 +426,162 @@ class ExpectCertificate:
         HandshakeType.certificate_request,
     )
 
-    def __init__(self, keys: _HandshakeKeys) -> None:
-        self.keys = keys
+    def __init__(self, handshake: _Handshake, answers: _ServerAnswers) -> None:
+        self.handshake = handshake
+        self.answers = answers
 
-    def handle(self, connection: TLS13ClientConnection, message: HandshakeInput):
+    def handle(self, context: HandshakeContext, message: HandshakeInput) -> HandshakeState:
         msg_type, body, raw = message
+        handshake = self.handshake
         if msg_type == HandshakeType.certificate_request:
             request = CertificateRequest.decode(body)
-            connection.observe_received("CertificateRequest", request, raw)
-            if self.keys.certificate_request_context is not None:
+            context.observe_received("CertificateRequest", request, raw)
+            if self.answers.certificate_request_context is not None:
                 raise TLSError("a second CertificateRequest", AlertDescription.unexpected_message)
+            handshake.transcript.add(raw)
             # We have no client certificate: we will answer with an empty one (4.4.2).
-            self.keys.certificate_request_context = request.certificate_request_context
-            connection.transcript.add(raw)
-            return self
+            answers = self.answers._replace(
+                certificate_request_context=request.certificate_request_context
+            )
+            return ExpectCertificate(handshake, answers)
         certificate = Certificate.decode(body)
-        connection.observe_received("Certificate", certificate, raw)
-        if certificate.certificate_request_context:
-            raise _illegal("the server's Certificate has a request context")
-        chain = [entry.cert_data for entry in certificate.entries]
-        try:
-            verified = pki.verify_chain(
-                chain, connection.settings.trusted_roots, connection.server_name, connection.clock()
-            )
-        except pki.ChainError as error:
-            raise TLSError(error.reason, error.alert) from error
-        if connection.observer is not None:
-            connection.observe(
-                "verified", name="certificate chain", detail=" <- ".join(verified.subjects)
-            )
-        connection.transcript.add(raw)
-        return ExpectCertificateVerify(self.keys, verified)
+        context.observe_received("Certificate", certificate, raw)
+        setup = handshake.setup
+        verified = verify_server_chain(
+            certificate, setup.settings.trusted_roots, setup.server_name, context.clock()
+        )
+        if context.is_observed:
+            context.observe_verified("certificate chain", " <- ".join(verified.subjects))
+        handshake.transcript.add(raw)
+        return ExpectCertificateVerify(handshake, self.answers, verified)
 
 
 class ExpectCertificateVerify:
     name: ClassVar[str] = "ExpectCertificateVerify"
     expects: ClassVar[tuple[HandshakeType, ...]] = (HandshakeType.certificate_verify,)
 
-    def __init__(self, keys: _HandshakeKeys, verified: pki.VerifiedChain) -> None:
-        self.keys = keys
+    def __init__(
+        self, handshake: _Handshake, answers: _ServerAnswers, verified: pki.VerifiedChain
+    ) -> None:
+        self.handshake = handshake
+        self.answers = answers
         self.verified = verified
 
-    def handle(self, connection: TLS13ClientConnection, message: HandshakeInput):
+    def handle(self, context: HandshakeContext, message: HandshakeInput) -> HandshakeState:
         _, body, raw = message
         verify = CertificateVerify.decode(body)
-        connection.observe_received("CertificateVerify", verify, raw)
-        try:
-            scheme = SignatureScheme(verify.algorithm)
-        except ValueError:
-            scheme = None
-        if scheme not in VERIFIABLE_SCHEMES:
-            raise _illegal(
-                f"the server signed with scheme {verify.algorithm:#06x}, which we did not offer"
-            )
-        content = SERVER_SIGNATURE_CONTEXT + connection.transcript.digest()
-        if not crypto.verify_signature(
-            self.verified.leaf_public_key, scheme.name, verify.signature, content
-        ):
-            raise TLSError(
-                "server signature over the transcript is invalid", AlertDescription.decrypt_error
-            )
-        if connection.observer is not None:
-            connection.observe("verified", name="CertificateVerify", detail=scheme.name)
-        self.keys.signature_scheme = scheme.name
-        connection.transcript.add(raw)
-        return ExpectFinished(self.keys)
+        context.observe_received("CertificateVerify", verify, raw)
+        handshake = self.handshake
+        scheme = verify_server_signature(self.verified, verify, handshake.transcript.digest())
+        if context.is_observed:
+            context.observe_verified("CertificateVerify", scheme.name)
+        handshake.transcript.add(raw)
+        return ExpectFinished(handshake, self.answers._replace(signature_scheme=scheme.name))
 
 
 class ExpectFinished:
     name: ClassVar[str] = "ExpectFinished"
     expects: ClassVar[tuple[HandshakeType, ...]] = (HandshakeType.finished,)
 
-    def __init__(self, keys: _HandshakeKeys) -> None:
-        self.keys = keys
+    def __init__(self, handshake: _Handshake, answers: _ServerAnswers) -> None:
+        self.handshake = handshake
+        self.answers = answers
 
-    def handle(self, connection: TLS13ClientConnection, message: HandshakeInput):
+    def handle(self, context: HandshakeContext, message: HandshakeInput) -> HandshakeState:
         _, body, raw = message
         finished = Finished.decode(body)
-        connection.observe_received("Finished", finished, raw)
-        keys = self.keys
-        hash_name = keys.parameters.hash_name
-        check_finished_length(keys.parameters, finished.verify_data)
-        transcript = connection.transcript
-        if not key_schedule.is_valid_finished(
-            hash_name, keys.server_secret, transcript.digest(), finished.verify_data
-        ):
-            raise TLSError("the server's Finished does not verify", AlertDescription.decrypt_error)
+        context.observe_received("Finished", finished, raw)
+        handshake = self.handshake
+        parameters = handshake.parameters
+        hash_name = parameters.hash_name
+        transcript = handshake.transcript
+        proof = verify_finished(
+            parameters,
+            handshake.server_secret,
+            transcript.digest(),
+            finished.verify_data,
+            peer="server",
+        )
         transcript.add(raw)
-        master = keys.handshake_secret.master_secret()
-        connection.log_secret("master_secret", master.secret)
+        master = handshake.handshake_secret.master_secret()
+        context.log_secret("master_secret", master.secret)
         finished_hash = transcript.digest()
         client_application = master.client_application_traffic_secret(finished_hash)
         server_application = master.server_application_traffic_secret(finished_hash)
-        connection.log_secret(
-            "exporter_master_secret", master.exporter_master_secret(finished_hash)
+        context.log_secret("exporter_master_secret", master.exporter_master_secret(finished_hash))
+
+        if handshake.send_compatibility_ccs:
+            context.send_change_cipher_spec()
+        context.install_write_keys(
+            parameters, "client_handshake_traffic_secret", handshake.client_secret
+        )
+        answers = self.answers
+        if answers.certificate_request_context is not None:
+            empty = Certificate(answers.certificate_request_context, ())
+            transcript.add(context.send_handshake(empty))
+        verify_data = key_schedule.finished_verify_data(
+            hash_name, handshake.client_secret, transcript.digest()
+        )
+        transcript.add(context.send_handshake(Finished(verify_data)))
+        context.install_write_keys(
+            parameters, "client_application_traffic_secret_0", client_application
+        )
+        context.install_read_keys(
+            parameters, "server_application_traffic_secret_0", server_application
+        )
+        negotiated = Negotiated(
+            protocol="TLSv1.3",
+            cipher_suite=parameters.suite.name,
+            group=handshake.group.name,
+            alpn=answers.alpn,
+            server_name=handshake.setup.server_name,
+            signature_scheme=answers.signature_scheme,
+            resumed=handshake.resumed,
+            hello_retry=handshake.hello_retry,
+        )
+        resumption_master_secret = master.resumption_master_secret(transcript.digest())
+        return ClientTraffic(
+            proof, negotiated, handshake.setup, parameters, resumption_master_secret
         )
 
-        if keys.send_compatibility_ccs:
-            connection.send_change_cipher_spec()
-        connection.set_write_secret("client_handshake_traffic_secret", keys.client_secret)
-        if keys.certificate_request_context is not None:
-            connection.send_handshake(Certificate(keys.certificate_request_context, ()))
-        verify_data = key_schedule.finished_verify_data(
-            hash_name, keys.client_secret, transcript.digest()
-        )
-        connection.send_handshake(Finished(verify_data))
-        connection.set_write_secret("client_application_traffic_secret_0", client_application)
-        connection.set_read_secret("server_application_traffic_secret_0", server_application)
-        connection.resumption_master_secret = master.resumption_master_secret(transcript.digest())
-        connection.establish(
-            Negotiated(
-                protocol="TLSv1.3",
-                cipher_suite=keys.parameters.suite.name,
-                group=keys.group.name,
-                alpn=keys.alpn,
-                server_name=connection.server_name,
-                signature_scheme=keys.signature_scheme,
-                resumed=keys.resumed,
-                hello_retry=keys.hello_retry,
+
+class ClientTraffic(Traffic):
+    """Traffic, where the client also takes NewSessionTicket (RFC 8446 section 4.6.1)."""
+
+    expects: ClassVar[tuple[HandshakeType, ...]] = (HandshakeType.new_session_ticket,)
+
+    def __init__(
+        self,
+        proof: FinishedVerified,
+        negotiated: Negotiated,
+        setup: _Setup,
+        parameters: CipherSuiteParameters,
+        resumption_master_secret: bytes,
+    ) -> None:
+        super().__init__(proof, negotiated)
+        self.setup = setup
+        self.parameters = parameters
+        self.resumption_master_secret = resumption_master_secret
+
+    def handle(self, context: HandshakeContext, message: HandshakeInput) -> HandshakeState:
+        _, body, raw = message
+        ticket = NewSessionTicket.decode(body)
+        context.observe_received("NewSessionTicket", ticket, raw)
+        store = self.setup.settings.tickets
+        if store is None or ticket.ticket_lifetime == 0:
+            return self
+        parameters = self.parameters
+        store.add(
+            Ticket(
+                scope=self.setup.ticket_scope,
+                cipher_suite=parameters.suite,
+                psk=key_schedule.resumption_psk(
+                    parameters.hash_name, self.resumption_master_secret, ticket.ticket_nonce
+                ),
+                ticket=ticket.ticket,
+                age_add=ticket.ticket_age_add,
+                lifetime=min(ticket.ticket_lifetime, 7 * 24 * 3600),
+                received_at=context.clock(),
             )
         )
-        return None
-
-
-def _store_ticket(connection: TLS13ClientConnection, message: HandshakeInput) -> None:
-    _, body, raw = message
-    ticket = NewSessionTicket.decode(body)
-    connection.observe_received("NewSessionTicket", ticket, raw)
-    store = connection.settings.tickets
-    parameters = connection.parameters
-    if store is None or parameters is None or ticket.ticket_lifetime == 0:
-        return
-    store.add(
-        Ticket(
-            scope=connection.ticket_scope,
-            cipher_suite=parameters.suite,
-            psk=key_schedule.resumption_psk(
-                parameters.hash_name, connection.resumption_master_secret, ticket.ticket_nonce
-            ),
-            ticket=ticket.ticket,
-            age_add=ticket.ticket_age_add,
-            lifetime=min(ticket.ticket_lifetime, 7 * 24 * 3600),
-            received_at=connection.clock(),
-        )
-    )
+        return self

@@ -9,9 +9,13 @@ What this module owns:
   messages aligned with key changes, alerts, KeyUpdate and close_notify.
 - The handshake itself is delegated to a *state* object named for what it
   waits for (ExpectClientHello, ExpectFinished, ...).  A state handles one
-  handshake message and returns the next state; a message a state does not
-  expect is an unexpected_message.  Once the handshake is over the state is
-  None and only post-handshake messages (KeyUpdate, NewSessionTicket) remain.
+  handshake message through a narrow context (handshake_context.py: send,
+  install keys, log a secret, random, clock) and returns the next state; a
+  message a state does not expect is an unexpected_message.  The connection
+  is established when a state returns `Traffic`, which only the proof of a
+  verified Finished can build; then only post-handshake messages (KeyUpdate,
+  NewSessionTicket) remain.  The states hold the handshake's data (the
+  transcript, the suite, the secrets); this class holds only the records'.
 - The one place where a TLSError becomes an alert on the wire (`_fail`).
 
 What it must never do: read the clock or draw randomness (callers pass
@@ -24,13 +28,15 @@ escape as something the server does not expect.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 from ..api import Negotiated, Observer
 from ..errors import AlertDescription, AlertLevel, TLSError, TLSUsageError
+from ..handshake_states import FAILED
 from ..keylog import keylog_line
 from . import key_schedule
 from .enums import CipherSuiteParameters, ContentType, HandshakeType, KeyUpdateRequest
+from .handshake_context import HandshakeInput, HandshakeState, Traffic, unexpected
 from .messages import HandshakeBuffer, KeyUpdate
 from .record import (
     MAX_PLAINTEXT_LENGTH,
@@ -38,7 +44,6 @@ from .record import (
     RecordReader,
     encode_plaintext_record,
 )
-from .transcript import Transcript
 
 _HANDSHAKE = int(ContentType.handshake)
 _ALERT = int(ContentType.alert)
@@ -49,32 +54,13 @@ _CHANGE_CIPHER_SPEC = int(ContentType.change_cipher_spec)
 # move to the next key well before that, whatever the cipher suite.
 KEY_UPDATE_AFTER_RECORDS = 1 << 24
 
-HandshakeInput = tuple[int, bytes, bytes]  # (msg_type, body, whole message with header)
-
-
-class HandshakeState(Protocol):
-    """One step of the handshake: what this side waits for next."""
-
-    name: ClassVar[str]
-    expects: ClassVar[tuple[HandshakeType, ...]]
-
-    def handle(self, connection: Any, message: HandshakeInput) -> HandshakeState | None:
-        """Process one expected message; return the next state (None: handshake complete)."""
-        ...
-
-
-def unexpected(state_name: str, msg_type: int) -> TLSError:
-    try:
-        name = HandshakeType(msg_type).name
-    except ValueError:
-        name = f"handshake message type {msg_type}"
-    return TLSError(
-        f"{name} is not expected in state {state_name}", AlertDescription.unexpected_message
-    )
-
 
 class TLS13Connection:
-    """Records, keys and alerts for one TLS 1.3 connection; subclasses add a role."""
+    """Records, keys and alerts for one TLS 1.3 connection; subclasses add a role.
+
+    To its states it is a HandshakeContext (handshake_context.py): they are
+    typed against that protocol and use nothing else of it.
+    """
 
     # Handshake messages from the peer larger than this are refused (decode_error).
     max_handshake_message_size: ClassVar[int] = 1 << 16
@@ -92,7 +78,7 @@ class TLS13Connection:
         self.clock = clock
         self.observer = observer
         self.keylog = keylog
-        self._state: HandshakeState | None = state
+        self._state: HandshakeState = state
         self._records = RecordReader()
         self._handshake_buffer = HandshakeBuffer(self.max_handshake_message_size)
         self._read: RecordProtection | None = None
@@ -100,19 +86,18 @@ class TLS13Connection:
         self._outgoing = bytearray()
         self._pending_handshake = bytearray()  # handshake bytes not yet put into records
         self._plaintext = bytearray()
-        self.transcript = Transcript()
-        self.client_random = b""  # names the connection's secrets in the key log
-        self.parameters: CipherSuiteParameters | None = None
+        self._client_random = b""  # names the connection's secrets in the key log
         self._negotiated: Negotiated | None = None
-        self._established = False
+        self._established = False  # the state is a Traffic (kept as a flag for the hot path)
+        self._handshake_started = False  # a handshake message was sent or received
         self._failed: TLSError | None = None
         self._sent_close_notify = False
         self._peer_closed = False
         self._change_cipher_spec_seen = False
         self._protected_record_seen = False
         # Early data we refused is skipped, up to this many bytes (RFC 8446 4.2.10).
-        self.early_data_to_skip = 0
-        self.skip_unprotected_early_data = False
+        self._early_data_to_skip = 0
+        self._skip_unprotected_early_data = False
 
     # ------------------------------------------------------------ the contract
 
@@ -190,9 +175,16 @@ class TLS13Connection:
 
     @property
     def state_name(self) -> str:
+        """The current state's name (handshake_states.py): Expect..., Traffic or Failed."""
         if self._failed is not None:
-            return "Failed"
-        return self._state.name if self._state is not None else "Traffic"
+            return FAILED
+        return self._state.name
+
+    @property
+    def parameters(self) -> CipherSuiteParameters | None:
+        """The cipher suite's parameters once keys are in use (None before)."""
+        protection = self._write or self._read
+        return protection.parameters if protection is not None else None
 
     # ---------------------------------------------------------------- records
 
@@ -212,7 +204,7 @@ class TLS13Connection:
         read = self._read
         if read is None:
             if content_type == _APPLICATION_DATA:
-                if self.skip_unprotected_early_data and self._skip_early_data(fragment):
+                if self._skip_unprotected_early_data and self._skip_early_data(fragment):
                     return
                 raise TLSError(
                     "application data before the handshake protected it",
@@ -233,7 +225,7 @@ class TLS13Connection:
                     return
                 raise
             self._protected_record_seen = True
-            self.early_data_to_skip = 0  # the first record that opens ends the early data
+            self._early_data_to_skip = 0  # the first record that opens ends the early data
         if self.observer is not None:
             self.observe(
                 "record",
@@ -257,7 +249,7 @@ class TLS13Connection:
         elif inner_type == _ALERT:
             self._handle_alert(content)
         elif inner_type == _APPLICATION_DATA:
-            if not self._established or self._state is not None:
+            if not self._established:
                 raise TLSError(
                     "application data before the handshake finished",
                     AlertDescription.unexpected_message,
@@ -271,9 +263,9 @@ class TLS13Connection:
     def _skip_early_data(self, fragment: bytes) -> bool:
         """Drop one record of refused 0-RTT data if the budget allows (RFC 8446 section 4.2.10)."""
         # No budget, nothing skipped: not even an empty record, which no key opens.
-        if not self.early_data_to_skip or len(fragment) > self.early_data_to_skip:
+        if not self._early_data_to_skip or len(fragment) > self._early_data_to_skip:
             return False
-        self.early_data_to_skip -= len(fragment)
+        self._early_data_to_skip -= len(fragment)
         return True
 
     def _handle_change_cipher_spec(self, fragment: bytes) -> None:
@@ -286,13 +278,13 @@ class TLS13Connection:
                 "a change_cipher_spec record that is not the single byte 1",
                 AlertDescription.unexpected_message,
             )
-        if self._state is None or self._established:
+        if self._established:
             raise TLSError(
                 "change_cipher_spec after the handshake", AlertDescription.unexpected_message
             )
         if self._change_cipher_spec_seen:
             raise TLSError("a second change_cipher_spec", AlertDescription.unexpected_message)
-        if self.transcript.message_count == 0:
+        if not self._handshake_started:
             raise TLSError(
                 "change_cipher_spec before any handshake message",
                 AlertDescription.unexpected_message,
@@ -301,35 +293,37 @@ class TLS13Connection:
 
     def _handle_handshake_message(self, message: HandshakeInput) -> None:
         state = self._state
-        if state is None:
-            self._handle_post_handshake_message(message)
+        if self._established:
+            if message[0] == HandshakeType.key_update:
+                self._handle_key_update(message)
+            elif message[0] in state.expects:
+                state.handle(self, message)  # stays in Traffic: no state event
+            else:
+                raise unexpected(state.name, message[0])
             return
         if message[0] not in state.expects:
             raise unexpected(state.name, message[0])
-        self._state = state.handle(self, message)
+        self._handshake_started = True
+        next_state = state.handle(self, message)
+        self._state = next_state
+        if isinstance(next_state, Traffic):
+            # Only a verified Finished builds a Traffic (handshake_context.py).
+            self._negotiated = next_state.negotiated
+            self._established = True
         if self.observer is not None:
-            next_name = self._state.name if self._state is not None else "Traffic"
-            self.observe("state", previous=state.name, next=next_name)
+            self.observe("state", previous=state.name, next=next_state.name)
 
-    def _handle_post_handshake_message(self, message: HandshakeInput) -> None:
-        msg_type, body, _raw = message
-        if msg_type == HandshakeType.key_update:
-            key_update = KeyUpdate.decode(body)
-            if self.observer is not None:
-                self.observe(
-                    "message",
-                    direction="received",
-                    name="KeyUpdate",
-                    fields={"request_update": key_update.request_update.name},
-                    raw=message[2],
-                )
-            self._receive_key_update(key_update)
-            return
-        self.handle_post_handshake(message)
-
-    def handle_post_handshake(self, message: HandshakeInput) -> None:
-        """A role-specific post-handshake message (the client takes NewSessionTicket)."""
-        raise unexpected("Traffic", message[0])
+    def _handle_key_update(self, message: HandshakeInput) -> None:
+        key_update = KeyUpdate.decode(message[1])
+        if self.observer is not None:
+            self.observe(
+                "message",
+                direction="received",
+                name="KeyUpdate",
+                fields={"request_update": key_update.request_update.name},
+                raw=message[2],
+            )
+        self._receive_key_update(key_update)
 
     # ----------------------------------------------------------------- alerts
 
@@ -373,9 +367,9 @@ class TLS13Connection:
     # ------------------------------------------------ what the states call
 
     def send_handshake(self, message: Any, *, log_name: str | None = None) -> bytes:
-        """Queue a handshake message under the current write keys and add it to the transcript."""
+        """Queue a handshake message under the current write keys; return its bytes."""
         raw = message.encode()
-        self.transcript.add(raw)
+        self._handshake_started = True
         self._pending_handshake += raw
         if self.observer is not None:
             fields = getattr(message, "message", message)  # a pre-encoded message's fields
@@ -393,7 +387,7 @@ class TLS13Connection:
 
         `describe()` builds the message object, and is called only for an observer.
         """
-        self.transcript.add(raw)
+        self._handshake_started = True
         self._pending_handshake += raw
         if self.observer is not None:
             fields = describe()
@@ -416,41 +410,48 @@ class TLS13Connection:
         self._flush_handshake()
         self._queue_record(_CHANGE_CIPHER_SPEC, b"\x01")
 
-    def set_write_secret(self, name: str, secret: bytes) -> None:
+    def install_write_keys(
+        self, parameters: CipherSuiteParameters, name: str, secret: bytes
+    ) -> None:
         """From now on, records we send are protected with keys from `secret`."""
-        assert self.parameters is not None
         self._flush_handshake()
-        self._write = RecordProtection(self.parameters, secret)
+        self._write = RecordProtection(parameters, secret)
         self.log_secret(name, secret)
 
-    def set_read_secret(self, name: str, secret: bytes) -> None:
+    def install_read_keys(
+        self, parameters: CipherSuiteParameters, name: str, secret: bytes
+    ) -> None:
         """From now on, records we receive must be protected with keys from `secret`."""
-        assert self.parameters is not None
         if self._handshake_buffer.has_buffered_data():
             # Section 5.1: a message before a key change must end its record.
             raise TLSError("handshake data spans a key change", AlertDescription.unexpected_message)
-        self._read = RecordProtection(self.parameters, secret)
+        self._read = RecordProtection(parameters, secret)
         self.log_secret(name, secret)
+
+    def skip_refused_early_data(self, budget: int, *, in_the_clear: bool) -> None:
+        """Drop refused 0-RTT records, up to `budget` bytes (RFC 8446 section 4.2.10).
+
+        in_the_clear: after a HelloRetryRequest they arrive as plaintext application_data.
+        """
+        self._early_data_to_skip = budget
+        self._skip_unprotected_early_data = in_the_clear
 
     @property
     def logs_secrets(self) -> bool:
         """True if someone receives secrets (a key log or an observer)."""
         return self.keylog is not None or self.observer is not None
 
+    def name_secrets_after(self, client_random: bytes) -> None:
+        """The key log names this connection's secrets after the ClientHello.random."""
+        self._client_random = client_random
+
     def log_secret(self, name: str, secret: bytes) -> None:
         if self.keylog is not None:
-            line = keylog_line(name, self.client_random, secret)
+            line = keylog_line(name, self._client_random, secret)
             if line is not None:
                 self.keylog(line)
         if self.observer is not None:
             self.observe("secret", name=name, value=secret)
-
-    def establish(self, negotiated: Negotiated) -> None:
-        self._negotiated = negotiated
-        self._established = True
-        # The transcript has served its purpose; an idle connection should not
-        # keep it (10,000 idle connections must stay small).
-        self.transcript = None
 
     def agree(self, negotiated: Negotiated) -> None:
         """Record what was agreed before the handshake is over (for logs and traces)."""
@@ -461,20 +462,29 @@ class TLS13Connection:
         assert self.observer is not None
         self.observer({"kind": kind, "protocol": "TLSv1.3", **fields})
 
+    @property
+    def is_observed(self) -> bool:
+        return self.observer is not None
+
     def observe_received(self, name: str, message: object, raw: bytes) -> None:
         """Report a handshake message that arrived (nothing without an observer)."""
         if self.observer is not None:
             self.observe("message", direction="received", name=name, fields=message, raw=raw)
 
+    def observe_verified(self, name: str, detail: str) -> None:
+        """Report a verification that passed (nothing without an observer)."""
+        if self.observer is not None:
+            self.observe("verified", name=name, detail=detail)
+
     # ------------------------------------------------------------- KeyUpdate
 
     def _receive_key_update(self, key_update: KeyUpdate) -> None:
         read = self._read
-        assert read is not None and self.parameters is not None
+        assert read is not None
         next_secret = key_schedule.next_application_traffic_secret(
-            self.parameters.hash_name, read.traffic_secret
+            read.parameters.hash_name, read.traffic_secret
         )
-        self.set_read_secret("next_read_application_traffic_secret", next_secret)
+        self.install_read_keys(read.parameters, "next_read_application_traffic_secret", next_secret)
         if (
             key_update.request_update == KeyUpdateRequest.update_requested
             and not self._sent_close_notify
@@ -485,13 +495,15 @@ class TLS13Connection:
 
     def _send_key_update(self, request: KeyUpdateRequest) -> None:
         write = self._write
-        assert write is not None and self.parameters is not None
+        assert write is not None
         self.send_unrecorded_handshake(KeyUpdate(request))
         self._flush_handshake()
         next_secret = key_schedule.next_application_traffic_secret(
-            self.parameters.hash_name, write.traffic_secret
+            write.parameters.hash_name, write.traffic_secret
         )
-        self.set_write_secret("next_write_application_traffic_secret", next_secret)
+        self.install_write_keys(
+            write.parameters, "next_write_application_traffic_secret", next_secret
+        )
 
     def request_key_update(self) -> None:
         """Send a KeyUpdate asking the peer to update its keys too."""
@@ -539,12 +551,3 @@ def _content_type_name(content_type: int) -> str:
         return ContentType(content_type).name
     except ValueError:
         return str(content_type)
-
-
-def check_finished_length(parameters: CipherSuiteParameters, verify_data: bytes) -> None:
-    """Finished carries exactly Hash.length bytes (RFC 8446 section 4.4.4)."""
-    if len(verify_data) != parameters.hash_length:
-        raise TLSError(
-            f"Finished is {len(verify_data)} bytes, not {parameters.hash_length}",
-            AlertDescription.decode_error,
-        )

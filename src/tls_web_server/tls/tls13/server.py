@@ -9,16 +9,21 @@
           ▼
     ExpectFinished ──client Finished verified──► Traffic (NewSessionTickets sent)
 
-SERVER_TRANSITIONS holds this diagram as data; docs and tests use it.
+SERVER_TRANSITIONS holds this diagram as data: docs/state-machines.md is
+generated from it and tests compare it with the transitions a handshake
+reports.  Each state holds what exists at its point of the handshake (the
+transcript, the suite, the secrets) and acts only through its narrow context
+(handshake_context.py); Traffic is built from the proof that the client's
+Finished verified.
 
 What this module owns: the server's decisions (through negotiation.py), its
 flight, its key schedule steps and its tickets.  Records, alerts, KeyUpdate
 and the tls/api.py contract live in connection.py.
 
 What it must never do: release application data before the client's Finished
-has been verified (connection.py refuses it while a state is pending), accept
+has been verified (connection.py refuses it before a Traffic state), accept
 0-RTT data, or read the clock and randomness other than through the
-connection's `clock` and `random_bytes`.
+context's `clock` and `random_bytes`.
 """
 
 from __future__ import annotations
@@ -30,9 +35,10 @@ from typing import ClassVar
 from .. import crypto, pki
 from ..api import Negotiated, Observer
 from ..errors import AlertDescription, TLSError
+from ..handshake_states import Transition
 from . import extensions as ext
 from . import key_schedule
-from .connection import HandshakeInput, TLS13Connection, check_finished_length
+from .connection import TLS13Connection
 from .enums import (
     CIPHER_SUITE_PARAMETERS,
     HELLO_RETRY_REQUEST_RANDOM,
@@ -44,6 +50,13 @@ from .enums import (
     NamedGroup,
 )
 from .extensions import Extension
+from .handshake_context import (
+    HandshakeContext,
+    HandshakeInput,
+    HandshakeState,
+    Traffic,
+    verify_finished,
+)
 from .messages import (
     SERVER_SIGNATURE_CONTEXT,
     CertificateVerify,
@@ -71,6 +84,7 @@ from .prepared import (
     server_hello_message,
 )
 from .tickets import TicketContents, TicketKey
+from .transcript import Transcript
 
 DEFAULT_CIPHER_SUITES = (
     CipherSuite.TLS_AES_128_GCM_SHA256,
@@ -83,11 +97,11 @@ DEFAULT_GROUPS = (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1,
 EARLY_DATA_SKIP_LIMIT = 1 << 16
 
 SERVER_TRANSITIONS = (
-    ("ExpectClientHello", "ClientHello", "ExpectFinished"),
-    ("ExpectClientHello", "ClientHello (no usable key share)", "ExpectSecondClientHello"),
-    ("ExpectSecondClientHello", "ClientHello", "ExpectFinished"),
-    ("ExpectFinished", "Finished", "Traffic"),
-    ("Traffic", "KeyUpdate", "Traffic"),
+    Transition("ExpectClientHello", "ClientHello", "ExpectFinished"),
+    Transition("ExpectClientHello", "ClientHello (no usable key share)", "ExpectSecondClientHello"),
+    Transition("ExpectSecondClientHello", "ClientHello", "ExpectFinished"),
+    Transition("ExpectFinished", "Finished", "Traffic"),
+    Transition("Traffic", "KeyUpdate", "Traffic"),
 )
 
 
@@ -155,27 +169,24 @@ class ExpectClientHello:
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
 
-    def handle(self, connection: TLS13Connection, message: HandshakeInput):
+    def handle(self, context: HandshakeContext, message: HandshakeInput) -> HandshakeState:
         _, body, raw = message
         hello = ClientHello.decode(body)
-        connection.client_random = hello.random
-        connection.observe_received("ClientHello", hello, raw)
+        context.name_secrets_after(hello.random)
+        context.observe_received("ClientHello", hello, raw)
         offer = read_client_offer(hello)
-        if offer.early_data:
-            connection.early_data_to_skip = EARLY_DATA_SKIP_LIMIT
         settings = self.settings
-        ticket = _usable_ticket(connection, settings, offer, None)
+        ticket = _usable_ticket(context, settings, offer, None)
         suite = _choose_suite(offer, settings, ticket)
         group = choose_group(offer, settings.groups)
         parameters = CIPHER_SUITE_PARAMETERS[suite]
-        connection.parameters = parameters
-        connection.transcript.set_hash(parameters.hash_name)
+        transcript = Transcript(parameters.hash_name)
 
         if group.client_share is None:
             # Section 4.1.4: no acceptable key share, so ask for one.  Our
             # HelloRetryRequest carries no cookie: we keep the state ourselves.
-            connection.transcript.add(raw)
-            connection.transcript.replace_first_client_hello_with_message_hash()
+            transcript.add(raw)
+            transcript.replace_first_client_hello_with_message_hash()
             retry = ServerHello(
                 LEGACY_VERSION,
                 HELLO_RETRY_REQUEST_RANDOM,
@@ -189,15 +200,20 @@ class ExpectClientHello:
                     ),
                 ),
             )
-            connection.send_handshake(retry, log_name="HelloRetryRequest")
+            transcript.add(context.send_handshake(retry, log_name="HelloRetryRequest"))
             if hello.legacy_session_id:
-                connection.send_change_cipher_spec()  # appendix D.4, once per handshake
-            # Refused 0-RTT data now arrives in the clear as application_data.
-            connection.skip_unprotected_early_data = offer.early_data
-            return ExpectSecondClientHello(settings, hello, suite, group.group)
+                context.send_change_cipher_spec()  # appendix D.4, once per handshake
+            if offer.early_data:
+                # Refused 0-RTT data now arrives in the clear as application_data.
+                context.skip_refused_early_data(EARLY_DATA_SKIP_LIMIT, in_the_clear=True)
+            return ExpectSecondClientHello(settings, hello, suite, group.group, transcript)
 
+        if offer.early_data:
+            # Refused 0-RTT data arrives under keys we do not have: skipped (4.2.10).
+            context.skip_refused_early_data(EARLY_DATA_SKIP_LIMIT, in_the_clear=False)
         return _answer_client_hello(
-            connection,
+            context,
+            transcript,
             settings,
             hello,
             raw,
@@ -213,26 +229,32 @@ class ExpectSecondClientHello:
     expects: ClassVar[tuple[HandshakeType, ...]] = (HandshakeType.client_hello,)
 
     def __init__(
-        self, settings: ServerSettings, first: ClientHello, suite: CipherSuite, group: NamedGroup
+        self,
+        settings: ServerSettings,
+        first: ClientHello,
+        suite: CipherSuite,
+        group: NamedGroup,
+        transcript: Transcript,
     ) -> None:
         self.settings = settings
         self.first = first
         self.suite = suite
         self.group = group
+        self.transcript = transcript  # message_hash(first ClientHello), HelloRetryRequest
 
-    def handle(self, connection: TLS13Connection, message: HandshakeInput):
+    def handle(self, context: HandshakeContext, message: HandshakeInput) -> HandshakeState:
         _, body, raw = message
         hello = ClientHello.decode(body)
-        connection.observe_received("ClientHello", hello, raw)
+        context.observe_received("ClientHello", hello, raw)
         check_second_client_hello(self.first, hello, self.group)
         offer = read_client_offer(hello)
         # Section 4.2.10: 0-RTT data belongs to the first hello only; from here
         # on a record that does not open is bad_record_mac, never skipped.
-        connection.skip_unprotected_early_data = False
-        connection.early_data_to_skip = 0
+        context.skip_refused_early_data(0, in_the_clear=False)
         share = offer.key_shares[0].key_exchange
         return _answer_client_hello(
-            connection,
+            context,
+            self.transcript,
             self.settings,
             hello,
             raw,
@@ -256,6 +278,7 @@ class ExpectFinished:
         server_finished_hash: bytes,
         negotiated: Negotiated,
         send_tickets: bool,
+        transcript: Transcript,
     ) -> None:
         self.settings = settings
         self.parameters = parameters
@@ -266,33 +289,33 @@ class ExpectFinished:
         self.server_finished_hash = server_finished_hash
         self.negotiated = negotiated
         self.send_tickets = send_tickets
+        self.transcript = transcript
 
-    def handle(self, connection: TLS13Connection, message: HandshakeInput):
+    def handle(self, context: HandshakeContext, message: HandshakeInput) -> HandshakeState:
         _, body, raw = message
         finished = Finished.decode(body)
-        connection.observe_received("Finished", finished, raw)
+        context.observe_received("Finished", finished, raw)
         parameters = self.parameters
-        check_finished_length(parameters, finished.verify_data)
-        if not key_schedule.is_valid_finished(
-            parameters.hash_name,
+        transcript = self.transcript
+        proof = verify_finished(
+            parameters,
             self.client_handshake_secret,
-            connection.transcript.digest(),
+            transcript.digest(),
             finished.verify_data,
-        ):
-            # Section 4.4.4: a wrong Finished is a decrypt_error.
-            raise TLSError("the client's Finished does not verify", AlertDescription.decrypt_error)
-        connection.transcript.add(raw)
-        resumption_master_secret = self.master.resumption_master_secret(
-            connection.transcript.digest()
+            peer="client",
         )
-        connection.set_read_secret(
+        transcript.add(raw)
+        resumption_master_secret = self.master.resumption_master_secret(transcript.digest())
+        context.install_read_keys(
+            parameters,
             "client_application_traffic_secret_0",
             self.master.client_application_traffic_secret(self.server_finished_hash),
         )
-        connection.establish(self.negotiated)
         if self.send_tickets:
-            _send_tickets(connection, self.settings, parameters, resumption_master_secret)
-        return None
+            _send_tickets(context, self.settings, parameters, resumption_master_secret)
+        # The transcript ends here: Traffic keeps nothing of the handshake but
+        # what was agreed (10,000 idle connections must stay small).
+        return Traffic(proof, self.negotiated)
 
 
 # ---------------------------------------------------------------------------
@@ -301,7 +324,8 @@ class ExpectFinished:
 
 
 def _answer_client_hello(
-    connection: TLS13Connection,
+    context: HandshakeContext,
+    transcript: Transcript,
     settings: ServerSettings,
     hello: ClientHello,
     raw: bytes,
@@ -310,14 +334,13 @@ def _answer_client_hello(
     group: GroupChoice,
     *,
     hello_retry: bool,
-):
+) -> ExpectFinished:
     """ServerHello, EncryptedExtensions, [Certificate, CertificateVerify], Finished."""
     parameters = CIPHER_SUITE_PARAMETERS[suite]
     hash_name = parameters.hash_name
-    transcript = connection.transcript
 
     # Resumption (section 4.2.11): verify the binder over the hello up to the binders.
-    ticket = _usable_ticket(connection, settings, offer, parameters)
+    ticket = _usable_ticket(context, settings, offer, parameters)
     psk = None
     if ticket is not None:
         identity_index, contents = ticket
@@ -337,13 +360,13 @@ def _answer_client_hello(
     transcript.add(raw)
 
     assert group.client_share is not None
-    ephemeral = crypto.EphemeralKey(group.group.name, connection.random_bytes)
+    ephemeral = crypto.EphemeralKey(group.group.name, context.random_bytes)
     try:
         shared_secret = ephemeral.exchange(group.client_share)
     except crypto.KeyExchangeError as error:
         raise TLSError(str(error), AlertDescription.illegal_parameter) from error
-    connection.log_secret("shared_secret", shared_secret)
-    connection.log_secret("early_secret", early.secret)
+    context.log_secret("shared_secret", shared_secret)
+    context.log_secret("early_secret", early.secret)
 
     credentials = scheme = None
     if psk is None:
@@ -353,7 +376,7 @@ def _answer_client_hello(
         offer.application_protocols, settings.application_protocols
     )
 
-    server_random = connection.random_bytes(32)
+    server_random = context.random_bytes(32)
     selected_identity = ticket[0] if ticket is not None else None
     fields = (
         server_random,
@@ -364,53 +387,62 @@ def _answer_client_hello(
         selected_identity,
     )
     # The bytes from prepared parts; the message object only if an observer wants it.
-    connection.send_handshake_bytes(
-        server_hello_bytes(*fields), lambda: server_hello_message(*fields)
-    )
+    server_hello = server_hello_bytes(*fields)
+    context.send_handshake_bytes(server_hello, lambda: server_hello_message(*fields))
+    transcript.add(server_hello)
     if hello.legacy_session_id and not hello_retry:
-        connection.send_change_cipher_spec()  # appendix D.4 (after HRR it was sent already)
+        context.send_change_cipher_spec()  # appendix D.4 (after HRR it was sent already)
 
     handshake_secret = early.handshake_secret(shared_secret)
-    connection.log_secret("handshake_secret", handshake_secret.secret)
+    context.log_secret("handshake_secret", handshake_secret.secret)
     hello_hash = transcript.digest()
     client_handshake_secret = handshake_secret.client_handshake_traffic_secret(hello_hash)
     server_handshake_secret = handshake_secret.server_handshake_traffic_secret(hello_hash)
-    connection.set_write_secret("server_handshake_traffic_secret", server_handshake_secret)
+    context.install_write_keys(
+        parameters, "server_handshake_traffic_secret", server_handshake_secret
+    )
     # The ClientHello must have ended its record (section 5.1): checked here.
-    connection.set_read_secret("client_handshake_traffic_secret", client_handshake_secret)
+    context.install_read_keys(
+        parameters, "client_handshake_traffic_secret", client_handshake_secret
+    )
 
     # EncryptedExtensions: server_name acknowledged (RFC 6066 section 3) and ALPN.
     prepared = settings.prepared
-    connection.send_handshake(
-        prepared.encrypted_extensions(offer.server_name is not None, protocol)
+    transcript.add(
+        context.send_handshake(
+            prepared.encrypted_extensions(offer.server_name is not None, protocol)
+        )
     )
 
     if credentials is not None and scheme is not None:
         chain = prepared.credentials(credentials)
-        connection.send_handshake(chain.certificate)
+        transcript.add(context.send_handshake(chain.certificate))
         signature = chain.sign(scheme.name, SERVER_SIGNATURE_CONTEXT + transcript.digest())
         # The message objects are made only for an observer (prepared.py joins the bytes).
-        connection.send_handshake_bytes(
-            certificate_verify_bytes(scheme, signature),
-            lambda: CertificateVerify(scheme, signature),
+        certificate_verify = certificate_verify_bytes(scheme, signature)
+        context.send_handshake_bytes(
+            certificate_verify, lambda: CertificateVerify(scheme, signature)
         )
+        transcript.add(certificate_verify)
 
     verify_data = key_schedule.finished_verify_data(
         hash_name, server_handshake_secret, transcript.digest()
     )
-    connection.send_handshake_bytes(finished_bytes(verify_data), lambda: Finished(verify_data))
+    finished = finished_bytes(verify_data)
+    context.send_handshake_bytes(finished, lambda: Finished(verify_data))
+    transcript.add(finished)
 
     master = handshake_secret.master_secret()
-    connection.log_secret("master_secret", master.secret)
+    context.log_secret("master_secret", master.secret)
     finished_hash = transcript.digest()
     server_application_secret = master.server_application_traffic_secret(finished_hash)
-    if connection.logs_secrets:
+    if context.logs_secrets:
         # Nothing here exports keying material; the secret is derived only to be logged.
-        connection.log_secret(
-            "exporter_master_secret", master.exporter_master_secret(finished_hash)
-        )
+        context.log_secret("exporter_master_secret", master.exporter_master_secret(finished_hash))
     # client_application_traffic_secret_0 is derived (and logged) when ExpectFinished needs it.
-    connection.set_write_secret("server_application_traffic_secret_0", server_application_secret)
+    context.install_write_keys(
+        parameters, "server_application_traffic_secret_0", server_application_secret
+    )
 
     negotiated = Negotiated(
         protocol="TLSv1.3",
@@ -422,7 +454,7 @@ def _answer_client_hello(
         resumed=psk is not None,
         hello_retry=hello_retry,
     )
-    connection.agree(negotiated)
+    context.agree(negotiated)
     return ExpectFinished(
         settings,
         parameters,
@@ -431,6 +463,7 @@ def _answer_client_hello(
         finished_hash,
         negotiated,
         send_tickets=settings.ticket_key is not None and offer.offers_psk_dhe,
+        transcript=transcript,
     )
 
 
@@ -440,7 +473,7 @@ def _answer_client_hello(
 
 
 def _usable_ticket(
-    connection: TLS13Connection,
+    context: HandshakeContext,
     settings: ServerSettings,
     offer: ClientOffer,
     parameters: CipherSuiteParameters | None,
@@ -454,7 +487,7 @@ def _usable_ticket(
     key = settings.ticket_key
     if key is None or offer.offered_psks is None or not offer.offers_psk_dhe:
         return None
-    now_ms = int(connection.clock() * 1000)
+    now_ms = int(context.clock() * 1000)
     for index, identity in enumerate(offer.offered_psks.identities):
         contents = key.open(identity.identity)
         if contents is None or not contents.is_valid_at(now_ms):
@@ -480,28 +513,28 @@ def _choose_suite(
 
 
 def _send_tickets(
-    connection: TLS13Connection,
+    context: HandshakeContext,
     settings: ServerSettings,
     parameters: CipherSuiteParameters,
     resumption_master_secret: bytes,
 ) -> None:
     key = settings.ticket_key
     assert key is not None
-    issued_at_ms = int(connection.clock() * 1000)
+    issued_at_ms = int(context.clock() * 1000)
     for number in range(settings.tickets_per_handshake):
         nonce = bytes((number,))
         contents = TicketContents(
             cipher_suite=parameters.suite,
             issued_at_ms=issued_at_ms,
             lifetime=settings.ticket_lifetime,
-            age_add=int.from_bytes(connection.random_bytes(4), "big"),
+            age_add=int.from_bytes(context.random_bytes(4), "big"),
             psk=key_schedule.resumption_psk(parameters.hash_name, resumption_master_secret, nonce),
         )
-        connection.send_unrecorded_handshake(
+        context.send_unrecorded_handshake(
             NewSessionTicket(
                 ticket_lifetime=settings.ticket_lifetime,
                 ticket_age_add=contents.age_add,
                 ticket_nonce=nonce,
-                ticket=key.seal(contents, connection.random_bytes),
+                ticket=key.seal(contents, context.random_bytes),
             )
         )

@@ -1,7 +1,7 @@
 """The toytls client: send ClientHello, then check who answered before trusting any key.
 
 What this module owns:
-- WAIT_SERVER_HELLO and WAIT_SERVER_AUTH, and `ToyTLSClientConnection`,
+- ExpectServerHello and ExpectServerAuth, and `ToyTLSClientConnection`,
   whose ClientHello is queued the moment it is built.
 - The client's two checks, in the walkthrough's order: the certificate chain
   (pki.verify_chain against the trusted roots, for the server name, at `now`),
@@ -23,11 +23,12 @@ from typing import ClassVar
 from .. import crypto, pki
 from ..api import Observer
 from ..errors import TLSError
+from ..handshake_states import Transition
 from .connection import (
     KEY_EXCHANGE_GROUP,
-    Established,
     State,
     ToyConnection,
+    Traffic,
     agreed,
     exchange,
     signed_content,
@@ -37,9 +38,9 @@ from .wire import MAX_RECORD_LENGTH_FROM_SERVER, ClientHello, ServerAuth, Server
 
 # (state, what arrives, next state): the client half of connection.py's diagram.
 CLIENT_TRANSITIONS = (
-    ("WAIT_SERVER_HELLO", "ServerHello", "WAIT_SERVER_AUTH"),
-    ("WAIT_SERVER_AUTH", "ServerAuth", "ESTABLISHED"),
-    ("ESTABLISHED", "application record", "ESTABLISHED"),
+    Transition("ExpectServerHello", "ServerHello", "ExpectServerAuth"),
+    Transition("ExpectServerAuth", "ServerAuth", "Traffic"),
+    Transition("Traffic", "application record", "Traffic"),
 )
 
 
@@ -52,10 +53,10 @@ class ExpectedServer:
     now: float
 
 
-class WaitServerHello:
+class ExpectServerHello:
     """The client sent its ephemeral key and waits for the server's."""
 
-    name: ClassVar[str] = "WAIT_SERVER_HELLO"
+    name: ClassVar[str] = "ExpectServerHello"
 
     def __init__(self, ephemeral: crypto.EphemeralKey, expected: ExpectedServer) -> None:
         self.ephemeral = ephemeral
@@ -65,15 +66,15 @@ class WaitServerHello:
         hello = ServerHello.decode(payload)
         connection.observe_received("ServerHello", payload, {"public_key": hello.public_key})
         shared_secret = exchange(self.ephemeral, hello.public_key)
-        return WaitServerAuth(
+        return ExpectServerAuth(
             self.ephemeral.public_bytes, hello.public_key, shared_secret, self.expected
         )
 
 
-class WaitServerAuth:
+class ExpectServerAuth:
     """The client shares a secret with *someone*; ServerAuth must prove who."""
 
-    name: ClassVar[str] = "WAIT_SERVER_AUTH"
+    name: ClassVar[str] = "ExpectServerAuth"
 
     def __init__(
         self,
@@ -120,7 +121,7 @@ class WaitServerAuth:
         keys = derive_session_keys(self.shared_secret)
         connection.observe_keys(self.shared_secret, keys)
         connection.agree(agreed(scheme, server_name=expected.server_name))
-        return Established(
+        return Traffic(
             sealer=RecordSealer(keys.client_write_key, connection.random_bytes),
             opener=RecordOpener(keys.server_write_key),
         )
@@ -144,7 +145,7 @@ class ToyTLSClientConnection(ToyConnection):
         ephemeral = crypto.EphemeralKey(KEY_EXCHANGE_GROUP, random_bytes)
         expected = ExpectedServer(server_name, tuple(trusted_roots), now)
         super().__init__(
-            WaitServerHello(ephemeral, expected), random_bytes=random_bytes, observer=observer
+            ExpectServerHello(ephemeral, expected), random_bytes=random_bytes, observer=observer
         )
         hello = ClientHello(ephemeral.public_bytes)
         self.send_message("ClientHello", hello.encode(), {"public_key": hello.public_key})

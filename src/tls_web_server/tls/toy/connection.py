@@ -5,19 +5,21 @@ What this module owns:
   ToyTLSClientConnection (client.py): buffers, feeding records to the current
   state, and the tls/api.py contract (feed_wire_data, pop_pending_wire_data,
   read_plaintext, protect_application_data, close, the state properties).
-- The states both roles end in: ESTABLISHED (application records) and FAILED.
+- The states both roles end in: Traffic (application records) and Failed.
 
-Each state is a small object named for what it waits for.  It handles one
-record payload and returns the next state, so a state holds only what exists
-at that point of the conversation:
+Each state is a small object named for what it waits for, in the naming
+scheme TLS 1.3 shares (tls/handshake_states.py).  It handles one record
+payload and returns the next state, so a state holds only what exists at
+that point of the conversation:
 
-    server:  WAIT_CLIENT_HELLO --ClientHello--> ESTABLISHED
-    client:  WAIT_SERVER_HELLO --ServerHello--> WAIT_SERVER_AUTH --ServerAuth--> ESTABLISHED
-    both:    ESTABLISHED --application record--> ESTABLISHED
-             any state --TLSError--> FAILED
+    server:  ExpectClientHello --ClientHello--> Traffic
+    client:  ExpectServerHello --ServerHello--> ExpectServerAuth --ServerAuth--> Traffic
+    both:    Traffic --application record--> Traffic
+             any state --TLSError--> Failed
 
 (server.SERVER_TRANSITIONS and client.CLIENT_TRANSITIONS hold this diagram as
-data; tests check both the code and docs/toytls.md against them.)
+data; docs/state-machines.md is generated from them, and tests check the
+code's transitions and docs/toytls.md against them.)
 
 What it must never do:
 - Touch a socket, the clock or a random source of its own: bytes arrive
@@ -30,7 +32,8 @@ What it must never do:
 Observer events (built only when an observer is given) follow the schema of
 tls/trace.py, shared with TLS 1.3: "record" (every record as on the wire,
 with its plaintext), "message" (each handshake message), "secret" (the
-shared secret and both write keys), "verified" (the chain, the signature).
+shared secret and both write keys), "verified" (the chain, the signature),
+"state" (each handshake transition, previous -> next).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from typing import Any, ClassVar, Protocol
 from .. import crypto
 from ..api import Negotiated, Observer
 from ..errors import TLSError, TLSUsageError
+from ..handshake_states import FAILED, TRAFFIC
 from .record import (
     AEAD_ALGORITHM,
     MAX_PLAINTEXT_PER_RECORD,
@@ -87,10 +91,10 @@ def agreed(signature_scheme: str, server_name: str | None = None) -> Negotiated:
     )
 
 
-class Established:
+class Traffic:
     """Handshake done: every record is encrypted application data."""
 
-    name: ClassVar[str] = "ESTABLISHED"
+    name: ClassVar[str] = TRAFFIC
 
     def __init__(self, sealer: RecordSealer, opener: RecordOpener) -> None:
         self.sealer = sealer
@@ -108,7 +112,7 @@ class Established:
 class Failed:
     """The peer broke the protocol; nothing it sends is read any more."""
 
-    name: ClassVar[str] = "FAILED"
+    name: ClassVar[str] = FAILED
 
     def __init__(self, error: TLSError) -> None:
         self.error = error
@@ -143,7 +147,10 @@ class ToyConnection:
         try:
             self._incoming.feed(data)
             while (payload := self._incoming.next_record()) is not None:
-                self._state = self._state.handle(self, payload)
+                state = self._state
+                self._state = state.handle(self, payload)
+                if self.observer is not None and not isinstance(state, Traffic):
+                    self._observe("state", previous=state.name, next=self._state.name)
         except TLSError as error:
             self._state = Failed(error)
             raise
@@ -162,7 +169,7 @@ class ToyConnection:
         state = self._state
         if self._closed:
             raise TLSUsageError("close() was called: no more application data may be sent")
-        if not isinstance(state, Established):
+        if not isinstance(state, Traffic):
             raise TLSUsageError(f"cannot send application data in state {state.name}")
         records: list[bytes] = []
         view = memoryview(data)
@@ -182,7 +189,7 @@ class ToyConnection:
 
     @property
     def is_established(self) -> bool:
-        return isinstance(self._state, Established)
+        return isinstance(self._state, Traffic)
 
     @property
     def peer_closed(self) -> bool:
@@ -195,7 +202,7 @@ class ToyConnection:
 
     @property
     def state_name(self) -> str:
-        """WAIT_CLIENT_HELLO, WAIT_SERVER_HELLO, WAIT_SERVER_AUTH, ESTABLISHED or FAILED."""
+        """ExpectClientHello, ExpectServerHello, ExpectServerAuth, Traffic or Failed."""
         return self._state.name
 
     # -- what the states call ---------------------------------------------------

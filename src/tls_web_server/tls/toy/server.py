@@ -1,7 +1,7 @@
 """The toytls server: one ClientHello in, ServerHello and ServerAuth out, then application data.
 
 What this module owns:
-- WAIT_CLIENT_HELLO, the server's only handshake state, and
+- ExpectClientHello, the server's only handshake state, and
   `ToyTLSServerConnection`, which starts there.
 
 What it must never do:
@@ -18,11 +18,12 @@ from typing import ClassVar
 from .. import crypto, pki
 from ..api import Observer
 from ..errors import TLSUsageError
+from ..handshake_states import Transition
 from .connection import (
     KEY_EXCHANGE_GROUP,
-    Established,
     State,
     ToyConnection,
+    Traffic,
     agreed,
     exchange,
     signed_content,
@@ -32,18 +33,18 @@ from .wire import FIELD_HEADER_LENGTH, MAX_RECORD_LENGTH, ClientHello, ServerAut
 
 # (state, what arrives, next state): the server half of connection.py's diagram.
 SERVER_TRANSITIONS = (
-    ("WAIT_CLIENT_HELLO", "ClientHello", "ESTABLISHED"),
-    ("ESTABLISHED", "application record", "ESTABLISHED"),
+    Transition("ExpectClientHello", "ClientHello", "Traffic"),
+    Transition("Traffic", "application record", "Traffic"),
 )
 
 # RSA-4096 signatures are 512 bytes: a ServerAuth record must leave room for one.
 LARGEST_SIGNATURE = 512
 
 
-class WaitClientHello:
+class ExpectClientHello:
     """The server has its credentials and waits for the client's ephemeral key."""
 
-    name: ClassVar[str] = "WAIT_CLIENT_HELLO"
+    name: ClassVar[str] = "ExpectClientHello"
 
     def __init__(self, credentials: pki.ServerCredentials) -> None:
         self.credentials = credentials
@@ -83,7 +84,7 @@ class WaitClientHello:
         connection.agree(agreed(scheme))
         # The server is established as soon as its flight is queued: it has
         # nothing to verify (toytls does not authenticate clients).
-        return Established(
+        return Traffic(
             sealer=RecordSealer(keys.server_write_key, connection.random_bytes),
             opener=RecordOpener(keys.client_write_key),
         )
@@ -104,4 +105,6 @@ class ToyTLSServerConnection(ToyConnection):
         fields_size = sum(FIELD_HEADER_LENGTH + len(der) for der in credentials.chain_der)
         if fields_size + FIELD_HEADER_LENGTH + LARGEST_SIGNATURE > MAX_RECORD_LENGTH:
             raise TLSUsageError("the certificate chain does not fit in one toytls record")
-        super().__init__(WaitClientHello(credentials), random_bytes=random_bytes, observer=observer)
+        super().__init__(
+            ExpectClientHello(credentials), random_bytes=random_bytes, observer=observer
+        )

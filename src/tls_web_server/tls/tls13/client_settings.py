@@ -1,0 +1,96 @@
+"""What a TLS 1.3 client is configured with, and the tickets it keeps between connections.
+
+What this module owns:
+- `ClientSettings`: the roots the client trusts, the suites, groups and key
+  shares it offers, its ALPN protocols, and where it keeps tickets.
+- The signature schemes the client can verify (`VERIFIABLE_SCHEMES`) and the
+  wider list it accepts in certificates (`CERTIFICATE_SCHEMES`).
+- `Ticket` and `TicketStore`: what resuming with a NewSessionTicket needs,
+  kept per server and used once (RFC 8446 section 4.6.1, appendix C.4).
+
+What it must never do: hold anything of one connection, or show a PSK in a repr.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .. import pki
+from .enums import CipherSuite, NamedGroup, SignatureScheme
+
+DEFAULT_CIPHER_SUITES = (
+    CipherSuite.TLS_AES_128_GCM_SHA256,
+    CipherSuite.TLS_AES_256_GCM_SHA384,
+    CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+)
+DEFAULT_GROUPS = (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1, NamedGroup.x448)
+DEFAULT_KEY_SHARES = (NamedGroup.x25519, NamedGroup.secp256r1)
+# What we can verify in CertificateVerify, strongest-first within each family.
+VERIFIABLE_SCHEMES = (
+    SignatureScheme.ecdsa_secp256r1_sha256,
+    SignatureScheme.ecdsa_secp384r1_sha384,
+    SignatureScheme.rsa_pss_rsae_sha256,
+    SignatureScheme.rsa_pss_rsae_sha384,
+    SignatureScheme.rsa_pss_rsae_sha512,
+    SignatureScheme.ed25519,
+)
+# Certificates may still be signed with PKCS#1 v1.5 (section 4.2.3), which
+# pki.py checks; CertificateVerify must never use it.
+CERTIFICATE_SCHEMES = (
+    *VERIFIABLE_SCHEMES,
+    SignatureScheme.rsa_pkcs1_sha256,
+    SignatureScheme.rsa_pkcs1_sha384,
+    SignatureScheme.rsa_pkcs1_sha512,
+)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What resuming with one NewSessionTicket needs (RFC 8446 section 4.6.1)."""
+
+    scope: str  # which server it is for: "name:port"
+    cipher_suite: CipherSuite
+    psk: bytes
+    ticket: bytes
+    age_add: int
+    lifetime: int
+    received_at: float
+
+    def __repr__(self) -> str:
+        return f"Ticket({self.scope}, {self.cipher_suite.name}, <psk hidden>)"
+
+    def is_valid_at(self, now: float) -> bool:
+        return 0 <= now - self.received_at <= self.lifetime
+
+
+class TicketStore:
+    """Tickets by server; each ticket is used once (RFC 8446 appendix C.4)."""
+
+    def __init__(self) -> None:
+        self._tickets: dict[str, list[Ticket]] = {}
+
+    def add(self, ticket: Ticket) -> None:
+        self._tickets.setdefault(ticket.scope, []).append(ticket)
+
+    def take(self, scope: str, now: float) -> Ticket | None:
+        tickets = self._tickets.get(scope, [])
+        while tickets:
+            ticket = tickets.pop(0)
+            if ticket.is_valid_at(now):
+                return ticket
+        return None
+
+    def __len__(self) -> int:
+        return sum(len(tickets) for tickets in self._tickets.values())
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Everything a TLS 1.3 client needs that outlives one connection."""
+
+    trusted_roots: tuple[pki.Certificate, ...]
+    cipher_suites: tuple[CipherSuite, ...] = DEFAULT_CIPHER_SUITES
+    groups: tuple[NamedGroup, ...] = DEFAULT_GROUPS
+    key_share_groups: tuple[NamedGroup, ...] = DEFAULT_KEY_SHARES
+    application_protocols: tuple[bytes, ...] = (b"http/1.1",)
+    tickets: TicketStore | None = field(default=None, compare=False)

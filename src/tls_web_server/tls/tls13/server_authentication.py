@@ -1,0 +1,63 @@
+"""How our TLS 1.3 client checks who answered: the server's chain, then its CertificateVerify.
+
+What this module owns: the glue between the client's states (client.py) and
+the checks pki.py and crypto.py do (RFC 8446 sections 4.4.2 and 4.4.3):
+- the Certificate message's chain must lead to a root we trust, for the name
+  we asked for, at the time the context's clock gives;
+- the CertificateVerify signature, made with the leaf's key over the
+  transcript so far, must verify with a scheme we offered.
+
+What it must never do: accept PKCS#1 v1.5 in CertificateVerify (only in
+certificates), or turn a failed check into anything but a TLSError carrying
+the alert that tells the server why.
+"""
+
+from __future__ import annotations
+
+from .. import crypto, pki
+from ..errors import AlertDescription, TLSError
+from .client_settings import VERIFIABLE_SCHEMES
+from .enums import SignatureScheme
+from .messages import SERVER_SIGNATURE_CONTEXT, Certificate, CertificateVerify
+
+
+def verify_server_chain(
+    certificate: Certificate,
+    trusted_roots: tuple[pki.Certificate, ...],
+    server_name: str,
+    now: float,
+) -> pki.VerifiedChain:
+    """The server's chain, verified for `server_name` at `now`; a TLSError if it is not."""
+    if certificate.certificate_request_context:
+        # Section 4.4.2: the context is for answers to a CertificateRequest only.
+        raise TLSError(
+            "the server's Certificate has a request context", AlertDescription.illegal_parameter
+        )
+    chain = [entry.cert_data for entry in certificate.entries]
+    try:
+        return pki.verify_chain(chain, trusted_roots, server_name, now)
+    except pki.ChainError as error:
+        raise TLSError(error.reason, error.alert) from error
+
+
+def verify_server_signature(
+    verified: pki.VerifiedChain, verify: CertificateVerify, transcript_hash: bytes
+) -> SignatureScheme:
+    """The scheme of a CertificateVerify that verifies over `transcript_hash` (section 4.4.3)."""
+    try:
+        scheme = SignatureScheme(verify.algorithm)
+    except ValueError:
+        scheme = None
+    if scheme not in VERIFIABLE_SCHEMES:
+        raise TLSError(
+            f"the server signed with scheme {verify.algorithm:#06x}, which we did not offer",
+            AlertDescription.illegal_parameter,
+        )
+    content = SERVER_SIGNATURE_CONTEXT + transcript_hash
+    if not crypto.verify_signature(
+        verified.leaf_public_key, scheme.name, verify.signature, content
+    ):
+        raise TLSError(
+            "server signature over the transcript is invalid", AlertDescription.decrypt_error
+        )
+    return scheme
