@@ -8,10 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tls_web_server.config import load_config
 from tls_web_server.tcp.server import BoundListener, Server
 from tls_web_server.tls import pki
+
+# Property tests assert what is decoded, never how fast: hypothesis's per-example
+# deadline would turn a busy machine (two test workers on two cores) into a failure.
+settings.register_profile("no-deadline", deadline=None)
+settings.load_profile("no-deadline")
 
 
 @pytest.fixture(scope="session")
