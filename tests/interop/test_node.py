@@ -14,8 +14,12 @@ then they pass, strict=True turns that into a failure, and the marks go.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from bench.handshake_load import RECORD_HEADER_LENGTH
+from bench.pq import capture_hellos
 from tests.interop.harness import ChainStore, ServerPool, assert_server_healthy
 from tests.interop.node_peer import (
     HYBRID_GROUPS,
@@ -24,8 +28,12 @@ from tests.interop.node_peer import (
     node_https_get,
     node_https_server,
     node_versions,
+    require_node,
 )
 from tests.interop.test_our_client import get
+from tls_web_server.tls.tls13 import extensions as ext
+from tls_web_server.tls.tls13.enums import ExtensionType, NamedGroup
+from tls_web_server.tls.tls13.messages import ClientHello
 
 NOT_WIRED = pytest.mark.xfail(strict=True, reason="hybrid groups not wired into the handshake yet")
 CLASSICAL = ("x25519", "secp256r1")
@@ -109,3 +117,22 @@ def test_our_client_negotiates_each_hybrid_with_node(chains: ChainStore, group: 
     # Node accepts only this hybrid: with our client's defaults (shares for
     # X25519MLKEM768 and x25519) the other two take a HelloRetryRequest.
     assert_our_client_negotiates(chains, group)
+
+
+# --- the ClientHellos bench/pq.py replays ----------------------------------------------------
+
+
+def test_the_bench_captures_nodes_client_hellos_with_the_shares_it_promises(
+    chains: ChainStore, tmp_path: Path
+) -> None:
+    require_node()
+    hellos = capture_hellos(chains.get("ecdsa-p256").root_cert, tmp_path)
+    sizes = {}
+    for group, captured in hellos.items():
+        assert captured.path.read_bytes() == captured.record
+        hello = ClientHello.decode(captured.record[RECORD_HEADER_LENGTH + 4 :])
+        data = hello.extensions_by_type()[ExtensionType.key_share]
+        (share,) = ext.decode_client_key_shares(data)
+        assert NamedGroup(share.group).name == group
+        sizes[group] = len(share.key_exchange)
+    assert sizes == {"x25519": 32, "X25519MLKEM768": 1216}

@@ -13,6 +13,8 @@ import os
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, mlkem, x25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tls_web_server.tls import crypto
 
@@ -209,3 +211,26 @@ def test_an_unknown_group_is_a_programming_error_not_a_key_exchange_error() -> N
         crypto.HybridKey("x25519", os.urandom)
     with pytest.raises(ValueError, match="unsupported"):
         crypto.client_key_share("MLKEM768", os.urandom)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    group=st.sampled_from(sorted(SIZES)),
+    share=st.one_of(
+        st.binary(max_size=1800),
+        st.sampled_from([1216, 1249, 1665, 1120, 1153]).flatmap(
+            lambda size: st.binary(min_size=size, max_size=size)
+        ),
+    ),
+)
+def test_any_bytes_as_a_client_share_give_a_valid_answer_or_key_exchange_error(
+    group: str, share: bytes
+) -> None:
+    try:
+        server_share, secret = crypto.server_key_share(group, share, os.urandom)
+    except crypto.KeyExchangeError:
+        return
+    # Accepted: then it had the exact length, and the answer has the draft's sizes.
+    client_length, server_length, secret_length, _order, _ecdh = SIZES[group]
+    assert len(share) == client_length
+    assert (len(server_share), len(secret)) == (server_length, secret_length)

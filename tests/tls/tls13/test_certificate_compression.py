@@ -8,6 +8,8 @@ import zlib
 
 import brotli
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tls_web_server.tls.errors import AlertDescription, TLSError
 from tls_web_server.tls.tls13 import certificate_compression as cc
@@ -190,3 +192,21 @@ def test_a_malformed_compressed_certificate_is_decode_error() -> None:
         with pytest.raises(TLSError) as raised:
             CompressedCertificate.decode(bad)
         assert raised.value.alert == AlertDescription.decode_error
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    algorithm=st.sampled_from(IMPLEMENTED),
+    announced=st.integers(0, 5000),
+    stream=st.binary(min_size=1, max_size=400),
+)
+def test_any_stream_decompresses_to_exactly_its_length_or_is_refused(
+    algorithm: Algorithm, announced: int, stream: bytes
+) -> None:
+    message = CompressedCertificate(algorithm, announced, stream)
+    try:
+        body = cc.decompress_certificate(message, OFFERED)
+    except TLSError as error:
+        assert error.alert == AlertDescription.bad_certificate
+        return
+    assert len(body) == announced
