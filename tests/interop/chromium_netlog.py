@@ -110,14 +110,25 @@ def ssl_connects(netlog: dict[str, Any]) -> list[SslConnect]:
     return connects
 
 
-def sent_client_hellos(netlog: dict[str, Any]) -> list[bytes]:
-    """The ClientHello messages Chromium sent (handshake type 1, with their 4-byte header)."""
+def handshake_messages(netlog: dict[str, Any], direction: str, message_type: int) -> list[bytes]:
+    """Handshake messages of one type Chromium sent or received, each with its 4-byte header.
+
+    `direction` is "SENT" or "RECEIVED" (events SSL_HANDSHAKE_MESSAGE_SENT and
+    _RECEIVED); `message_type` the handshake type: 1 ClientHello, 11
+    Certificate, 25 CompressedCertificate (RFC 8879).
+    """
     types, _phases = _event_names(netlog)
-    hellos: list[bytes] = []
+    wanted = f"SSL_HANDSHAKE_MESSAGE_{direction}"
+    messages: list[bytes] = []
     for event in netlog["events"]:
-        if types.get(event["type"]) != "SSL_HANDSHAKE_MESSAGE_SENT":
+        if types.get(event["type"]) != wanted:
             continue
         params = event.get("params", {})
-        if params.get("type") == 1 and "bytes" in params:
-            hellos.append(base64.b64decode(params["bytes"]))
-    return hellos
+        if params.get("type") == message_type and "bytes" in params:
+            messages.append(base64.b64decode(params["bytes"]))
+    return messages
+
+
+def sent_client_hellos(netlog: dict[str, Any]) -> list[bytes]:
+    """The ClientHello messages Chromium sent (handshake type 1, with their 4-byte header)."""
+    return handshake_messages(netlog, "SENT", 1)

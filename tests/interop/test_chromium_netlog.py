@@ -16,6 +16,7 @@ import pytest
 
 from tests.interop.chromium_netlog import (
     SslConnect,
+    handshake_messages,
     read_netlog,
     run_chromium_with_netlog,
     sent_client_hellos,
@@ -31,6 +32,7 @@ from tests.interop.harness import (
     selected_engine,
 )
 from tests.interop.test_chromium import fresh_home, trust_root_in_nssdb
+from tls_web_server.tls.tls13 import certificate_compression as cc
 from tls_web_server.tls.tls13 import extensions as ext
 from tls_web_server.tls.tls13.enums import ExtensionType
 from tls_web_server.tls.tls13.messages import ClientHello
@@ -69,6 +71,11 @@ def test_chromium_records_x25519_with_our_server_today(servers: ServerPool, tmp_
     shares = ext.decode_client_key_shares(hello.extensions_by_type()[ExtensionType.key_share])
     sizes = {share.group: len(share.key_exchange) for share in shares}
     assert sizes[X25519MLKEM768] == 1216 and sizes[X25519] == 32
+    # And it asks for a compressed certificate, brotli only (RFC 8879).
+    compression = hello.extensions_by_type()[cc.COMPRESS_CERTIFICATE_EXTENSION_TYPE]
+    assert cc.decode_compress_certificate(compression) == (
+        cc.CertificateCompressionAlgorithm.brotli,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +106,17 @@ def test_chromium_negotiates_x25519_with_a_classical_only_server(
 def test_chromium_negotiates_x25519mlkem768_with_our_server(servers: ServerPool, tmp_path: Path):
     connects, _netlog = chromium_connects(servers.get("ecdsa-p256"), tmp_path)
     assert [connect.key_exchange_group for connect in connects] == [X25519MLKEM768] * len(connects)
+
+
+@pytest.mark.xfail(strict=True, reason="certificate compression not wired into the handshake yet")
+def test_chromium_receives_a_brotli_compressed_certificate(servers: ServerPool, tmp_path: Path):
+    _connects, netlog = chromium_connects(servers.get("ecdsa-p256"), tmp_path)
+    received = handshake_messages(netlog, "RECEIVED", cc.COMPRESSED_CERTIFICATE_HANDSHAKE_TYPE)
+    assert received, "Chromium received no CompressedCertificate"
+    for message in received:
+        compressed = cc.CompressedCertificate.decode(message[4:])
+        assert compressed.algorithm == cc.CertificateCompressionAlgorithm.brotli
+        body = cc.decompress_certificate(compressed, [cc.CertificateCompressionAlgorithm.brotli])
+        assert len(body) == compressed.uncompressed_length
+    # None of the connections got the certificate uncompressed.
+    assert handshake_messages(netlog, "RECEIVED", 11) == []
