@@ -251,13 +251,34 @@ class HybridLayout(NamedTuple):
 
 HYBRID_LAYOUTS = {
     "X25519MLKEM768": HybridLayout(
-        "x25519", 32, 32, 1184, 1088, True, mlkem.MLKEM768PrivateKey, mlkem.MLKEM768PublicKey
+        ecdh_group="x25519",
+        ecdh_share_length=32,
+        ecdh_secret_length=32,
+        encapsulation_key_length=1184,
+        ciphertext_length=1088,
+        mlkem_first=True,
+        mlkem_private_key=mlkem.MLKEM768PrivateKey,
+        mlkem_public_key=mlkem.MLKEM768PublicKey,
     ),
     "SecP256r1MLKEM768": HybridLayout(
-        "secp256r1", 65, 32, 1184, 1088, False, mlkem.MLKEM768PrivateKey, mlkem.MLKEM768PublicKey
+        ecdh_group="secp256r1",
+        ecdh_share_length=65,
+        ecdh_secret_length=32,
+        encapsulation_key_length=1184,
+        ciphertext_length=1088,
+        mlkem_first=False,
+        mlkem_private_key=mlkem.MLKEM768PrivateKey,
+        mlkem_public_key=mlkem.MLKEM768PublicKey,
     ),
     "SecP384r1MLKEM1024": HybridLayout(
-        "secp384r1", 97, 48, 1568, 1568, False, mlkem.MLKEM1024PrivateKey, mlkem.MLKEM1024PublicKey
+        ecdh_group="secp384r1",
+        ecdh_share_length=97,
+        ecdh_secret_length=48,
+        encapsulation_key_length=1568,
+        ciphertext_length=1568,
+        mlkem_first=False,
+        mlkem_private_key=mlkem.MLKEM1024PrivateKey,
+        mlkem_public_key=mlkem.MLKEM1024PublicKey,
     ),
 }
 HYBRID_GROUPS = tuple(HYBRID_LAYOUTS)
