@@ -16,6 +16,10 @@ Groups, all run by default, any subset with --only:
     tls13       ours vs the stdlib-ssl server in more detail (bench/tls13.py):
                 handshakes with `openssl s_time` and wrk reconnects with session
                 resumption; with --only tls13 also its own 1 KB and 10 MB rows
+    pq          post-quantum: full handshakes/s on our server with a ClientHello
+                captured from Node.js 24 offering X25519MLKEM768 beside one
+                offering X25519, and Node's own HTTPS server on the hybrid
+                (bench/pq.py)
 
     make bench                                              # everything, about 5 minutes
     .venv/bin/python bench/run.py --only handshakes,scaling --rounds 1 --seconds 3
@@ -50,6 +54,7 @@ from bench.peer_servers import (
 from bench.peers import GROUPS as PEER_GROUPS
 from bench.peers import PeerTools, measure_peers
 from bench.peers_report import peers_report
+from bench.pq import measure_pq, pq_report
 from bench.scaling import measure_scaling
 from bench.tls13 import (
     DEFAULT_ROUNDS,
@@ -69,7 +74,7 @@ SERVER_CPU = 0
 LOAD_CPU = 1
 SMALL_FILE = "/1k.bin"
 LARGE_FILE = "/10m.bin"
-GROUPS = (*PEER_GROUPS, "scaling", "toytls", "tls13")
+GROUPS = (*PEER_GROUPS, "scaling", "toytls", "tls13", "pq")
 # In the full run the tls13 group adds only what the peer table lacks.
 TLS13_SCENARIOS_IN_FULL_RUN = ("handshakes", "reconnect")
 
@@ -244,6 +249,7 @@ def main() -> int:
     client_hello = record_client_hello()
     hello_facts = describe_client_hello(client_hello)
     peer_scenarios, peer_runs, scaling, rows, tls13_runs = [], [], None, [], []
+    pq_rows = []
     with tempfile.TemporaryDirectory(prefix="tls-web-server-bench-") as tmp:
         site = prepare_site(Path(tmp))
         if groups & set(PEER_GROUPS):
@@ -275,6 +281,14 @@ def main() -> int:
                 rounds=args.rounds,
                 scenario_keys=None if groups == {"tls13"} else TLS13_SCENARIOS_IN_FULL_RUN,
             )
+        if "pq" in groups:
+            pq_rows = measure_pq(
+                site.peers,
+                seconds=args.seconds,
+                rounds=args.rounds,
+                server_core=SERVER_CPU,
+                load_core=LOAD_CPU,
+            )
     print()
     print(f"machine: {machine_description()}")
     took = time.monotonic() - started
@@ -299,6 +313,9 @@ def main() -> int:
     if tls13_runs:
         print()
         print("\n".join(tls13_report(tls13_runs)))
+    if pq_rows:
+        print()
+        print("\n".join(pq_report(pq_rows, machine_description())))
     return 0
 
 

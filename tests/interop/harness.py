@@ -160,8 +160,13 @@ def _page(marker: str) -> str:
     )
 
 
-def write_interop_site(folder: Path, chain: pki.GeneratedPki, marker: str) -> Path:
-    """html/index.html with the marker, and a config with an ssl and a plain server block."""
+def write_interop_site(
+    folder: Path, chain: pki.GeneratedPki, marker: str, ssl_directives: str = ""
+) -> Path:
+    """html/index.html with the marker, and a config with an ssl and a plain server block.
+
+    `ssl_directives` go into the ssl server block (`ssl_ecdh_curve X25519;`, say).
+    """
     html = folder / "html"
     html.mkdir(parents=True, exist_ok=True)
     (html / "index.html").write_text(_page(marker), encoding="utf-8")
@@ -179,6 +184,7 @@ http {{
         ssl_certificate {chain.server_cert};
         ssl_certificate_key {chain.server_key};
         ssl_certificate_chain {chain.intermediate_cert};
+        {ssl_directives}
         location / {{ root html; }}
     }}
     server {{
@@ -196,12 +202,16 @@ http {{
 
 @contextlib.contextmanager
 def run_interop_server(
-    folder: Path, chain: pki.GeneratedPki, key_type: str, engine: TLS13Engine | None
+    folder: Path,
+    chain: pki.GeneratedPki,
+    key_type: str,
+    engine: TLS13Engine | None,
+    ssl_directives: str = "",
 ) -> Iterator[InteropServer]:
     """Serve the interop site from a thread; stop it gracefully afterwards."""
     # A fresh marker per server: a page can only contain it if this server sent it.
     marker = f"interop-marker-{key_type}-{secrets.token_hex(6)}"
-    config_path = write_interop_site(folder, chain, marker)
+    config_path = write_interop_site(folder, chain, marker, ssl_directives)
     server = Server(load_config(config_path), tls13_engine=engine)
     bound = server.bind()
     ports = {listener.spec.protocol: listener.port for listener in bound}

@@ -6,6 +6,10 @@ Rules this module keeps:
   the RFCs ("x25519", "ecdsa_secp256r1_sha256", "AES-128-GCM") and in bytes.
 - It has no randomness of its own: ephemeral keys are built from bytes the
   caller supplies, so a handshake can be replayed byte for byte (RFC 8448).
+  One exception: ML-KEM encapsulation (the server's half of a hybrid group)
+  draws its 32-byte message inside OpenSSL, because `cryptography` offers no
+  way to pass it in; a hybrid handshake replays byte for byte from the
+  client's side only.
 - A bad value from the peer never escapes as a library exception: key
   exchange raises `KeyExchangeError`, a failed decryption returns None and a
   failed signature check returns False, so callers decide which alert to send.
@@ -18,10 +22,19 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, x448, x25519
+from cryptography.hazmat.primitives.asymmetric import (
+    ec,
+    ed25519,
+    mlkem,
+    padding,
+    rsa,
+    x448,
+    x25519,
+)
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -130,7 +143,7 @@ _NIST_ORDERS = {
         16,
     ),
 }
-KEY_EXCHANGE_GROUPS = tuple(_PRIVATE_KEY_SIZES)
+CLASSICAL_GROUPS = tuple(_PRIVATE_KEY_SIZES)
 
 
 class EphemeralKey:
@@ -181,6 +194,179 @@ class EphemeralKey:
         except ValueError as error:
             # Not on the curve, or (X25519/X448) a low-order point giving all zeros.
             raise KeyExchangeError(f"invalid {group} key share") from error
+
+
+# --------------------------------------------------------------------------
+# Hybrid post-quantum key exchange (draft-ietf-tls-ecdhe-mlkem): one key
+# share carries an ML-KEM (FIPS 203) part and an ECDH part, and the shared
+# secret is the two secrets concatenated, fed unchanged into the key
+# schedule as the (EC)DHE input (RFC 8446 section 7.1).  An attacker must
+# break both: ML-KEM against a future quantum computer, ECDH in case ML-KEM,
+# young as it is, turns out weaker than believed.
+# --------------------------------------------------------------------------
+
+# FIPS 203 key generation takes a 64-byte seed d || z; drawing it from the
+# caller's random_bytes keeps the client's hybrid shares replayable.
+MLKEM_SEED_LENGTH = 64
+MLKEM_SECRET_LENGTH = 32
+
+MlkemPrivateKey = mlkem.MLKEM768PrivateKey | mlkem.MLKEM1024PrivateKey
+MlkemPublicKey = mlkem.MLKEM768PublicKey | mlkem.MLKEM1024PublicKey
+
+
+class HybridLayout(NamedTuple):
+    """Where each part of a hybrid group's shares and secret sits (draft section 4)."""
+
+    ecdh_group: str  # the classical half, a group EphemeralKey implements
+    ecdh_share_length: int  # 32 for X25519; an uncompressed point for P-256/P-384
+    ecdh_secret_length: int
+    encapsulation_key_length: int  # the ML-KEM public key, in the client's share
+    ciphertext_length: int  # the ML-KEM ciphertext, in the server's share
+    mlkem_first: bool  # X25519MLKEM768 puts ML-KEM first (FIPS order); the NIST hybrids ECDH
+    mlkem_private_key: type[mlkem.MLKEM768PrivateKey] | type[mlkem.MLKEM1024PrivateKey]
+    mlkem_public_key: type[mlkem.MLKEM768PublicKey] | type[mlkem.MLKEM1024PublicKey]
+
+    @property
+    def client_share_length(self) -> int:
+        return self.encapsulation_key_length + self.ecdh_share_length
+
+    @property
+    def server_share_length(self) -> int:
+        return self.ciphertext_length + self.ecdh_share_length
+
+    @property
+    def secret_length(self) -> int:
+        return MLKEM_SECRET_LENGTH + self.ecdh_secret_length
+
+    def join(self, mlkem_part: bytes, ecdh_part: bytes) -> bytes:
+        """A share or secret from its two parts, in this group's order."""
+        return mlkem_part + ecdh_part if self.mlkem_first else ecdh_part + mlkem_part
+
+    def split(self, data: bytes, mlkem_length: int) -> tuple[bytes, bytes]:
+        """(ML-KEM part, ECDH part) of a share whose length the caller has checked."""
+        if self.mlkem_first:
+            return data[:mlkem_length], data[mlkem_length:]
+        return data[self.ecdh_share_length :], data[: self.ecdh_share_length]
+
+
+HYBRID_LAYOUTS = {
+    "X25519MLKEM768": HybridLayout(
+        ecdh_group="x25519",
+        ecdh_share_length=32,
+        ecdh_secret_length=32,
+        encapsulation_key_length=1184,
+        ciphertext_length=1088,
+        mlkem_first=True,
+        mlkem_private_key=mlkem.MLKEM768PrivateKey,
+        mlkem_public_key=mlkem.MLKEM768PublicKey,
+    ),
+    "SecP256r1MLKEM768": HybridLayout(
+        ecdh_group="secp256r1",
+        ecdh_share_length=65,
+        ecdh_secret_length=32,
+        encapsulation_key_length=1184,
+        ciphertext_length=1088,
+        mlkem_first=False,
+        mlkem_private_key=mlkem.MLKEM768PrivateKey,
+        mlkem_public_key=mlkem.MLKEM768PublicKey,
+    ),
+    "SecP384r1MLKEM1024": HybridLayout(
+        ecdh_group="secp384r1",
+        ecdh_share_length=97,
+        ecdh_secret_length=48,
+        encapsulation_key_length=1568,
+        ciphertext_length=1568,
+        mlkem_first=False,
+        mlkem_private_key=mlkem.MLKEM1024PrivateKey,
+        mlkem_public_key=mlkem.MLKEM1024PublicKey,
+    ),
+}
+HYBRID_GROUPS = tuple(HYBRID_LAYOUTS)
+KEY_EXCHANGE_GROUPS = CLASSICAL_GROUPS + HYBRID_GROUPS
+
+
+class HybridKey:
+    """The client's half of a hybrid exchange: an ML-KEM key pair and an ECDH key pair.
+
+    The same shape as EphemeralKey: `public_bytes` is the client's share,
+    `exchange(server_share)` the shared secret.
+    """
+
+    __slots__ = ("_ecdh", "_layout", "_mlkem", "group", "public_bytes")
+
+    def __init__(self, group: str, random_bytes: RandomSource) -> None:
+        layout = HYBRID_LAYOUTS.get(group)
+        if layout is None:
+            raise ValueError(f"unsupported hybrid key exchange group {group!r}")
+        self.group = group
+        self._layout = layout
+        self._ecdh = EphemeralKey(layout.ecdh_group, random_bytes)
+        self._mlkem: MlkemPrivateKey = layout.mlkem_private_key.from_seed_bytes(
+            random_bytes(MLKEM_SEED_LENGTH)
+        )
+        encapsulation_key = self._mlkem.public_key().public_bytes_raw()
+        self.public_bytes = layout.join(encapsulation_key, self._ecdh.public_bytes)
+
+    def exchange(self, server_share: bytes) -> bytes:
+        """Both secrets joined in the group's order; KeyExchangeError if the share is bad.
+
+        The length is checked before anything is computed, and the cheap ECDH
+        half (which also validates the point) before the decapsulation.
+        """
+        layout = self._layout
+        if len(server_share) != layout.server_share_length:
+            raise KeyExchangeError(
+                f"a {self.group} server key share is {layout.server_share_length} bytes,"
+                f" not {len(server_share)}"
+            )
+        ciphertext, ecdh_share = layout.split(server_share, layout.ciphertext_length)
+        ecdh_secret = self._ecdh.exchange(ecdh_share)
+        try:
+            mlkem_secret = self._mlkem.decapsulate(ciphertext)
+        except ValueError as error:  # unreachable with the length checked; kept as a guard
+            raise KeyExchangeError(f"invalid {self.group} ciphertext") from error
+        return layout.join(mlkem_secret, ecdh_secret)
+
+
+ClientKeyShare = EphemeralKey | HybridKey
+
+
+def client_key_share(group: str, random_bytes: RandomSource) -> ClientKeyShare:
+    """A fresh key share of any supported group, for the client's key_share extension."""
+    if group in HYBRID_LAYOUTS:
+        return HybridKey(group, random_bytes)
+    return EphemeralKey(group, random_bytes)
+
+
+def server_key_share(
+    group: str, client_share: bytes, random_bytes: RandomSource
+) -> tuple[bytes, bytes]:
+    """The server's side in one call: (server share, shared secret) for the client's share.
+
+    KeyExchangeError (illegal_parameter, RFC 8446 section 4.2.8) for a share
+    of the wrong length, an invalid point, or an ML-KEM encapsulation key
+    failing the FIPS 203 section 7.2 checks (`from_public_bytes` refuses a
+    coefficient not reduced mod q).  Every part of a bad share is refused
+    before the expensive encapsulation, and no part is computed on twice.
+    """
+    layout = HYBRID_LAYOUTS.get(group)
+    if layout is None:
+        ephemeral = EphemeralKey(group, random_bytes)
+        return ephemeral.public_bytes, ephemeral.exchange(client_share)
+    if len(client_share) != layout.client_share_length:
+        raise KeyExchangeError(
+            f"a {group} client key share is {layout.client_share_length} bytes,"
+            f" not {len(client_share)}"
+        )
+    encapsulation_key, ecdh_share = layout.split(client_share, layout.encapsulation_key_length)
+    try:
+        mlkem_public: MlkemPublicKey = layout.mlkem_public_key.from_public_bytes(encapsulation_key)
+    except ValueError as error:
+        raise KeyExchangeError(f"invalid {group} ML-KEM encapsulation key") from error
+    ephemeral = EphemeralKey(layout.ecdh_group, random_bytes)
+    ecdh_secret = ephemeral.exchange(ecdh_share)
+    mlkem_secret, ciphertext = mlkem_public.encapsulate()
+    return layout.join(ciphertext, ephemeral.public_bytes), layout.join(mlkem_secret, ecdh_secret)
 
 
 # --------------------------------------------------------------------------

@@ -164,7 +164,7 @@ class ScriptedClient:
         self.now = now
         self.transcript = Transcript()
         self.options = HelloOptions()
-        self.private_keys: dict[int, crypto.EphemeralKey] = {}
+        self.private_keys: dict[int, crypto.ClientKeyShare] = {}
         self.parameters: CipherSuiteParameters | None = None
         self.first_hello_raw = b""
         self._records = RecordReader()
@@ -279,7 +279,7 @@ class ScriptedClient:
             # An unknown group: bytes of a plausible size (X25519MLKEM768 sends 1216).
             size = 1216 if group == X25519MLKEM768 else 32
             return KeyShareEntry(group, self.random_bytes(size))
-        key = crypto.EphemeralKey(name, self.random_bytes)
+        key = crypto.client_key_share(name, self.random_bytes)  # hybrid groups too
         self.private_keys[group] = key
         return KeyShareEntry(group, key.public_bytes)
 

@@ -85,12 +85,19 @@ class CipherSuite(IntEnum):
 
 
 class NamedGroup(IntEnum):
-    """RFC 8446 section 4.2.7 (the ECDHE groups we implement)."""
+    """RFC 8446 section 4.2.7 (the ECDHE groups we implement), and the hybrids.
+
+    The hybrids (draft-ietf-tls-ecdhe-mlkem) join ML-KEM and ECDH in one key
+    share; their names are spelled as in the IANA registry, capitals and all.
+    """
 
     secp256r1 = 0x0017
     secp384r1 = 0x0018
     x25519 = 0x001D
     x448 = 0x001E
+    SecP256r1MLKEM768 = 0x11EB
+    X25519MLKEM768 = 0x11EC
+    SecP384r1MLKEM1024 = 0x11ED
 
 
 class SignatureScheme(IntEnum):

@@ -8,9 +8,15 @@ What this module owns:
   the alert the RFC names.
 - Pure choice functions: cipher suite, key exchange group, signature
   scheme, ALPN protocol.  The server's preference order always wins.
+- The default key exchange groups, server and client (`DEFAULT_GROUPS`,
+  `DEFAULT_KEY_SHARE_GROUPS`): the one definition for both sides and for the
+  configuration's `ssl_ecdh_curve auto` (resolved in tcp/listeners.py, since
+  config/ may not import tls).
 
 What it must never do: hold keys, touch the transcript or the clock, or send
-anything.  Unknown values (GREASE, new groups such as X25519MLKEM768) are
+anything; or spend more than linear time on a ClientHello (a hostile one may
+list 16,000 groups and thousands of shares: membership tests go through sets
+built once).  Unknown values (GREASE, groups we do not implement) are
 skipped, never an error.
 """
 
@@ -30,6 +36,26 @@ from .enums import (
     SignatureScheme,
 )
 from .messages import ClientHello
+
+# The server's preference: at each security level the post-quantum hybrids
+# (draft-ietf-tls-ecdhe-mlkem) before the classical groups, so a client that
+# sends both shares gets the hybrid.  The 192-bit level comes after the
+# 128-bit one, as in OpenSSL: SecP384r1MLKEM1024's shares are the largest
+# (1,665 bytes each way) for a margin few clients ask for.  Our client offers
+# all of them, in the same order.
+DEFAULT_GROUPS = (
+    NamedGroup.X25519MLKEM768,
+    NamedGroup.SecP256r1MLKEM768,
+    NamedGroup.x25519,
+    NamedGroup.secp256r1,
+    NamedGroup.SecP384r1MLKEM1024,
+    NamedGroup.secp384r1,
+    NamedGroup.x448,
+)
+# The client's key shares in its first ClientHello: what Chromium and OpenSSL 3.5
+# send.  A server that knows the hybrid takes it; one that does not takes x25519
+# with no HelloRetryRequest; any other group costs one round trip (RFC 8446 4.1.1).
+DEFAULT_KEY_SHARE_GROUPS = (NamedGroup.X25519MLKEM768, NamedGroup.x25519)
 
 
 class ClientOffer(NamedTuple):
@@ -101,9 +127,12 @@ def read_client_offer(hello: ClientHello) -> ClientOffer:
         )
     groups = groups or ()
     shares = shares or ()
+    # One set, so that thousands of shares against thousands of listed groups
+    # stay linear (a tuple's `in` would make this shares x groups).
+    listed_groups = frozenset(groups)
     for share in shares:
         # Section 4.2.8: no key share for a group the client did not list.
-        if share.group not in groups:
+        if share.group not in listed_groups:
             raise TLSError(
                 f"a key share for group {share.group:#06x}, which supported_groups does not list",
                 AlertDescription.illegal_parameter,
@@ -147,14 +176,18 @@ def choose_group(offer: ClientOffer, preferred: Sequence[NamedGroup]) -> GroupCh
 
     Among the client's key shares we take the one we prefer most; only when
     none is acceptable do we spend a round trip asking for our favourite of
-    the groups the client supports (section 4.1.1).
+    the groups the client supports (section 4.1.1).  Linear in the
+    ClientHello: one dict of the shares, one set of the listed groups (built
+    only when no share fits), each looked up once per group we prefer.
     """
     shares = {share.group: share.key_exchange for share in offer.key_shares}
     for group in preferred:
-        if group in shares:
-            return GroupChoice(group, shares[group])
+        share = shares.get(group)
+        if share is not None:
+            return GroupChoice(group, share)
+    supported = frozenset(offer.supported_groups)
     for group in preferred:
-        if group in offer.supported_groups:
+        if group in supported:
             return GroupChoice(group, None)
     raise TLSError("no key exchange group in common", AlertDescription.handshake_failure)
 
