@@ -7,8 +7,8 @@ returning `Span`s: a range of bytes, the field it encodes, its value, and one
 sentence for a learner.  Spans nest (a message holds its fields, an
 extension its type, length and data), and at every level the spans
 partition their parent: every byte is explained exactly once at each depth.
-It also names wire values (suites, groups, schemes, versions, GREASE) for
-tls/trace.py.
+Names come from tls/names.py `describe`, extension explanations from
+tls13/extension_registry.py, and header lengths from the codec.
 
 What it must never do: raise for bytes it cannot parse, or judge whether a
 value is acceptable (that is the handshake's job).  A walk that runs out of
@@ -25,98 +25,47 @@ it, in wire order; split up, the tour would no longer read in that order.
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import IntEnum
 
 from ..crypto import AEAD_TAG_LENGTH
 from ..errors import AlertDescription, AlertLevel
+from ..names import describe, is_grease, is_grease_protocol
 from ..span import Span
 from .enums import (
     HELLO_RETRY_REQUEST_RANDOM,
+    CertificateCompressionAlgorithm,
+    CertificateStatusType,
     CipherSuite,
     ContentType,
+    ECPointFormat,
     ExtensionType,
     HandshakeType,
     KeyUpdateRequest,
     NamedGroup,
+    ProtocolVersion,
     PskKeyExchangeMode,
     SignatureScheme,
 )
+from .extension_registry import GREASE_EXPLANATION, explain_extension
+from .messages import HANDSHAKE_HEADER_LENGTH
+from .record import RECORD_HEADER_LENGTH
 
-RECORD_HEADER_LENGTH = 5
-HANDSHAKE_HEADER_LENGTH = 4
 UNPARSED = "unparsed bytes"
 _UNPARSED_EXPLANATION = (
     "These bytes do not fit the structure expected here (malformed or cut short); "
     "they are shown as they are."
 )
-_GREASE_EXPLANATION = (
-    "A GREASE value (RFC 8701): meaningless on purpose, sent so that peers keep "
-    "ignoring values they do not know."
-)
 
 
-# --- naming wire values ---------------------------------------------------------------------
+# --- naming wire values: tls/names.py describe(), with a sentence for each kind -------------
 
 
-def is_grease(value: int) -> bool:
-    """RFC 8701: 0x0A0A, 0x1A1A, ..., 0xFAFA are reserved so that peers learn to ignore them."""
-    return (value & 0x0F0F) == 0x0A0A and (value >> 8) == (value & 0xFF)
-
-
-def _enum_name(
-    enum: type[CipherSuite | NamedGroup | SignatureScheme | ExtensionType], value: int
-) -> str:
+def _described(enum: type[IntEnum], value: int, known: str, unknown: str) -> tuple[str, str]:
+    """(value, explanation) for a wire value: GREASE, unknown to us, or known."""
     if is_grease(value):
-        return f"GREASE 0x{value:04x}"
-    try:
-        return enum(value).name
-    except ValueError:
-        return f"0x{value:04x}"
-
-
-def cipher_suite_name(value: int) -> str:
-    return _enum_name(CipherSuite, value)
-
-
-def group_name(value: int) -> str:
-    return _enum_name(NamedGroup, value)
-
-
-def signature_scheme_name(value: int) -> str:
-    return _enum_name(SignatureScheme, value)
-
-
-def extension_type_name(value: int) -> str:
-    return _enum_name(ExtensionType, value)
-
-
-_VERSION_NAMES = {0x0304: "TLS 1.3", 0x0303: "TLS 1.2", 0x0302: "TLS 1.1", 0x0301: "TLS 1.0"}
-
-
-def version_name(value: int) -> str:
-    if is_grease(value):
-        return f"GREASE 0x{value:04x}"
-    return _VERSION_NAMES.get(value, f"0x{value:04x}")
-
-
-def handshake_type_name(value: int) -> str:
-    try:
-        return HandshakeType(value).name
-    except ValueError:
-        return f"unknown handshake type {value}"
-
-
-def content_type_name(value: int) -> str:
-    try:
-        return ContentType(value).name
-    except ValueError:
-        return f"unknown content type {value}"
-
-
-def _described(name: str, known: str, unknown: str) -> tuple[str, str]:
-    """(value, explanation) for a named wire value: GREASE, unknown to us, or known."""
-    if name.startswith("GREASE"):
-        return name, _GREASE_EXPLANATION
-    return name, unknown if name.startswith("0x") else known
+        return describe(enum, value), GREASE_EXPLANATION
+    name = describe(enum, value)
+    return name, unknown if name.startswith("unknown") else known
 
 
 def _hex_preview(data: bytes, limit: int = 8) -> str:
@@ -265,7 +214,7 @@ def annotate_record(
     walk = _Walk(raw, 0, len(raw))
     try:
         outer_type = walk.number(1)
-        type_name = content_type_name(outer_type)
+        type_name = describe(ContentType, outer_type)
         if protected:
             type_explanation = (
                 "Protected records always say application_data (23) here; the real type "
@@ -334,7 +283,7 @@ def annotate_inner_plaintext(inner: bytes, *, continued: int = 0) -> list[Span]:
     if not unpadded:
         return list(walk.finish())  # no type byte at all
     content_type = unpadded[-1]
-    type_name = content_type_name(content_type)
+    type_name = describe(ContentType, content_type)
     walk.nested(
         len(unpadded) - 1,
         "content",
@@ -367,14 +316,14 @@ def _content(walk: _Walk, content_type: int, continued: int) -> None:
             "alert level",
             "warning (1) or fatal (2); in TLS 1.3 every alert but close_notify and "
             "user_canceled is fatal, whatever this byte says.",
-            f"{level} ({_name_or(AlertLevel, level, 'unknown level')})",
+            f"{level} ({describe(AlertLevel, level)})",
         )
         description = walk.number(1)
         walk.leaf(
             1,
             "alert description",
             "Why the sender alerts; close_notify means 'I will send nothing more'.",
-            f"{description} ({_name_or(AlertDescription, description, 'unknown alert')})",
+            f"{description} ({describe(AlertDescription, description)})",
         )
     elif content_type == ContentType.change_cipher_spec:
         walk.leaf(
@@ -391,13 +340,6 @@ def _content(walk: _Walk, content_type: int, continued: int) -> None:
             "The application's own bytes (here HTTP); TLS never looks inside them.",
             f"{walk.remaining} bytes",
         )
-
-
-def _name_or(enum: type[AlertLevel | AlertDescription], value: int, unknown: str) -> str:
-    try:
-        return enum(value).name
-    except ValueError:
-        return unknown
 
 
 def pending_handshake_bytes(content: bytes, continued: int = 0) -> int:
@@ -460,7 +402,7 @@ def _handshake_messages(walk: _Walk, continued: int) -> None:
                 "The start of a message header; the rest comes in the next record.",
             )
             return
-        kind = handshake_type_name(walk.number(1))
+        kind = describe(HandshakeType, walk.number(1))
         body_length = int.from_bytes(walk.peek(HANDSHAKE_HEADER_LENGTH)[1:])
         random_at = walk.position + HANDSHAKE_HEADER_LENGTH + 2
         if (
@@ -502,7 +444,8 @@ def _legacy_version(walk: _Walk) -> None:
 
 def _suite(value: int) -> tuple[str, str]:
     return _described(
-        cipher_suite_name(value),
+        CipherSuite,
+        value,
         "An AEAD cipher and the hash of the key schedule, for TLS 1.3.",
         "A suite this implementation does not know (from TLS 1.2, perhaps).",
     )
@@ -547,7 +490,7 @@ def _server_hello(walk: _Walk, retry: bool) -> None:
         2,
         "cipher_suite",
         "The one cipher suite the server chose from the client's list.",
-        cipher_suite_name(walk.number(2)),
+        describe(CipherSuite, walk.number(2)),
     )
     walk.leaf(1, "legacy_compression_method", "Always 0.", str(walk.number(1)))
     _extensions(walk, "hello_retry_request" if retry else "server_hello")
@@ -586,7 +529,7 @@ def _certificate_verify(walk: _Walk) -> None:
         2,
         "algorithm",
         "The signature scheme (section 4.2.3), one the client offered.",
-        signature_scheme_name(walk.number(2)),
+        describe(SignatureScheme, walk.number(2)),
     )
     walk.vector(
         2,
@@ -623,7 +566,7 @@ def _key_update(walk: _Walk) -> None:
         1,
         "request_update",
         "Whether the peer should update its own sending keys as well.",
-        f"{value} ({_name_or(KeyUpdateRequest, value, 'invalid')})",
+        f"{value} ({describe(KeyUpdateRequest, value)})",
     )
 
 
@@ -654,85 +597,41 @@ def _extensions(walk: _Walk, context: str) -> None:
     def each_extension(inner: _Walk) -> None:
         while inner.remaining:
             number = inner.number(2)
-            name = extension_type_name(number)
             inner.group(
-                f"extension {name}",
-                _extension_explanation(number, name, context),
-                lambda extension, number=number, name=name: _extension(
-                    extension, number, name, context
-                ),
+                f"extension {describe(ExtensionType, number)}",
+                explain_extension(number, context),
+                lambda extension, number=number: _extension(extension, number, context),
             )
 
     walk.vector(2, "extensions", "Each extension: a type, a length and its data.", each_extension)
 
 
-def _extension(walk: _Walk, number: int, name: str, context: str) -> None:
+def _extension(walk: _Walk, number: int, context: str) -> None:
+    name = describe(ExtensionType, number)
     walk.leaf(2, "extension_type", "Which extension follows.", f"{number} ({name})")
     length = walk.number(2)
     walk.leaf(2, "extension_data length", f"{length} bytes of extension data follow.", str(length))
-    data_walker = _EXTENSION_DATA.get((name, context)) or _EXTENSION_DATA.get((name, "*"))
-    explanation = _extension_explanation(number, name, context)
+    data_walker = _EXTENSION_DATA.get((number, context)) or _EXTENSION_DATA.get((number, "any"))
+    explanation = explain_extension(number, context)
     if data_walker is None:
         walk.leaf(length, "extension_data", explanation, _hex_preview(walk.peek(length)))
     else:
         walk.nested(length, "extension_data", explanation, data_walker)
 
 
-_EXTENSION_EXPLANATIONS = {
-    ("server_name", "client_hello"): "The host name the client wants (SNI, RFC 6066), in clear.",
-    ("server_name", "encrypted_extensions"): "Empty: 'I used the name you sent' (RFC 6066).",
-    ("supported_versions", "client_hello"): (
-        "The TLS versions the client speaks: this, not legacy_version, negotiates TLS 1.3."
-    ),
-    ("supported_versions", "*"): "The version the server chose.",
-    ("supported_groups", "*"): "The key exchange groups the sender supports, preferred first.",
-    ("signature_algorithms", "*"): "The signature schemes the sender accepts from its peer.",
-    ("signature_algorithms_cert", "*"): "The signature schemes accepted inside certificates.",
-    ("key_share", "client_hello"): (
-        "The client's ephemeral public keys, one per group it guesses the server will take."
-    ),
-    ("key_share", "server_hello"): "The server's ephemeral public key for the chosen group.",
-    ("key_share", "hello_retry_request"): "The group the server wants a key share for.",
-    ("psk_key_exchange_modes", "*"): (
-        "How a resumption may be keyed; psk_dhe_ke adds a fresh key exchange (forward secrecy)."
-    ),
-    ("pre_shared_key", "client_hello"): (
-        "Tickets offered for resumption, with binders proving knowledge of each ticket's PSK; "
-        "always the last extension."
-    ),
-    ("pre_shared_key", "server_hello"): "Which offered ticket the server accepted.",
-    ("application_layer_protocol_negotiation", "client_hello"): (
-        "The application protocols the client speaks (ALPN, RFC 7301)."
-    ),
-    ("application_layer_protocol_negotiation", "*"): "The application protocol the server chose.",
-    ("cookie", "*"): "A value from a HelloRetryRequest that the next ClientHello must echo.",
-    ("early_data", "new_session_ticket"): "How much 0-RTT data this ticket allows.",
-    ("early_data", "*"): "0-RTT: data sent before the handshake completes.",
-    ("record_size_limit", "*"): "The largest record the sender wants to receive (RFC 8449).",
-    ("padding", "*"): "Zero bytes that bring the ClientHello to a size every middlebox handles.",
-}
-
-
-def _extension_explanation(number: int, name: str, context: str) -> str:
-    if is_grease(number):
-        return _GREASE_EXPLANATION
-    found = _EXTENSION_EXPLANATIONS.get((name, context)) or _EXTENSION_EXPLANATIONS.get((name, "*"))
-    if found is not None:
-        return found
-    if name.startswith("0x"):
-        return "An extension this implementation does not know; unknown ones are ignored."
-    return "An extension from another RFC or an older TLS; this trace does not look inside."
-
-
 def _version(value: int) -> tuple[str, str]:
     return _described(
-        version_name(value), "A protocol version.", "A version this implementation does not know."
+        ProtocolVersion,
+        value,
+        "A protocol version.",
+        "A version this implementation does not know.",
     )
 
 
 def _group(value: int) -> tuple[str, str]:
     return _described(
-        group_name(value),
+        NamedGroup,
+        value,
         "An elliptic curve group for the (EC)DHE key exchange.",
         "A group this implementation does not know.",
     )
@@ -740,17 +639,38 @@ def _group(value: int) -> tuple[str, str]:
 
 def _scheme(value: int) -> tuple[str, str]:
     return _described(
-        signature_scheme_name(value),
+        SignatureScheme,
+        value,
         "A signature algorithm with its hash.",
         "A scheme this implementation does not know.",
     )
 
 
 def _mode(value: int) -> tuple[str, str]:
-    try:
-        return PskKeyExchangeMode(value).name, "A way to key a resumed session."
-    except ValueError:
-        return str(value), "A mode this implementation does not know."
+    return _described(
+        PskKeyExchangeMode,
+        value,
+        "A way to key a resumed session.",
+        "A mode this implementation does not know.",
+    )
+
+
+def _compression_algorithm(value: int) -> tuple[str, str]:
+    return _described(
+        CertificateCompressionAlgorithm,
+        value,
+        "A compression algorithm for the Certificate message (RFC 8879).",
+        "An algorithm this implementation does not know.",
+    )
+
+
+def _point_format(value: int) -> tuple[str, str]:
+    return _described(
+        ECPointFormat,
+        value,
+        "An elliptic curve point encoding (RFC 8422).",
+        "A format this implementation does not know.",
+    )
 
 
 def _server_name_list(walk: _Walk) -> None:
@@ -769,7 +689,7 @@ def _server_name(walk: _Walk) -> None:
 
 
 def _key_share_entry(walk: _Walk) -> None:
-    walk.leaf(2, "group", "The group of this public key.", group_name(walk.number(2)))
+    walk.leaf(2, "group", "The group of this public key.", describe(NamedGroup, walk.number(2)))
     walk.vector(
         2,
         "key_exchange",
@@ -807,13 +727,77 @@ def _psk_identity(walk: _Walk) -> None:
     )
 
 
-def _protocol_names(walk: _Walk) -> None:
+def _protocol_names(field: str, explanation: str) -> Callable[[_Walk], None]:
+    """A ProtocolName list (RFC 7301 section 3.1), as ALPN and ALPS carry it."""
+
     def names(inner: _Walk) -> None:
         while inner.remaining:
-            name = inner.vector_contents(1).decode("ascii", "replace")
-            inner.vector(1, "ProtocolName", "One protocol name.", value=name)
+            raw = inner.vector_contents(1)
+            if is_grease_protocol(raw):
+                name, about = f"GREASE 0x{raw.hex()}", GREASE_EXPLANATION
+            else:
+                name, about = raw.decode("ascii", "replace"), "One protocol name."
+            inner.vector(1, "ProtocolName", about, value=name)
 
-    walk.vector(2, "protocol_name_list", "Protocol names such as http/1.1 or h2.", names)
+    return lambda walk: walk.vector(2, field, explanation, names)
+
+
+def _status_request(walk: _Walk) -> None:
+    """RFC 6066 section 8: CertificateStatusRequest, for OCSP two vectors the server may use."""
+    status_type = walk.number(1)
+    walk.leaf(
+        1,
+        "status_type",
+        "1 (ocsp): the client would like an OCSP response stapled.",
+        f"{status_type} ({describe(CertificateStatusType, status_type)})",
+    )
+    if status_type == CertificateStatusType.ocsp:
+        walk.vector(2, "responder_id_list", "OCSP responders the client trusts (usually none).")
+        walk.vector(2, "request_extensions", "OCSP request extensions (usually none).")
+
+
+_HPKE_KDFS = {1: "HKDF-SHA256", 2: "HKDF-SHA384", 3: "HKDF-SHA512"}  # RFC 9180 section 7.2
+_HPKE_AEADS = {1: "AES-128-GCM", 2: "AES-256-GCM", 3: "ChaCha20Poly1305"}  # section 7.3
+
+
+def _encrypted_client_hello(walk: _Walk) -> None:
+    """draft-ietf-tls-esni section 5: the outer ClientHello's ECHClientHello."""
+    hello_type = walk.number(1)
+    walk.leaf(
+        1,
+        "type",
+        "0 (outer): this hello carries an encrypted inner hello; 1 (inner) marks the inner one.",
+        {0: "0 (outer)", 1: "1 (inner)"}.get(hello_type, f"unknown {hello_type}"),
+    )
+    if hello_type != 0:
+        return
+    kdf = walk.number(2)
+    walk.leaf(
+        2, "kdf_id", "The HPKE key derivation function.", _HPKE_KDFS.get(kdf, f"unknown {kdf}")
+    )
+    aead = walk.number(2)
+    walk.leaf(2, "aead_id", "The HPKE cipher.", _HPKE_AEADS.get(aead, f"unknown {aead}"))
+    walk.leaf(
+        1,
+        "config_id",
+        "Which of the server's ECH keys was used (random in a GREASE ECH).",
+        str(walk.number(1)),
+    )
+    walk.vector(2, "enc", "The HPKE encapsulated key: the sender's ephemeral public key.")
+    walk.vector(
+        2,
+        "payload",
+        "The sealed inner ClientHello (in a GREASE ECH, random bytes of a plausible size).",
+    )
+
+
+def _padding(walk: _Walk) -> None:
+    walk.leaf(
+        walk.remaining,
+        "padding",
+        "Zero bytes, there only to make the hello longer (RFC 7685).",
+        f"{walk.remaining} bytes",
+    )
 
 
 def _single(size: int, field: str, explanation: str, name: Callable[[int], str] = str):
@@ -826,39 +810,67 @@ def _list(length_size: int, field: str, element: str, size: int, describe, expla
     )
 
 
-_EXTENSION_DATA: dict[tuple[str, str], Callable[[_Walk], None]] = {
-    ("server_name", "client_hello"): _server_name_list,
-    ("supported_versions", "client_hello"): _list(
+_SCHEMES = _list(2, "supported_signature_algorithms", "scheme", 2, _scheme, "The schemes accepted.")
+_APPLICATION_SETTINGS = _protocol_names(
+    "supported_protocols", "The ALPN protocols for which the client would send settings."
+)
+
+# (extension type, message) -> how to walk its extension_data; "any" for every other message.
+# A type missing here is shown as one opaque range, explained by extension_registry.py.
+_EXTENSION_DATA: dict[tuple[int, str], Callable[[_Walk], None]] = {
+    (ExtensionType.server_name, "client_hello"): _server_name_list,
+    (ExtensionType.status_request, "client_hello"): _status_request,
+    (ExtensionType.supported_versions, "client_hello"): _list(
         1, "versions", "version", 2, _version, "The versions offered, preferred first."
     ),
-    ("supported_versions", "*"): _single(
-        2, "selected_version", "The version chosen.", version_name
+    (ExtensionType.supported_versions, "any"): _single(
+        2,
+        "selected_version",
+        "The version chosen.",
+        lambda value: describe(ProtocolVersion, value),
     ),
-    ("supported_groups", "*"): _list(
+    (ExtensionType.supported_groups, "any"): _list(
         2, "named_group_list", "group", 2, _group, "The groups supported, preferred first."
     ),
-    ("signature_algorithms", "*"): _list(
-        2, "supported_signature_algorithms", "scheme", 2, _scheme, "The schemes accepted."
+    (ExtensionType.ec_point_formats, "any"): _list(
+        1, "ec_point_format_list", "format", 1, _point_format, "The point formats accepted."
     ),
-    ("signature_algorithms_cert", "*"): _list(
-        2, "supported_signature_algorithms", "scheme", 2, _scheme, "The schemes accepted."
+    (ExtensionType.signature_algorithms, "any"): _SCHEMES,
+    (ExtensionType.signature_algorithms_cert, "any"): _SCHEMES,
+    (ExtensionType.delegated_credential, "any"): _SCHEMES,
+    (ExtensionType.key_share, "client_hello"): _client_shares,
+    (ExtensionType.key_share, "server_hello"): _key_share_entry,
+    (ExtensionType.key_share, "hello_retry_request"): _single(
+        2,
+        "selected_group",
+        "The group to send a key share for.",
+        lambda value: describe(NamedGroup, value),
     ),
-    ("key_share", "client_hello"): _client_shares,
-    ("key_share", "server_hello"): _key_share_entry,
-    ("key_share", "hello_retry_request"): _single(
-        2, "selected_group", "The group to send a key share for.", group_name
-    ),
-    ("psk_key_exchange_modes", "*"): _list(
+    (ExtensionType.psk_key_exchange_modes, "any"): _list(
         1, "ke_modes", "mode", 1, _mode, "The modes the client accepts."
     ),
-    ("pre_shared_key", "client_hello"): _offered_psks,
-    ("pre_shared_key", "server_hello"): _single(
+    (ExtensionType.pre_shared_key, "client_hello"): _offered_psks,
+    (ExtensionType.pre_shared_key, "server_hello"): _single(
         2, "selected_identity", "The index of the accepted ticket."
     ),
-    ("application_layer_protocol_negotiation", "*"): _protocol_names,
-    ("cookie", "*"): lambda walk: walk.vector(2, "cookie", "The value to echo."),
-    ("early_data", "new_session_ticket"): _single(
+    (ExtensionType.application_layer_protocol_negotiation, "any"): _protocol_names(
+        "protocol_name_list", "Protocol names such as http/1.1 or h2."
+    ),
+    (ExtensionType.application_settings, "any"): _APPLICATION_SETTINGS,
+    (ExtensionType.application_settings_old, "any"): _APPLICATION_SETTINGS,
+    (ExtensionType.compress_certificate, "any"): _list(
+        1, "algorithms", "algorithm", 2, _compression_algorithm, "The algorithms offered."
+    ),
+    (ExtensionType.encrypted_client_hello, "client_hello"): _encrypted_client_hello,
+    (ExtensionType.renegotiation_info, "any"): lambda walk: walk.vector(
+        1, "renegotiated_connection", "Empty in a first handshake (RFC 5746 section 3.2)."
+    ),
+    (ExtensionType.padding, "any"): _padding,
+    (ExtensionType.cookie, "any"): lambda walk: walk.vector(2, "cookie", "The value to echo."),
+    (ExtensionType.early_data, "new_session_ticket"): _single(
         4, "max_early_data_size", "Bytes of 0-RTT data allowed."
     ),
-    ("record_size_limit", "*"): _single(2, "record_size_limit", "The limit, in bytes."),
+    (ExtensionType.record_size_limit, "any"): _single(
+        2, "record_size_limit", "The limit, in bytes."
+    ),
 }

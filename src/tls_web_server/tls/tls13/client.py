@@ -40,6 +40,7 @@ from typing import ClassVar
 from .. import crypto, pki
 from ..api import Negotiated, Observer
 from ..errors import AlertDescription, TLSError
+from ..names import describe
 from . import extensions as ext
 from . import key_schedule
 from .connection import HandshakeInput, TLS13Connection, check_finished_length
@@ -394,7 +395,7 @@ class ExpectServerHello:
         for extension in server_hello.extensions:
             if extension.type in allowed:
                 continue
-            name = ext.extension_name(extension.type)
+            name = describe(ExtensionType, extension.type)
             if extension.type in _SERVER_HELLO_EXTENSIONS | _HELLO_RETRY_EXTENSIONS:
                 # Section 4.2: known, but not specified for this message.
                 raise _illegal(f"the server sent {name} in a {kind}")
@@ -537,7 +538,7 @@ class ExpectEncryptedExtensions:
             # Section 4.2: an answer to an extension we never sent is
             # unsupported_extension; one we sent that has no place in
             # EncryptedExtensions (key_share, say) is illegal_parameter.
-            name = ext.extension_name(extension.type)
+            name = describe(ExtensionType, extension.type)
             if extension.type not in self.keys.offered_extensions:
                 raise TLSError(
                     f"EncryptedExtensions carries {name}, which we did not offer",

@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Protocol
 from ..api import Negotiated, Observer
 from ..errors import AlertDescription, AlertLevel, TLSError, TLSUsageError
 from ..keylog import keylog_line
+from ..names import describe
 from . import key_schedule
 from .enums import CipherSuiteParameters, ContentType, HandshakeType, KeyUpdateRequest
 from .messages import HandshakeBuffer, KeyUpdate
@@ -238,7 +239,7 @@ class TLS13Connection:
             self.observe(
                 "record",
                 direction="received",
-                content_type=_content_type_name(inner_type),
+                content_type=describe(ContentType, inner_type),
                 raw=header + fragment,
                 plaintext=content,
                 protected=read is not None and content_type == _APPLICATION_DATA,
@@ -527,18 +528,11 @@ class TLS13Connection:
             self.observe(
                 "record",
                 direction="sent",
-                content_type=_content_type_name(content_type),
+                content_type=describe(ContentType, content_type),
                 raw=record,
                 plaintext=content,
                 protected=protected,
             )
-
-
-def _content_type_name(content_type: int) -> str:
-    try:
-        return ContentType(content_type).name
-    except ValueError:
-        return str(content_type)
 
 
 def check_finished_length(parameters: CipherSuiteParameters, verify_data: bytes) -> None:

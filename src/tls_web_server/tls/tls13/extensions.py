@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import NamedTuple
 
+from tls_web_server.tls.names import describe
 from tls_web_server.tls.tls13.enums import ExtensionType, NameType
 from tls_web_server.tls.tls13.wire import (
     Reader,
@@ -32,14 +33,6 @@ from tls_web_server.tls.tls13.wire import (
 )
 
 UINT16_MAX = 0xFFFF
-
-
-def extension_name(extension_type: int) -> str:
-    """The RFC name of an extension type for messages and traces, or its number if unknown."""
-    try:
-        return ExtensionType(extension_type).name
-    except ValueError:
-        return f"extension {extension_type}"
 
 
 # --- The generic extension block ------------------------------------------------------------
@@ -101,7 +94,7 @@ def check_unique_types(
     for extension_type, _ in pairs:
         if extension_type in seen:
             raise illegal_parameter(
-                f"{message}: the {extension_name(extension_type)} extension appears twice"
+                f"{message}: the {describe(ExtensionType, extension_type)} extension appears twice"
             )
         seen.add(extension_type)
 
