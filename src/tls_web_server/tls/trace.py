@@ -153,13 +153,8 @@ def short_scheme(value: int) -> str:
 
 
 def message_name(event: Mapping[str, Any]) -> str:
-    """The message's name (the server's cached Certificate is reported as `_PreEncoded`,
-    a class name, with the real name in its fields)."""
-    name = str(event.get("name", "message"))
-    fields = event.get("fields")
-    if name.startswith("_") and isinstance(getattr(fields, "name", None), str):
-        return fields.name
-    return name
+    """The message's name, as the protocol reported it ("ClientHello", "HelloRetryRequest")."""
+    return str(event.get("name", "message"))
 
 
 def message_records(events: list[dict[str, Any]]) -> dict[int, int]:

@@ -373,34 +373,28 @@ class TLS13Connection:
 
     # ------------------------------------------------ what the states call
 
-    def send_handshake(self, message: Any, *, log_name: str | None = None) -> bytes:
-        """Queue a handshake message under the current write keys and add it to the transcript."""
-        raw = message.encode()
+    def send_handshake(
+        self, message: Any, raw: bytes | None = None, *, log_name: str | None = None
+    ) -> bytes:
+        """Queue a handshake message under the current write keys and add it to the transcript.
+
+        `raw` is the message's encoding when the caller keeps it encoded
+        already (prepared.py: the Certificate and EncryptedExtensions of a
+        server, made once); otherwise the message encodes itself.
+        """
+        if raw is None:
+            raw = message.encode()
         self.transcript.add(raw)
         self._pending_handshake += raw
         if self.observer is not None:
-            fields = getattr(message, "message", message)  # a pre-encoded message's fields
             self.observe(
                 "message",
                 direction="sent",
-                name=log_name or type(fields).__name__,
-                fields=fields,
+                name=log_name or type(message).__name__,
+                fields=message,
                 raw=raw,
             )
         return raw
-
-    def send_handshake_bytes(self, raw: bytes, describe: Callable[[], Any]) -> None:
-        """send_handshake for a message the caller encoded itself (the server's hot path).
-
-        `describe()` builds the message object, and is called only for an observer.
-        """
-        self.transcript.add(raw)
-        self._pending_handshake += raw
-        if self.observer is not None:
-            fields = describe()
-            self.observe(
-                "message", direction="sent", name=type(fields).__name__, fields=fields, raw=raw
-            )
 
     def send_unrecorded_handshake(self, message: Any) -> bytes:
         """Queue a post-handshake message (NewSessionTicket, KeyUpdate): not in any transcript."""

@@ -28,6 +28,7 @@ from tls_web_server.tls.tls13.wire import (
     Writer,
     decode_error,
     illegal_parameter,
+    pack_type_and_length,
     read_typed_opaques,
     unpack_uint16s,
 )
@@ -324,9 +325,9 @@ def _read_key_share_entry(reader: Reader) -> KeyShareEntry:
     return KeyShareEntry(group, key_exchange)
 
 
-def _write_key_share_entry(writer: Writer, entry: KeyShareEntry) -> None:
-    writer.uint16(entry.group)
-    writer.opaque(2, entry.key_exchange)
+def encode_key_share_entry(group: int, key_exchange: bytes) -> bytes:
+    """A KeyShareEntry: group, then key_exchange<1..2^16-1> (one per server handshake)."""
+    return pack_type_and_length(group, len(key_exchange)) + key_exchange
 
 
 def decode_client_key_shares(data: bytes) -> tuple[KeyShareEntry, ...]:
@@ -360,7 +361,7 @@ def encode_client_key_shares(entries: Iterable[KeyShareEntry]) -> bytes:
     writer = Writer()
     with writer.vector(2):
         for entry in entries:
-            _write_key_share_entry(writer, entry)
+            writer.write(encode_key_share_entry(entry.group, entry.key_exchange))
     return writer.getvalue()
 
 
@@ -373,9 +374,7 @@ def decode_server_key_share(data: bytes) -> KeyShareEntry:
 
 
 def encode_server_key_share(entry: KeyShareEntry) -> bytes:
-    writer = Writer()
-    _write_key_share_entry(writer, entry)
-    return writer.getvalue()
+    return encode_key_share_entry(entry.group, entry.key_exchange)
 
 
 def decode_hello_retry_key_share(data: bytes) -> int:

@@ -42,7 +42,13 @@ from tls_web_server.tls.tls13.extensions import (
     encode_offered_psks,
     extension_from_pair,
 )
-from tls_web_server.tls.tls13.wire import Reader, Writer, decode_error, illegal_parameter
+from tls_web_server.tls.tls13.wire import (
+    Reader,
+    Writer,
+    decode_error,
+    illegal_parameter,
+    pack_type_and_length,
+)
 
 UINT24_MAX = 0xFFFFFF
 RANDOM_LENGTH = 32
@@ -50,7 +56,12 @@ HANDSHAKE_HEADER_LENGTH = 4  # msg_type uint8 + length uint24 (RFC 8446 section 
 
 
 class _HandshakeMessage:
-    """What every message shares: its type number and the 4-byte header around its body."""
+    """What every message shares: its type number and the 4-byte header around its body.
+
+    A message writes its body through a Writer (`_write_body`), or, for the
+    few a server sends in every handshake, overrides `encode` with the same
+    layout joined from bytes: one encoder per message either way.
+    """
 
     __slots__ = ()
     msg_type: ClassVar[HandshakeType]
@@ -236,13 +247,26 @@ class ServerHello(_HandshakeMessage):
             legacy_version, random, session_id_echo, cipher_suite, compression_method, extensions
         )
 
-    def _write_body(self, writer: Writer) -> None:
-        writer.uint16(self.legacy_version)
-        writer.write(self.random)
-        writer.opaque(1, self.legacy_session_id_echo)
-        writer.uint16(self.cipher_suite)
-        writer.uint8(self.legacy_compression_method)
-        encode_extensions(writer, self.extensions)
+    def encode(self) -> bytes:
+        # Joined rather than written through a Writer: a server sends one per
+        # handshake, and this is its hot path.  The layout is the struct above.
+        extensions = b"".join(
+            [pack_type_and_length(kind, len(data)) + data for kind, data in self.extensions]
+        )
+        session_id = self.legacy_session_id_echo
+        body = b"".join(
+            (
+                self.legacy_version.to_bytes(2, "big"),
+                self.random,
+                len(session_id).to_bytes(1, "big"),
+                session_id,
+                self.cipher_suite.to_bytes(2, "big"),
+                self.legacy_compression_method.to_bytes(1, "big"),
+                len(extensions).to_bytes(2, "big"),
+                extensions,
+            )
+        )
+        return handshake_header(self.msg_type, len(body)) + body
 
 
 # --- EncryptedExtensions (RFC 8446 section 4.3.1) -------------------------------------------
@@ -378,9 +402,17 @@ class CertificateVerify(_HandshakeMessage):
         reader.expect_end()
         return cls(algorithm, signature)
 
-    def _write_body(self, writer: Writer) -> None:
-        writer.uint16(self.algorithm)
-        writer.opaque(2, self.signature)
+    def encode(self) -> bytes:
+        # Joined (one per server handshake): algorithm, then signature<0..2^16-1>.
+        signature = self.signature
+        return b"".join(
+            (
+                handshake_header(self.msg_type, 4 + len(signature)),
+                self.algorithm.to_bytes(2, "big"),
+                len(signature).to_bytes(2, "big"),
+                signature,
+            )
+        )
 
 
 # --- Finished (RFC 8446 section 4.4.4) ------------------------------------------------------
@@ -401,8 +433,8 @@ class Finished(_HandshakeMessage):
     def decode(cls, body: bytes) -> Finished:
         return cls(bytes(body))
 
-    def _write_body(self, writer: Writer) -> None:
-        writer.write(self.verify_data)
+    def encode(self) -> bytes:
+        return handshake_header(self.msg_type, len(self.verify_data)) + self.verify_data
 
 
 # --- EndOfEarlyData (RFC 8446 section 4.5) --------------------------------------------------

@@ -65,10 +65,7 @@ from .negotiation import (
 from .prepared import (
     SELECTED_VERSION_TLS13,
     PreparedHandshakeParts,
-    certificate_verify_bytes,
-    finished_bytes,
-    server_hello_bytes,
-    server_hello_message,
+    server_hello,
 )
 from .tickets import TicketContents, TicketKey
 
@@ -354,18 +351,15 @@ def _answer_client_hello(
     )
 
     server_random = connection.random_bytes(32)
-    selected_identity = ticket[0] if ticket is not None else None
-    fields = (
-        server_random,
-        hello.legacy_session_id,
-        suite,
-        group.group,
-        ephemeral.public_bytes,
-        selected_identity,
-    )
-    # The bytes from prepared parts; the message object only if an observer wants it.
-    connection.send_handshake_bytes(
-        server_hello_bytes(*fields), lambda: server_hello_message(*fields)
+    connection.send_handshake(
+        server_hello(
+            server_random,
+            hello.legacy_session_id,
+            suite,
+            group.group,
+            ephemeral.public_bytes,
+            ticket[0] if ticket is not None else None,  # the selected PSK identity
+        )
     )
     if hello.legacy_session_id and not hello_retry:
         connection.send_change_cipher_spec()  # appendix D.4 (after HRR it was sent already)
@@ -381,24 +375,19 @@ def _answer_client_hello(
 
     # EncryptedExtensions: server_name acknowledged (RFC 6066 section 3) and ALPN.
     prepared = settings.prepared
-    connection.send_handshake(
-        prepared.encrypted_extensions(offer.server_name is not None, protocol)
-    )
+    encrypted_extensions = prepared.encrypted_extensions(offer.server_name is not None, protocol)
+    connection.send_handshake(encrypted_extensions.message, encrypted_extensions.raw)
 
     if credentials is not None and scheme is not None:
         chain = prepared.credentials(credentials)
-        connection.send_handshake(chain.certificate)
+        connection.send_handshake(chain.certificate.message, chain.certificate.raw)
         signature = chain.sign(scheme.name, SERVER_SIGNATURE_CONTEXT + transcript.digest())
-        # The message objects are made only for an observer (prepared.py joins the bytes).
-        connection.send_handshake_bytes(
-            certificate_verify_bytes(scheme, signature),
-            lambda: CertificateVerify(scheme, signature),
-        )
+        connection.send_handshake(CertificateVerify(scheme, signature))
 
     verify_data = key_schedule.finished_verify_data(
         hash_name, server_handshake_secret, transcript.digest()
     )
-    connection.send_handshake_bytes(finished_bytes(verify_data), lambda: Finished(verify_data))
+    connection.send_handshake(Finished(verify_data))
 
     master = handshake_secret.master_secret()
     connection.log_secret("master_secret", master.secret)

@@ -29,6 +29,9 @@ from tls_web_server.tls.errors import AlertDescription, TLSError
 
 _UNPACK_UINT32 = struct.Struct(">I").unpack_from
 _UNPACK_TYPE_AND_LENGTH = struct.Struct(">HH").unpack_from  # uint16 type, uint16 length
+# The head of every Extension and KeyShareEntry, written in one C call:
+# pack_type_and_length(extension_type, len(extension_data)).
+pack_type_and_length = struct.Struct(">HH").pack
 
 # RFC 8446 section 3.4: a vector's length prefix is as wide as its ceiling
 # needs, which in TLS 1.3 is 1, 2 or 3 bytes (2^8-1, 2^16-1, 2^24-1).
