@@ -22,7 +22,10 @@ CODEC_MODULES = {
     "tls.names",  # describe(enum, value): pure, used by the codecs' error reasons
     "tls.tls13.wire",
     "tls.tls13.enums",
+    "tls.tls13.extension_block",
     "tls.tls13.extensions",
+    "tls.tls13.handshake_framing",
+    "tls.tls13.hellos",
     "tls.tls13.messages",
 }
 STDLIB_ALLOWED_IN_CODECS = {

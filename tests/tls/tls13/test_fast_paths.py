@@ -18,8 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tls_web_server.tls.errors import TLSError
+from tls_web_server.tls.tls13 import extension_block, prepared
 from tls_web_server.tls.tls13 import extensions as ext
-from tls_web_server.tls.tls13 import prepared
 from tls_web_server.tls.tls13.enums import (
     CipherSuite,
     ExtensionType,
@@ -203,7 +203,7 @@ def reference_server_hello(hello: ServerHello) -> bytes:
         writer.opaque(1, hello.legacy_session_id_echo)
         writer.uint16(hello.cipher_suite)
         writer.uint8(hello.legacy_compression_method)
-        ext.encode_extensions(writer, hello.extensions)
+        extension_block.encode_extensions(writer, hello.extensions)
 
     return reference_encoding(HandshakeType.server_hello, body)
 

@@ -28,7 +28,7 @@ from typing import NamedTuple
 from .. import crypto, pki
 from . import extensions as ext
 from .enums import LEGACY_VERSION, TLS13_VERSION, CipherSuite, ExtensionType, NamedGroup
-from .extensions import Extension, extension_from_pair
+from .extension_block import Extension, extension_from_pair
 from .messages import (
     Certificate,
     CertificateEntry,
