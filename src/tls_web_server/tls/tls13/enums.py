@@ -132,7 +132,7 @@ class NamedGroup(IntEnum):
 
 
 class SignatureScheme(IntEnum):
-    """RFC 8446 section 4.2.3 (those we sign or verify with, plus common ones we must parse)."""
+    """RFC 8446 section 4.2.3 (those we sign or verify with, plus ones browsers send)."""
 
     rsa_pkcs1_sha256 = 0x0401
     rsa_pkcs1_sha384 = 0x0501
@@ -148,6 +148,10 @@ class SignatureScheme(IntEnum):
     rsa_pss_pss_sha256 = 0x0809
     rsa_pss_pss_sha384 = 0x080A
     rsa_pss_pss_sha512 = 0x080B
+    # draft-ietf-tls-mldsa: post-quantum signatures Chromium 156 already accepts.
+    mldsa44 = 0x0904
+    mldsa65 = 0x0905
+    mldsa87 = 0x0906
 
 
 class CertificateCompressionAlgorithm(IntEnum):
