@@ -14,11 +14,11 @@ is refused as soon as its header arrives, before the body is buffered.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from tls_web_server.tls.tls13.enums import HandshakeType
 from tls_web_server.tls.tls13.extension_block import Extension
-from tls_web_server.tls.tls13.wire import Writer, decode_error
+from tls_web_server.tls.tls13.wire import Reader, Writer, decode_error
 
 UINT24_MAX = 0xFFFFFF
 HANDSHAKE_HEADER_LENGTH = 4  # msg_type uint8 + length uint24 (RFC 8446 section 4)
@@ -34,6 +34,21 @@ class HandshakeMessageBase:
 
     __slots__ = ()
     msg_type: ClassVar[HandshakeType]
+
+    @classmethod
+    def decode(cls, body: bytes) -> Self:
+        """The message whose body is `body`; TLSError if it does not parse."""
+        return cls.read(Reader(body, cls.__name__))
+
+    @classmethod
+    def read(cls, reader: Reader) -> Self:
+        """The body from `reader`, to its end.
+
+        The one definition of the message's layout: decode() passes a plain
+        Reader, the trace page a SpanReader (span_reader.py) that notes where
+        each field lies as the same code reads it.
+        """
+        raise NotImplementedError
 
     def _write_body(self, writer: Writer) -> None:
         raise NotImplementedError

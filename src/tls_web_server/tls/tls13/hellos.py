@@ -86,10 +86,9 @@ class ClientHello(HandshakeMessageBase):
         return by_type
 
     @classmethod
-    def decode(cls, body: bytes) -> ClientHello:
-        reader = Reader(body, "ClientHello")
-        legacy_version = reader.uint16()
-        random = reader.read(RANDOM_LENGTH)
+    def read(cls, reader: Reader) -> ClientHello:
+        legacy_version = reader.uint16(name="legacy_version")
+        random = reader.read(RANDOM_LENGTH, name="random")
         legacy_session_id = reader.opaque(1, 0, 32, name="legacy_session_id")
         cipher_suites = reader.uint16_list(2, 2, UINT16_MAX - 1, name="cipher_suites")
         compression_methods = reader.opaque(1, 1, 255, name="legacy_compression_methods")
@@ -186,13 +185,12 @@ class ServerHello(HandshakeMessageBase):
         return find_extension(self.extensions, extension_type)
 
     @classmethod
-    def decode(cls, body: bytes) -> ServerHello:
-        reader = Reader(body, "ServerHello")
-        legacy_version = reader.uint16()
-        random = reader.read(RANDOM_LENGTH)
+    def read(cls, reader: Reader) -> ServerHello:
+        legacy_version = reader.uint16(name="legacy_version")
+        random = reader.read(RANDOM_LENGTH, name="random")
         session_id_echo = reader.opaque(1, 0, 32, name="legacy_session_id_echo")
-        cipher_suite = reader.uint16()
-        compression_method = reader.uint8()
+        cipher_suite = reader.uint16(name="cipher_suite")
+        compression_method = reader.uint8(name="legacy_compression_method")
         extensions = decode_extensions(reader, message="ServerHello", min_length=6)
         reader.expect_end()
         return cls(

@@ -62,8 +62,7 @@ class EncryptedExtensions(HandshakeMessageBase):
         return find_extension(self.extensions, extension_type)
 
     @classmethod
-    def decode(cls, body: bytes) -> EncryptedExtensions:
-        reader = Reader(body, "EncryptedExtensions")
+    def read(cls, reader: Reader) -> EncryptedExtensions:
         extensions = decode_extensions(reader, message="EncryptedExtensions")
         reader.expect_end()
         return cls(extensions)
@@ -91,8 +90,7 @@ class CertificateRequest(HandshakeMessageBase):
         return find_extension(self.extensions, extension_type)
 
     @classmethod
-    def decode(cls, body: bytes) -> CertificateRequest:
-        reader = Reader(body, "CertificateRequest")
+    def read(cls, reader: Reader) -> CertificateRequest:
         context = reader.opaque(1, 0, 255, name="certificate_request_context")
         extensions = decode_extensions(reader, message="CertificateRequest", min_length=2)
         reader.expect_end()
@@ -134,8 +132,7 @@ class Certificate(HandshakeMessageBase):
     entries: tuple[CertificateEntry, ...]
 
     @classmethod
-    def decode(cls, body: bytes) -> Certificate:
-        reader = Reader(body, "Certificate")
+    def read(cls, reader: Reader) -> Certificate:
         context = reader.opaque(1, 0, 255, name="certificate_request_context")
         certificate_list = reader.vector(3, 0, UINT24_MAX, name="certificate_list")
         entries: list[CertificateEntry] = []
@@ -173,9 +170,8 @@ class CertificateVerify(HandshakeMessageBase):
     signature: bytes
 
     @classmethod
-    def decode(cls, body: bytes) -> CertificateVerify:
-        reader = Reader(body, "CertificateVerify")
-        algorithm = reader.uint16()
+    def read(cls, reader: Reader) -> CertificateVerify:
+        algorithm = reader.uint16(name="algorithm")
         signature = reader.opaque(2, 0, UINT16_MAX, name="signature")
         reader.expect_end()
         return cls(algorithm, signature)
@@ -208,8 +204,8 @@ class Finished(HandshakeMessageBase):
     verify_data: bytes
 
     @classmethod
-    def decode(cls, body: bytes) -> Finished:
-        return cls(bytes(body))
+    def read(cls, reader: Reader) -> Finished:
+        return cls(reader.read(reader.remaining, name="verify_data"))
 
     def encode(self) -> bytes:
         return handshake_header(self.msg_type, len(self.verify_data)) + self.verify_data
@@ -225,9 +221,11 @@ class EndOfEarlyData(HandshakeMessageBase):
     msg_type: ClassVar[HandshakeType] = HandshakeType.end_of_early_data
 
     @classmethod
-    def decode(cls, body: bytes) -> EndOfEarlyData:
-        if body:
-            raise decode_error(f"EndOfEarlyData: expected an empty body, got {len(body)} bytes")
+    def read(cls, reader: Reader) -> EndOfEarlyData:
+        if reader.remaining:
+            raise decode_error(
+                f"EndOfEarlyData: expected an empty body, got {reader.remaining} bytes"
+            )
         return cls()
 
     def _write_body(self, writer: Writer) -> None:
@@ -259,10 +257,9 @@ class NewSessionTicket(HandshakeMessageBase):
         return find_extension(self.extensions, extension_type)
 
     @classmethod
-    def decode(cls, body: bytes) -> NewSessionTicket:
-        reader = Reader(body, "NewSessionTicket")
-        lifetime = reader.uint32()
-        age_add = reader.uint32()
+    def read(cls, reader: Reader) -> NewSessionTicket:
+        lifetime = reader.uint32(name="ticket_lifetime")
+        age_add = reader.uint32(name="ticket_age_add")
         nonce = reader.opaque(1, 0, 255, name="ticket_nonce")
         ticket = reader.opaque(2, 1, UINT16_MAX, name="ticket")
         extensions = decode_extensions(
@@ -292,9 +289,8 @@ class KeyUpdate(HandshakeMessageBase):
     request_update: KeyUpdateRequest
 
     @classmethod
-    def decode(cls, body: bytes) -> KeyUpdate:
-        reader = Reader(body, "KeyUpdate")
-        value = reader.uint8()
+    def read(cls, reader: Reader) -> KeyUpdate:
+        value = reader.uint8(name="request_update")
         reader.expect_end()
         if value not in (KeyUpdateRequest.update_not_requested, KeyUpdateRequest.update_requested):
             # RFC 8446 section 4.6.3: "If an implementation receives any other
@@ -336,6 +332,11 @@ _MESSAGE_CLASSES: dict[int, type[HandshakeMessage]] = {
         KeyUpdate,
     )
 }
+
+
+def message_class(msg_type: int) -> type[HandshakeMessage] | None:
+    """The dataclass of a TLS 1.3 message type, or None (see decode_handshake_message)."""
+    return _MESSAGE_CLASSES.get(msg_type)
 
 
 def decode_handshake_message(msg_type: int, body: bytes) -> HandshakeMessage:
