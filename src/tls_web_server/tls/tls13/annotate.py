@@ -24,11 +24,13 @@ malformed input is shown, never an exception.  It never imports tls/toy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..crypto import AEAD_TAG_LENGTH
 from ..errors import AlertDescription, AlertLevel, TLSError
 from ..names import describe
 from ..span import Span
-from .annotate_extensions import extension_data_walker
+from .annotate_extensions import extension_data_walker, extension_payload_reader
 from .byte_walk import UNPARSED, UNPARSED_EXPLANATION, OutOfBytes, Walk, described, hex_preview
 from .enums import (
     HELLO_RETRY_REQUEST_RANDOM,
@@ -37,12 +39,15 @@ from .enums import (
     ExtensionType,
     HandshakeType,
     KeyUpdateRequest,
+    NamedGroup,
+    ProtocolVersion,
     SignatureScheme,
 )
 from .extension_registry import explain_extension
 from .messages import HANDSHAKE_HEADER_LENGTH, message_class
 from .record import RECORD_HEADER_LENGTH
 from .span_reader import Field, SpanReader
+from .wire import Reader
 
 __all__ = [
     "RECORD_HEADER_LENGTH",
@@ -346,6 +351,22 @@ _FIELD_EXPLANATIONS: dict[str, str | dict[str, str]] = {
     "ticket_nonce": "Makes each ticket's resumption PSK different.",
     "ticket": "Opaque to the client: the server's sealed memory of this session.",
     "request_update": "Whether the peer should update its own sending keys as well.",
+    # extension payloads the codec reads through a Reader (annotate_extensions.py)
+    "selected_version": "The version chosen.",
+    "group": "The group of this public key.",
+    "key_exchange": (
+        "The ephemeral public key; combined with the peer's private key it gives the shared secret."
+    ),
+    "selected_group": "The group to send a key share for.",
+    "identities": "The tickets offered.",
+    "identity": "The ticket, as the server issued it.",
+    "obfuscated_ticket_age": "The ticket's age plus ticket_age_add.",
+    "binders": "One binder per ticket, in the same order.",
+    "PskBinderEntry": "An HMAC over the hello so far, keyed from the PSK.",
+    "selected_identity": "The index of the accepted ticket.",
+    "cookie": "The value to echo.",
+    "max_early_data_size": "Bytes of 0-RTT data allowed.",
+    "record_size_limit": "The largest record the sender will take, in bytes.",
 }
 
 
@@ -369,6 +390,10 @@ def _value(field: Field, kind: str) -> str:
         return describe(CipherSuite, value)
     if field.name == "algorithm":
         return describe(SignatureScheme, value)
+    if field.name == "selected_version":
+        return describe(ProtocolVersion, value)
+    if field.name in ("group", "selected_group"):
+        return describe(NamedGroup, value)
     if field.name == "ticket_lifetime":
         return f"{value} s"
     if field.name == "request_update":
@@ -490,6 +515,9 @@ def _extension(entry: Field, context: str) -> Span:
 
 
 def _extension_data(data: Field, number: int, context: str, explanation: str) -> Span:
+    codec_reader = extension_payload_reader(number, context)
+    if codec_reader is not None and isinstance(data.value, bytes):
+        return _read_by_codec(data, codec_reader, context, explanation)
     walker = extension_data_walker(number, context)
     if walker is None or data.name.endswith(")"):  # none, or cut short: shown as bytes
         return Span(data.start, data.length, "extension_data", explanation, (), _value(data, ""))
@@ -506,6 +534,20 @@ def _extension_data(data: Field, number: int, context: str, explanation: str) ->
         explanation,
         tuple(_shifted(span, data.start) for span in walk.finish()),
     )
+
+
+def _read_by_codec(
+    data: Field, read: Callable[[Reader], object], context: str, explanation: str
+) -> Span:
+    """The payload's fields as the codec reads them (extensions.py `read_X`)."""
+    reader = SpanReader.over(data.value, 0, data.length, context)  # type: ignore[arg-type]
+    try:
+        read(reader)
+    except TLSError:
+        pass  # what was read is shown; the rest ends up unparsed
+    spans = [_shifted(span, data.start) for span in _spans(reader.fields, context, "")]
+    payload = Field(data.start, data.length, "extension_data")
+    return Span(data.start, data.length, "extension_data", explanation, _partition(spans, payload))
 
 
 def _shifted(span: Span, offset: int) -> Span:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..names import describe, is_grease_protocol
+from . import extensions as ext
 from .byte_walk import Walk, described, hex_preview
 from .enums import (
     CertificateCompressionAlgorithm,
@@ -29,6 +30,7 @@ from .enums import (
     SignatureScheme,
 )
 from .extension_registry import GREASE_EXPLANATION
+from .wire import Reader
 
 
 def _version(value: int) -> tuple[str, str]:
@@ -117,26 +119,6 @@ def _client_shares(walk: Walk) -> None:
             inner.group("KeyShareEntry", "One public key for one group.", _key_share_entry)
 
     walk.vector(2, "client_shares", "The client's public keys.", entries)
-
-
-def _offered_psks(walk: Walk) -> None:
-    def identities(inner: Walk) -> None:
-        while inner.remaining:
-            inner.group("PskIdentity", "One offered ticket.", _psk_identity)
-
-    def binders(inner: Walk) -> None:
-        while inner.remaining:
-            inner.vector(1, "PskBinderEntry", "An HMAC over the hello so far, keyed from the PSK.")
-
-    walk.vector(2, "identities", "The tickets offered.", identities)
-    walk.vector(2, "binders", "One binder per ticket, in the same order.", binders)
-
-
-def _psk_identity(walk: Walk) -> None:
-    walk.vector(2, "identity", "The ticket, as the server issued it.")
-    walk.leaf(
-        4, "obfuscated_ticket_age", "The ticket's age plus ticket_age_add.", str(walk.number(4))
-    )
 
 
 def _protocol_names(field: str, explanation: str) -> Callable[[Walk], None]:
@@ -228,18 +210,15 @@ _APPLICATION_SETTINGS = _protocol_names(
 )
 
 # (extension type, message) -> how to walk its extension_data; "any" for every other message.
-# A type missing here is shown as one opaque range, explained by extension_registry.py.
+# These are the payloads the codec reads by index for speed (the ClientHello's), and
+# those we only show; a payload the codec reads through a Reader is in
+# _CODEC_READERS instead, and the page runs the codec itself.  A type in
+# neither is shown as one opaque range, explained by extension_registry.py.
 _EXTENSION_DATA: dict[tuple[int, str], Callable[[Walk], None]] = {
     (ExtensionType.server_name, "client_hello"): _server_name_list,
     (ExtensionType.status_request, "client_hello"): _status_request,
     (ExtensionType.supported_versions, "client_hello"): _list(
         1, "versions", "version", 2, _version, "The versions offered, preferred first."
-    ),
-    (ExtensionType.supported_versions, "any"): _single(
-        2,
-        "selected_version",
-        "The version chosen.",
-        lambda value: describe(ProtocolVersion, value),
     ),
     (ExtensionType.supported_groups, "any"): _list(
         2, "named_group_list", "group", 2, _group, "The groups supported, preferred first."
@@ -251,19 +230,8 @@ _EXTENSION_DATA: dict[tuple[int, str], Callable[[Walk], None]] = {
     (ExtensionType.signature_algorithms_cert, "any"): _SCHEMES,
     (ExtensionType.delegated_credential, "any"): _SCHEMES,
     (ExtensionType.key_share, "client_hello"): _client_shares,
-    (ExtensionType.key_share, "server_hello"): _key_share_entry,
-    (ExtensionType.key_share, "hello_retry_request"): _single(
-        2,
-        "selected_group",
-        "The group to send a key share for.",
-        lambda value: describe(NamedGroup, value),
-    ),
     (ExtensionType.psk_key_exchange_modes, "any"): _list(
         1, "ke_modes", "mode", 1, _mode, "The modes the client accepts."
-    ),
-    (ExtensionType.pre_shared_key, "client_hello"): _offered_psks,
-    (ExtensionType.pre_shared_key, "server_hello"): _single(
-        2, "selected_identity", "The index of the accepted ticket."
     ),
     (ExtensionType.application_layer_protocol_negotiation, "any"): _protocol_names(
         "protocol_name_list", "Protocol names such as http/1.1 or h2."
@@ -278,18 +246,36 @@ _EXTENSION_DATA: dict[tuple[int, str], Callable[[Walk], None]] = {
         1, "renegotiated_connection", "Empty in a first handshake (RFC 5746 section 3.2)."
     ),
     (ExtensionType.padding, "any"): _padding,
-    (ExtensionType.cookie, "any"): lambda walk: walk.vector(2, "cookie", "The value to echo."),
-    (ExtensionType.early_data, "new_session_ticket"): _single(
-        4, "max_early_data_size", "Bytes of 0-RTT data allowed."
-    ),
-    (ExtensionType.record_size_limit, "any"): _single(
-        2, "record_size_limit", "The limit, in bytes."
-    ),
 }
 
 
 def extension_data_walker(extension_type: int, message: str) -> Callable[[Walk], None] | None:
     """How to walk this extension's data in this message, or None to show it as opaque bytes."""
     return _EXTENSION_DATA.get((extension_type, message)) or _EXTENSION_DATA.get(
+        (extension_type, "any")
+    )
+
+
+# (extension type, message) -> the codec's own reader of that payload (extensions.py),
+# run by the trace page with a SpanReader: the layout is the codec's.
+_CODEC_READERS: dict[tuple[int, str], Callable[[Reader], object]] = {
+    (ExtensionType.supported_versions, "server_hello"): ext.read_selected_version,
+    (ExtensionType.supported_versions, "hello_retry_request"): ext.read_selected_version,
+    (ExtensionType.key_share, "server_hello"): ext.read_key_share_entry,
+    (ExtensionType.key_share, "hello_retry_request"): ext.read_hello_retry_key_share,
+    (ExtensionType.pre_shared_key, "client_hello"): ext.read_offered_psks,
+    (ExtensionType.pre_shared_key, "server_hello"): ext.read_selected_identity,
+    (ExtensionType.cookie, "client_hello"): ext.read_cookie,
+    (ExtensionType.cookie, "hello_retry_request"): ext.read_cookie,
+    (ExtensionType.early_data, "new_session_ticket"): ext.read_max_early_data_size,
+    (ExtensionType.record_size_limit, "any"): ext.read_record_size_limit,
+}
+
+
+def extension_payload_reader(
+    extension_type: int, message: str
+) -> Callable[[Reader], object] | None:
+    """The codec's reader of this extension's data in this message, if it reads one."""
+    return _CODEC_READERS.get((extension_type, message)) or _CODEC_READERS.get(
         (extension_type, "any")
     )

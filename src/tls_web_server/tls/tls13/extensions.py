@@ -16,8 +16,9 @@ crash.  Every malformed payload raises `TLSError` with `decode_error`, or
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from tls_web_server.tls.tls13.enums import ExtensionType, NameType
 
@@ -33,6 +34,8 @@ from tls_web_server.tls.tls13.wire import (
     read_typed_opaques,
     unpack_uint16s,
 )
+
+_Value = TypeVar("_Value")
 
 # "key_share extension" and so on, formatted once: readers name their context for errors.
 _READER_CONTEXTS = {
@@ -213,16 +216,26 @@ def encode_client_supported_versions(versions: Iterable[int]) -> bytes:
     return _encode_uint16_list(versions, 1)
 
 
-def _decode_single_uint16(data: bytes, extension_type: ExtensionType) -> int:
+def _whole(read: Callable[[Reader], _Value], data: bytes, extension_type: ExtensionType) -> _Value:
+    """`read` over the whole payload: every byte must belong to the value it reads."""
     reader = _reader(data, extension_type)
-    value = reader.uint16()
+    value = read(reader)
     reader.expect_end()
     return value
 
 
+# The payloads below are read through a Reader: `read_X(reader)` is the
+# layout (the trace page runs it with a SpanReader, annotate_extensions.py),
+# `decode_X(data)` reads one whole payload with it.
+
+
+def read_selected_version(reader: Reader) -> int:
+    return reader.uint16(name="selected_version")
+
+
 def decode_selected_version(data: bytes) -> int:
     """RFC 8446 section 4.2.1, ServerHello / HelloRetryRequest form: one ProtocolVersion."""
-    return _decode_single_uint16(data, ExtensionType.supported_versions)
+    return _whole(read_selected_version, data, ExtensionType.supported_versions)
 
 
 def encode_selected_version(version: int) -> bytes:
@@ -245,8 +258,9 @@ class KeyShareEntry:
     key_exchange: bytes
 
 
-def _read_key_share_entry(reader: Reader) -> KeyShareEntry:
-    group = reader.uint16()
+def read_key_share_entry(reader: Reader) -> KeyShareEntry:
+    """The one share in a ServerHello (its form in a ClientHello list is read by index)."""
+    group = reader.uint16(name="group")
     key_exchange = reader.opaque(2, 1, UINT16_MAX, name="key_exchange")
     return KeyShareEntry(group, key_exchange)
 
@@ -293,19 +307,20 @@ def encode_client_key_shares(entries: Iterable[KeyShareEntry]) -> bytes:
 
 def decode_server_key_share(data: bytes) -> KeyShareEntry:
     """The one share in a ServerHello."""
-    reader = _reader(data, ExtensionType.key_share)
-    entry = _read_key_share_entry(reader)
-    reader.expect_end()
-    return entry
+    return _whole(read_key_share_entry, data, ExtensionType.key_share)
 
 
 def encode_server_key_share(entry: KeyShareEntry) -> bytes:
     return encode_key_share_entry(entry.group, entry.key_exchange)
 
 
+def read_hello_retry_key_share(reader: Reader) -> int:
+    return reader.uint16(name="selected_group")
+
+
 def decode_hello_retry_key_share(data: bytes) -> int:
     """The group a HelloRetryRequest asks the client to use (selected_group)."""
-    return _decode_single_uint16(data, ExtensionType.key_share)
+    return _whole(read_hello_retry_key_share, data, ExtensionType.key_share)
 
 
 def encode_hello_retry_key_share(selected_group: int) -> bytes:
@@ -375,21 +390,25 @@ def decode_offered_psks(data: bytes) -> OfferedPsks:
     verified; RFC 8446 section 4.2.11 says there is one binder "for each value
     in the identities list", and we refuse a mismatch with illegal_parameter.
     """
-    reader = _reader(data, ExtensionType.pre_shared_key)
+    offered = _whole(read_offered_psks, data, ExtensionType.pre_shared_key)
+    if len(offered.binders) != len(offered.identities):
+        raise illegal_parameter(
+            f"pre_shared_key extension: {len(offered.identities)} identities but "
+            f"{len(offered.binders)} binders"
+        )
+    return offered
+
+
+def read_offered_psks(reader: Reader) -> OfferedPsks:
     identity_list = reader.vector(2, 7, UINT16_MAX, name="identities")
     identities: list[PskIdentity] = []
     while identity_list.remaining:
         identity = identity_list.opaque(2, 1, UINT16_MAX, name="identity")
-        identities.append(PskIdentity(identity, identity_list.uint32()))
+        identities.append(PskIdentity(identity, identity_list.uint32(name="obfuscated_ticket_age")))
     binder_list = reader.vector(2, 33, UINT16_MAX, name="binders")
     binders: list[bytes] = []
     while binder_list.remaining:
         binders.append(binder_list.opaque(1, 32, 255, name="PskBinderEntry"))
-    reader.expect_end()
-    if len(binders) != len(identities):
-        raise illegal_parameter(
-            f"pre_shared_key extension: {len(identities)} identities but {len(binders)} binders"
-        )
     return OfferedPsks(tuple(identities), tuple(binders))
 
 
@@ -405,9 +424,13 @@ def encode_offered_psks(offered: OfferedPsks) -> bytes:
     return writer.getvalue()
 
 
+def read_selected_identity(reader: Reader) -> int:
+    return reader.uint16(name="selected_identity")
+
+
 def decode_selected_identity(data: bytes) -> int:
     """The ServerHello form of pre_shared_key: the index of the accepted identity."""
-    return _decode_single_uint16(data, ExtensionType.pre_shared_key)
+    return _whole(read_selected_identity, data, ExtensionType.pre_shared_key)
 
 
 def encode_selected_identity(selected_identity: int) -> bytes:
@@ -420,11 +443,12 @@ def encode_selected_identity(selected_identity: int) -> bytes:
 # NewSessionTicket: struct { uint32 max_early_data_size; }.
 
 
+def read_max_early_data_size(reader: Reader) -> int:
+    return reader.uint32(name="max_early_data_size")
+
+
 def decode_max_early_data_size(data: bytes) -> int:
-    reader = _reader(data, ExtensionType.early_data)
-    size = reader.uint32()
-    reader.expect_end()
-    return size
+    return _whole(read_max_early_data_size, data, ExtensionType.early_data)
 
 
 def encode_max_early_data_size(max_early_data_size: int) -> bytes:
@@ -436,11 +460,12 @@ def encode_max_early_data_size(max_early_data_size: int) -> bytes:
 #   struct { opaque cookie<1..2^16-1>; } Cookie;
 
 
+def read_cookie(reader: Reader) -> bytes:
+    return reader.opaque(2, 1, UINT16_MAX, name="cookie")
+
+
 def decode_cookie(data: bytes) -> bytes:
-    reader = _reader(data, ExtensionType.cookie)
-    cookie = reader.opaque(2, 1, UINT16_MAX, name="cookie")
-    reader.expect_end()
-    return cookie
+    return _whole(read_cookie, data, ExtensionType.cookie)
 
 
 def encode_cookie(cookie: bytes) -> bytes:
@@ -510,8 +535,12 @@ def encode_application_protocols(names: Iterable[bytes]) -> bytes:
 MIN_RECORD_SIZE_LIMIT = 64
 
 
+def read_record_size_limit(reader: Reader) -> int:
+    return reader.uint16(name="record_size_limit")
+
+
 def decode_record_size_limit(data: bytes) -> int:
-    limit = _decode_single_uint16(data, ExtensionType.record_size_limit)
+    limit = _whole(read_record_size_limit, data, ExtensionType.record_size_limit)
     if limit < MIN_RECORD_SIZE_LIMIT:
         raise illegal_parameter(
             f"record_size_limit extension: {limit} is below the minimum {MIN_RECORD_SIZE_LIMIT}"
