@@ -22,16 +22,6 @@ from typing import NamedTuple
 from ..names import is_grease
 from .enums import ExtensionType
 
-# The messages an extension block can sit in (RFC 8446 section 4.2, the
-# table's "TLS 1.3" column), in the words the annotator uses for them.
-CLIENT_HELLO = "client_hello"
-SERVER_HELLO = "server_hello"
-HELLO_RETRY_REQUEST = "hello_retry_request"
-ENCRYPTED_EXTENSIONS = "encrypted_extensions"
-CERTIFICATE_ENTRY = "certificate_entry"
-CERTIFICATE_REQUEST = "certificate_request"
-NEW_SESSION_TICKET = "new_session_ticket"
-
 GREASE_EXPLANATION = (
     "A GREASE value (RFC 8701): meaningless on purpose, sent so that peers keep "
     "ignoring values they do not know."
@@ -45,7 +35,10 @@ class ExtensionInfo(NamedTuple):
     """What one extension type is: the document that defines it, and what it says where."""
 
     reference: str
-    explanations: Mapping[str, str]  # message -> sentence; "any" for the other messages
+    # Message -> sentence, messages named as the annotator names them (client_hello,
+    # server_hello, hello_retry_request, encrypted_extensions, certificate_entry,
+    # certificate_request, new_session_ticket); "any" for the other messages.
+    explanations: Mapping[str, str]
 
 
 def _row(reference: str, **explanations: str) -> ExtensionInfo:
