@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from .names import describe
+
 
 class AlertLevel(IntEnum):
     """RFC 8446 section 6: in TLS 1.3 every alert but close_notify and user_canceled is fatal."""
@@ -79,17 +81,10 @@ class TLSError(Exception):
         if self.alert is not None:
             return f"{self.reason} (alert sent: {self.alert.name})"
         if self.received_alert is not None:
-            name = _alert_name(self.received_alert)
+            name = describe(AlertDescription, self.received_alert)
             return f"{self.reason} (alert received: {name})"
         return self.reason
 
 
 class TLSUsageError(RuntimeError):
     """The caller used a TLS object wrongly (a bug in our code, not an attack)."""
-
-
-def _alert_name(code: AlertDescription | int) -> str:
-    try:
-        return AlertDescription(code).name
-    except ValueError:
-        return f"unknown alert {int(code)}"

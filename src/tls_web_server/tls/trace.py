@@ -35,15 +35,16 @@ from typing import Any, TextIO
 
 from . import pki
 from .errors import AlertDescription, TLSError
+from .names import describe
 from .tls13 import extensions as ext
-from .tls13.annotate import (
-    cipher_suite_name,
-    extension_type_name,
-    group_name,
-    signature_scheme_name,
-    version_name,
+from .tls13.enums import (
+    CipherSuite,
+    ExtensionType,
+    NamedGroup,
+    ProtocolVersion,
+    PskKeyExchangeMode,
+    SignatureScheme,
 )
-from .tls13.enums import ExtensionType, PskKeyExchangeMode
 from .tls13.messages import (
     Certificate,
     CertificateRequest,
@@ -140,7 +141,7 @@ def short_hex(data: bytes, length: int = 8) -> str:
 
 def short_scheme(value: int) -> str:
     """ecdsa_secp256r1_sha256 -> ecdsa-p256, rsa_pss_rsae_sha256 -> pss-sha256, ..."""
-    name = signature_scheme_name(value)
+    name = describe(SignatureScheme, value)
     name = re.sub(r"^ecdsa_secp(\d+)r1_sha\d+$", r"ecdsa-p\1", name)
     for long, short in (
         ("rsa_pss_rsae_", "pss-"),
@@ -152,13 +153,8 @@ def short_scheme(value: int) -> str:
 
 
 def message_name(event: Mapping[str, Any]) -> str:
-    """The message's name (the server's cached Certificate is reported as `_PreEncoded`,
-    a class name, with the real name in its fields)."""
-    name = str(event.get("name", "message"))
-    fields = event.get("fields")
-    if name.startswith("_") and isinstance(getattr(fields, "name", None), str):
-        return fields.name
-    return name
+    """The message's name, as the protocol reported it ("ClientHello", "HelloRetryRequest")."""
+    return str(event.get("name", "message"))
 
 
 def message_records(events: list[dict[str, Any]]) -> dict[int, int]:
@@ -231,19 +227,12 @@ def record_label(event: Mapping[str, Any]) -> str:
     if content_type == "alert":
         content = as_bytes(event.get("plaintext"))
         if len(content) == 2:
-            return f"Alert {_alert_name(content[1])}"
+            return f"Alert {describe(AlertDescription, content[1])}"
         return "Alert (malformed)"
     if content_type == "application_data":
         sequence = event.get("sequence")
         return "application data" if sequence is None else f"application record #{sequence}"
     return f"{content_type} record"
-
-
-def _alert_name(description: int) -> str:
-    try:
-        return AlertDescription(description).name
-    except ValueError:
-        return f"alert {description}"
 
 
 def message_lines(event: Mapping[str, Any]) -> list[str]:
@@ -287,14 +276,7 @@ def _extension_line(extension_type: int, data: bytes, context: str) -> str:
     try:
         return _describe_extension(extension_type, data, context)
     except TLSError as error:
-        return f"{extension_type_name(extension_type)}: malformed ({printable(error.reason)})"
-
-
-def _mode_name(mode: int) -> str:
-    try:
-        return PskKeyExchangeMode(mode).name
-    except ValueError:
-        return str(mode)
+        return f"{describe(ExtensionType, extension_type)}: malformed ({printable(error.reason)})"
 
 
 def _describe_extension(extension_type: int, data: bytes, context: str) -> str:
@@ -302,19 +284,25 @@ def _describe_extension(extension_type: int, data: bytes, context: str) -> str:
     if extension_type == kind.supported_versions:
         if context == "client":
             versions = ext.decode_client_supported_versions(data)
-            return "versions offered: " + ", ".join(version_name(v) for v in versions)
-        return f"version chosen: {version_name(ext.decode_selected_version(data))}"
+            return "versions offered: " + ", ".join(describe(ProtocolVersion, v) for v in versions)
+        return f"version chosen: {describe(ProtocolVersion, ext.decode_selected_version(data))}"
     if extension_type == kind.supported_groups:
-        return "groups: " + ", ".join(group_name(g) for g in ext.decode_supported_groups(data))
+        return "groups: " + ", ".join(
+            describe(NamedGroup, g) for g in ext.decode_supported_groups(data)
+        )
     if extension_type == kind.key_share:
         if context == "client":
             shares = ext.decode_client_key_shares(data)
-            listed = ", ".join(f"{group_name(s.group)} {short_hex(s.key_exchange)}" for s in shares)
+            listed = ", ".join(
+                f"{describe(NamedGroup, s.group)} {short_hex(s.key_exchange)}" for s in shares
+            )
             return f"key shares: {listed or 'none (asks the server to choose)'}"
         if context == "retry":
-            return f"group requested: {group_name(ext.decode_hello_retry_key_share(data))}"
+            return (
+                f"group requested: {describe(NamedGroup, ext.decode_hello_retry_key_share(data))}"
+            )
         share = ext.decode_server_key_share(data)
-        return f"key share: {group_name(share.group)} {short_hex(share.key_exchange)}"
+        return f"key share: {describe(NamedGroup, share.group)} {short_hex(share.key_exchange)}"
     if extension_type == kind.server_name:
         if context == "client":
             name = ext.decode_server_name(data)
@@ -331,7 +319,7 @@ def _describe_extension(extension_type: int, data: bytes, context: str) -> str:
         return f"{label}: " + ", ".join(short_scheme(s) for s in schemes)
     if extension_type == kind.psk_key_exchange_modes:
         modes = ext.decode_psk_key_exchange_modes(data)
-        return "PSK modes: " + ", ".join(_mode_name(mode) for mode in modes)
+        return "PSK modes: " + ", ".join(describe(PskKeyExchangeMode, mode) for mode in modes)
     if extension_type == kind.pre_shared_key:
         if context == "client":
             offered = ext.decode_offered_psks(data)
@@ -341,7 +329,7 @@ def _describe_extension(extension_type: int, data: bytes, context: str) -> str:
         return f"cookie: {len(ext.decode_cookie(data))} bytes to echo"
     if extension_type == kind.early_data:
         return "early data (0-RTT)"
-    return extension_type_name(extension_type)
+    return describe(ExtensionType, extension_type)
 
 
 # The extensions summarised on their own line, in the order a learner reads them.
@@ -370,7 +358,9 @@ def _extension_lines(extensions: tuple[ext.Extension, ...], context: str) -> lis
         for number in _FIRST_EXTENSIONS
         if number in by_type
     ]
-    others = [extension_type_name(e.type) for e in extensions if e.type not in _FIRST_EXTENSIONS]
+    others = [
+        describe(ExtensionType, e.type) for e in extensions if e.type not in _FIRST_EXTENSIONS
+    ]
     if others:
         lines.append("other extensions: " + ", ".join(others))
     return lines
@@ -381,7 +371,7 @@ def _tls13_lines(message: object) -> list[str]:
         lines = _extension_lines(message.extensions, "client")
         if message.extension(ExtensionType.supported_versions) is None:
             lines.insert(0, f"legacy_version {message.legacy_version:#06x} only: no TLS 1.3")
-        suites = ", ".join(cipher_suite_name(s) for s in message.cipher_suites)
+        suites = ", ".join(describe(CipherSuite, s) for s in message.cipher_suites)
         lines.insert(1 if lines else 0, f"cipher suites: {suites}")
         if message.legacy_session_id:
             lines.append(
@@ -391,7 +381,9 @@ def _tls13_lines(message: object) -> list[str]:
     if isinstance(message, ServerHello):
         retry = message.is_hello_retry_request
         lines = _extension_lines(message.extensions, "retry" if retry else "server")
-        lines.insert(1 if lines else 0, f"cipher suite: {cipher_suite_name(message.cipher_suite)}")
+        lines.insert(
+            1 if lines else 0, f"cipher suite: {describe(CipherSuite, message.cipher_suite)}"
+        )
         if retry:
             lines.insert(0, "!! HelloRetryRequest: no usable key share, send another ClientHello")
         return lines
@@ -408,7 +400,7 @@ def _tls13_lines(message: object) -> list[str]:
         ]
     if isinstance(message, CertificateVerify):
         return [
-            f"signature scheme: {signature_scheme_name(message.algorithm)}",
+            f"signature scheme: {describe(SignatureScheme, message.algorithm)}",
             f"signature: {len(message.signature)} bytes over the transcript hash",
         ]
     if isinstance(message, Finished):

@@ -159,7 +159,8 @@ def _content_type(event: Mapping[str, Any]) -> int:
     name = str(event.get("content_type"))
     if name in ContentType.__members__:
         return int(ContentType[name])
-    return int(name) if name.isascii() and name.isdigit() else 0
+    number = name.removeprefix("unknown ")  # tls/names.py describe() of an unknown type
+    return int(number) if number.isascii() and number.isdigit() else 0
 
 
 # --- HTML -----------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from tls_web_server.tls import crypto, pki
 from tls_web_server.tls.api import Observer
 from tls_web_server.tls.errors import AlertLevel
+from tls_web_server.tls.names import describe
 from tls_web_server.tls.tls13 import extensions as ext
 from tls_web_server.tls.tls13 import key_schedule
 from tls_web_server.tls.tls13.enums import (
@@ -273,10 +274,10 @@ class ScriptedClient:
         return hello
 
     def _key_share(self, group: int) -> KeyShareEntry:
-        try:
-            name = NamedGroup(group).name
-        except ValueError:
-            # An unknown group: bytes of a plausible size (X25519MLKEM768 sends 1216).
+        name = describe(NamedGroup, group)
+        if name not in crypto.KEY_EXCHANGE_GROUPS:
+            # A group we cannot compute (GREASE, a hybrid named but not implemented
+            # here): bytes of a plausible size (X25519MLKEM768 sends 1216).
             size = 1216 if group == X25519MLKEM768 else 32
             return KeyShareEntry(group, self.random_bytes(size))
         key = crypto.client_key_share(name, self.random_bytes)  # hybrid groups too

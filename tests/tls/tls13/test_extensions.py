@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from tests.tls.tls13.rfc8448 import step
 from tls_web_server.tls.errors import AlertDescription, TLSError
+from tls_web_server.tls.tls13 import extension_block
 from tls_web_server.tls.tls13 import extensions as ext
 from tls_web_server.tls.tls13.enums import (
     TLS13_VERSION,
@@ -75,13 +76,13 @@ def payload(hello: ClientHello | ServerHello, extension_type: ExtensionType) -> 
 
 def block(*extensions: tuple[int, bytes]) -> bytes:
     writer = Writer()
-    ext.encode_extensions(writer, [Extension(t, d) for t, d in extensions])
+    extension_block.encode_extensions(writer, [Extension(t, d) for t, d in extensions])
     return writer.getvalue()
 
 
 def test_extension_block_keeps_wire_order_and_unknown_types() -> None:
     data = block((0xFAFA, b"grease"), (ExtensionType.server_name, b""), (43, b"\x02\x03\x04"))
-    decoded = ext.decode_extensions(Reader(data), message="Test")
+    decoded = extension_block.decode_extensions(Reader(data), message="Test")
     assert [e.type for e in decoded] == [0xFAFA, 0, 43]
     assert decoded[0] == Extension(0xFAFA, b"grease")
     assert type(decoded[0].type) is int
@@ -90,7 +91,7 @@ def test_extension_block_keeps_wire_order_and_unknown_types() -> None:
 def test_a_duplicated_extension_is_an_illegal_parameter() -> None:
     data = block((ExtensionType.key_share, b"a"), (10, b""), (ExtensionType.key_share, b"b"))
     with pytest.raises(TLSError) as caught:
-        ext.decode_extensions(Reader(data), message="ClientHello")
+        extension_block.decode_extensions(Reader(data), message="ClientHello")
     assert caught.value.alert is ILLEGAL_PARAMETER
     assert "key_share" in caught.value.reason
 
@@ -99,13 +100,15 @@ def test_extension_data_that_overruns_the_block_is_a_decode_error() -> None:
     # The block holds 6 bytes, the extension inside claims 5 bytes of data but only 2 follow.
     data = bytes.fromhex("0006 000a 0005 abcd") + b"outside"
     with pytest.raises(TLSError) as caught:
-        ext.decode_extensions(Reader(data), message="Test")
+        extension_block.decode_extensions(Reader(data), message="Test")
     assert caught.value.alert is DECODE_ERROR
 
 
 def test_a_block_shorter_than_its_floor_is_a_decode_error() -> None:
     with pytest.raises(TLSError) as caught:
-        ext.decode_extensions(Reader(block((1, b""))), message="ServerHello", min_length=6)
+        extension_block.decode_extensions(
+            Reader(block((1, b""))), message="ServerHello", min_length=6
+        )
     assert caught.value.alert is DECODE_ERROR
 
 
@@ -480,7 +483,7 @@ def test_application_protocols_round_trip(names: tuple[bytes, ...]) -> None:
 def test_extension_blocks_round_trip(pairs: list[tuple[int, bytes]]) -> None:
     extensions = tuple(Extension(t, d) for t, d in pairs)
     reader = Reader(block(*pairs))
-    assert ext.decode_extensions(reader, message="Test") == extensions
+    assert extension_block.decode_extensions(reader, message="Test") == extensions
     reader.expect_end()
 
 
@@ -502,7 +505,7 @@ ALL_DECODERS: list[Decoder] = [
     ext.decode_selected_application_protocol,
     ext.decode_record_size_limit,
     lambda data: ext.decode_empty(data, ExtensionType.early_data),
-    lambda data: ext.decode_extensions(Reader(data), message="Test"),
+    lambda data: extension_block.decode_extensions(Reader(data), message="Test"),
 ]
 
 

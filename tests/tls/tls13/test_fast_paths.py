@@ -2,10 +2,11 @@
 
 The first flight skips some layers for speed: extension payloads are read by
 index instead of through a Reader, the ClientHello keeps the dict it checked
-duplicates with, and ServerHello, CertificateVerify and Finished are joined
-from prebuilt parts.  Each test here compares a shortcut with the slow,
-obvious form (a Reader, or the message dataclass's encode()), on valid and
-on broken input: same value, or the same TLSError alert.
+duplicates with, and ServerHello, CertificateVerify and Finished encode by
+joining bytes instead of through a Writer.  Each test here compares a
+shortcut with the slow, obvious form (a Reader, or a Writer), kept here as
+the oracle, on valid and on broken input: same value, or the same TLSError
+alert.
 """
 
 from __future__ import annotations
@@ -17,12 +18,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tls_web_server.tls.errors import TLSError
+from tls_web_server.tls.tls13 import extension_block, prepared
 from tls_web_server.tls.tls13 import extensions as ext
-from tls_web_server.tls.tls13 import prepared
-from tls_web_server.tls.tls13.enums import CipherSuite, ExtensionType, NamedGroup, SignatureScheme
+from tls_web_server.tls.tls13.enums import (
+    CipherSuite,
+    ExtensionType,
+    HandshakeType,
+    NamedGroup,
+    SignatureScheme,
+)
 from tls_web_server.tls.tls13.extensions import UINT16_MAX, Extension, OfferedPsks, PskIdentity
-from tls_web_server.tls.tls13.messages import CertificateVerify, ClientHello, Finished
-from tls_web_server.tls.tls13.wire import Reader
+from tls_web_server.tls.tls13.messages import CertificateVerify, ClientHello, Finished, ServerHello
+from tls_web_server.tls.tls13.wire import Reader, Writer
 
 from ..conftest import DemoPki
 from .scripted_client import ScriptedClient, new_server
@@ -179,7 +186,26 @@ def test_replacing_psk_binders_does_not_keep_the_old_lookups() -> None:
     assert ext.decode_offered_psks(data).binders == (b"\x01" * 32,)
 
 
-# --- the server's flight: joined bytes against the message dataclasses -----------------------
+# --- the server's flight: joined encoders against the Writer form ----------------------------
+
+
+def reference_encoding(msg_type: int, write_body: Callable[[Writer], None]) -> bytes:
+    """A message written field by field through a Writer, as every other message is."""
+    writer = Writer()
+    write_body(writer)
+    return bytes((msg_type,)) + writer.length.to_bytes(3, "big") + writer.getvalue()
+
+
+def reference_server_hello(hello: ServerHello) -> bytes:
+    def body(writer: Writer) -> None:
+        writer.uint16(hello.legacy_version)
+        writer.write(hello.random)
+        writer.opaque(1, hello.legacy_session_id_echo)
+        writer.uint16(hello.cipher_suite)
+        writer.uint8(hello.legacy_compression_method)
+        extension_block.encode_extensions(writer, hello.extensions)
+
+    return reference_encoding(HandshakeType.server_hello, body)
 
 
 @given(
@@ -190,7 +216,7 @@ def test_replacing_psk_binders_does_not_keep_the_old_lookups() -> None:
     public_key=st.binary(min_size=1, max_size=133),
     selected_identity=st.none() | st.integers(0, UINT16_MAX),
 )
-def test_server_hello_bytes_are_the_encoded_server_hello(
+def test_the_joined_server_hello_is_the_written_one(
     server_random: bytes,
     session_id: bytes,
     suite: CipherSuite,
@@ -198,9 +224,14 @@ def test_server_hello_bytes_are_the_encoded_server_hello(
     public_key: bytes,
     selected_identity: int | None,
 ) -> None:
-    arguments = (server_random, session_id, suite, group, public_key, selected_identity)
-    expected = prepared.server_hello_message(*arguments).encode()
-    assert prepared.server_hello_bytes(*arguments) == expected
+    hello = prepared.server_hello(
+        server_random, session_id, suite, group, public_key, selected_identity
+    )
+    encoded = hello.encode()
+    assert encoded == reference_server_hello(hello)
+    assert ServerHello.decode(encoded[4:]) == hello
+    share = ext.decode_server_key_share(hello.extension(ExtensionType.key_share) or b"")
+    assert (share.group, share.key_exchange) == (group, public_key)
 
 
 @given(
@@ -208,13 +239,20 @@ def test_server_hello_bytes_are_the_encoded_server_hello(
     signature=st.binary(max_size=600),
     verify_data=st.binary(min_size=32, max_size=48),
 )
-def test_certificate_verify_and_finished_bytes_are_the_encoded_messages(
+def test_the_joined_certificate_verify_and_finished_are_the_written_ones(
     scheme: SignatureScheme, signature: bytes, verify_data: bytes
 ) -> None:
-    assert prepared.certificate_verify_bytes(scheme, signature) == (
-        CertificateVerify(scheme, signature).encode()
+    def certificate_verify_body(writer: Writer) -> None:
+        writer.uint16(scheme)
+        writer.opaque(2, signature)
+
+    certificate_verify = CertificateVerify(scheme, signature).encode()
+    assert certificate_verify == reference_encoding(
+        HandshakeType.certificate_verify, certificate_verify_body
     )
-    assert prepared.finished_bytes(verify_data) == Finished(verify_data).encode()
+    assert CertificateVerify.decode(certificate_verify[4:]) == CertificateVerify(scheme, signature)
+    finished = Finished(verify_data).encode()
+    assert finished == reference_encoding(HandshakeType.finished, lambda w: w.write(verify_data))
 
 
 def test_every_message_the_server_sends_is_its_fields_encoded(any_pki: DemoPki) -> None:

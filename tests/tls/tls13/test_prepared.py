@@ -55,7 +55,7 @@ def test_encrypted_extensions_are_those_built_from_scratch(
             )
         )
     assert encoded.raw == EncryptedExtensions(tuple(expected)).encode()
-    msg_type, body = decode_one(encoded.encode())
+    msg_type, body = decode_one(encoded.raw)
     assert msg_type == HandshakeType.encrypted_extensions
     decoded = EncryptedExtensions.decode(body)
     assert decoded == encoded.message
@@ -77,7 +77,7 @@ def test_the_certificate_message_carries_the_chain_leaf_first(any_pki: DemoPki) 
     prepared = PreparedHandshakeParts()
     chain = prepared.credentials(any_pki.credentials)
     assert prepared.credentials(any_pki.credentials) is chain
-    msg_type, body = decode_one(chain.certificate.encode())
+    msg_type, body = decode_one(chain.certificate.raw)
     assert msg_type == HandshakeType.certificate
     certificate = Certificate.decode(body)
     assert certificate.certificate_request_context == b""

@@ -1,25 +1,25 @@
 """What every byte of a TLS 1.3 record means: byte ranges named and explained, for the trace page.
 
 What this module owns: walking the bytes of one record (RFC 8446 section 5)
-and of what it carries (the handshake messages of section 4 with their
-extensions, alerts, ChangeCipherSpec, the decrypted TLSInnerPlaintext) and
-returning `Span`s: a range of bytes, the field it encodes, its value, and one
-sentence for a learner.  Spans nest (a message holds its fields, an
-extension its type, length and data), and at every level the spans
-partition their parent: every byte is explained exactly once at each depth.
-It also names wire values (suites, groups, schemes, versions, GREASE) for
-tls/trace.py.
+and of what it carries (handshake messages, alerts, ChangeCipherSpec, the
+decrypted TLSInnerPlaintext) and returning `Span`s: a range of bytes, the
+field it encodes, its value, and one sentence for a learner.  Spans nest (a
+message holds its fields, an extension its type, length and data), and at
+every level the spans partition their parent: every byte is explained
+exactly once at each depth.
+
+The handshake messages are not described here a second time: their bodies
+are read by the codec's own decoders (`Message.read` in hellos.py and
+messages.py) through a SpanReader (span_reader.py), which notes where each
+field lies; this module only adds the words (`_FIELD_EXPLANATIONS`) and
+shows the values.  Extension payloads are walked by annotate_extensions.py;
+names come from tls/names.py `describe`, explanations of extensions from
+extension_registry.py, header lengths from the codec.
 
 What it must never do: raise for bytes it cannot parse, or judge whether a
-value is acceptable (that is the handshake's job).  A walk that runs out of
-bytes, or meets bytes its structure has no place for, ends in an "unparsed
-bytes" span: malformed input is shown, never an exception.  It walks the
-bytes itself instead of trusting decoded messages, so that the page shows
-exactly what was on the wire.  It never imports tls/toy.
-
-It runs longer than most modules because it is a tour of every structure of
-RFC 8446 section 4, each field written next to the sentence that explains
-it, in wire order; split up, the tour would no longer read in that order.
+value is acceptable (that is the handshake's job).  Where the codec refuses
+the bytes, what it read is shown and the rest is one "unparsed bytes" span:
+malformed input is shown, never an exception.  It never imports tls/toy.
 """
 
 from __future__ import annotations
@@ -27,8 +27,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..crypto import AEAD_TAG_LENGTH
-from ..errors import AlertDescription, AlertLevel
+from ..errors import AlertDescription, AlertLevel, TLSError
+from ..names import describe
 from ..span import Span
+from .annotate_extensions import extension_data_walker, extension_payload_reader
+from .byte_walk import UNPARSED, UNPARSED_EXPLANATION, OutOfBytes, Walk, described, hex_preview
 from .enums import (
     HELLO_RETRY_REQUEST_RANDOM,
     CipherSuite,
@@ -37,216 +40,23 @@ from .enums import (
     HandshakeType,
     KeyUpdateRequest,
     NamedGroup,
-    PskKeyExchangeMode,
+    ProtocolVersion,
     SignatureScheme,
 )
+from .extension_registry import explain_extension
+from .messages import HANDSHAKE_HEADER_LENGTH, message_class
+from .record import RECORD_HEADER_LENGTH
+from .span_reader import Field, SpanReader
+from .wire import Reader
 
-RECORD_HEADER_LENGTH = 5
-HANDSHAKE_HEADER_LENGTH = 4
-UNPARSED = "unparsed bytes"
-_UNPARSED_EXPLANATION = (
-    "These bytes do not fit the structure expected here (malformed or cut short); "
-    "they are shown as they are."
-)
-_GREASE_EXPLANATION = (
-    "A GREASE value (RFC 8701): meaningless on purpose, sent so that peers keep "
-    "ignoring values they do not know."
-)
-
-
-# --- naming wire values ---------------------------------------------------------------------
-
-
-def is_grease(value: int) -> bool:
-    """RFC 8701: 0x0A0A, 0x1A1A, ..., 0xFAFA are reserved so that peers learn to ignore them."""
-    return (value & 0x0F0F) == 0x0A0A and (value >> 8) == (value & 0xFF)
-
-
-def _enum_name(
-    enum: type[CipherSuite | NamedGroup | SignatureScheme | ExtensionType], value: int
-) -> str:
-    if is_grease(value):
-        return f"GREASE 0x{value:04x}"
-    try:
-        return enum(value).name
-    except ValueError:
-        return f"0x{value:04x}"
-
-
-def cipher_suite_name(value: int) -> str:
-    return _enum_name(CipherSuite, value)
-
-
-def group_name(value: int) -> str:
-    return _enum_name(NamedGroup, value)
-
-
-def signature_scheme_name(value: int) -> str:
-    return _enum_name(SignatureScheme, value)
-
-
-def extension_type_name(value: int) -> str:
-    return _enum_name(ExtensionType, value)
-
-
-_VERSION_NAMES = {0x0304: "TLS 1.3", 0x0303: "TLS 1.2", 0x0302: "TLS 1.1", 0x0301: "TLS 1.0"}
-
-
-def version_name(value: int) -> str:
-    if is_grease(value):
-        return f"GREASE 0x{value:04x}"
-    return _VERSION_NAMES.get(value, f"0x{value:04x}")
-
-
-def handshake_type_name(value: int) -> str:
-    try:
-        return HandshakeType(value).name
-    except ValueError:
-        return f"unknown handshake type {value}"
-
-
-def content_type_name(value: int) -> str:
-    try:
-        return ContentType(value).name
-    except ValueError:
-        return f"unknown content type {value}"
-
-
-def _described(name: str, known: str, unknown: str) -> tuple[str, str]:
-    """(value, explanation) for a named wire value: GREASE, unknown to us, or known."""
-    if name.startswith("GREASE"):
-        return name, _GREASE_EXPLANATION
-    return name, unknown if name.startswith("0x") else known
-
-
-def _hex_preview(data: bytes, limit: int = 8) -> str:
-    return data[:limit].hex() + ("…" if len(data) > limit else "")
-
-
-# --- the walk -------------------------------------------------------------------------------
-
-
-class _OutOfBytes(Exception):
-    """A field runs past the range that encloses it: the rest of that range stays unparsed."""
-
-
-class _Walk:
-    """Spans over data[position:end], in order; whatever is not claimed ends up unparsed."""
-
-    __slots__ = ("data", "end", "position", "spans")
-
-    def __init__(self, data: bytes, start: int, end: int) -> None:
-        self.data = data
-        self.position = start
-        self.end = end
-        self.spans: list[Span] = []
-
-    @property
-    def remaining(self) -> int:
-        return self.end - self.position
-
-    def peek(self, size: int) -> bytes:
-        """The next `size` bytes, not claimed yet."""
-        if size > self.remaining:
-            raise _OutOfBytes
-        return self.data[self.position : self.position + size]
-
-    def number(self, size: int) -> int:
-        """The next `size`-byte big-endian integer, not claimed yet."""
-        return int.from_bytes(self.peek(size), "big")
-
-    def leaf(self, length: int, field: str, explanation: str, value: str = "") -> None:
-        """Claim `length` bytes as one field with no inner structure."""
-        if length > self.remaining:
-            raise _OutOfBytes
-        if length:
-            self.spans.append(Span(self.position, length, field, explanation, (), value))
-        self.position += length
-
-    def nested(
-        self, length: int, field: str, explanation: str, fill: Callable[[_Walk], None], value=""
-    ) -> None:
-        """Claim `length` bytes as one field whose inside `fill` walks (leftovers: unparsed)."""
-        if length > self.remaining:
-            raise _OutOfBytes
-        inner = _Walk(self.data, self.position, self.position + length)
-        try:
-            fill(inner)
-        except _OutOfBytes:
-            pass
-        if length:
-            self.spans.append(
-                Span(self.position, length, field, explanation, inner.finish(), value)
-            )
-        self.position += length
-
-    def group(
-        self, field: str, explanation: str, fill: Callable[[_Walk], None], value: str = ""
-    ) -> None:
-        """Fields that belong together but carry no length of their own (a CertificateEntry)."""
-        inner = _Walk(self.data, self.position, self.end)
-        try:
-            fill(inner)
-        finally:
-            # Even when `fill` ran out of bytes, what it claimed forms the group;
-            # the exception then ends the enclosing walk as well.
-            if inner.position > self.position:
-                length = inner.position - self.position
-                self.spans.append(
-                    Span(self.position, length, field, explanation, tuple(inner.spans), value)
-                )
-                self.position = inner.position
-
-    def vector(
-        self,
-        length_size: int,
-        field: str,
-        explanation: str,
-        fill: Callable[[_Walk], None] | None = None,
-        value: str = "",
-    ) -> None:
-        """A `<..>` vector (RFC 8446 section 3.4): a length prefix, then the elements."""
-        length = self.number(length_size)
-        available = self.remaining - length_size
-        if length <= available:
-            prefix = f"Length prefix: {length} bytes follow."
-        else:
-            prefix = f"Length prefix: announces {length} bytes, but only {available} remain."
-
-        def walk_vector(inner: _Walk) -> None:
-            inner.leaf(length_size, "length", prefix, str(length))
-            size = min(length, inner.remaining)
-            if fill is not None:
-                fill(inner)
-                return
-            name = f"{field} bytes"
-            if size < length:
-                name += f" (cut short: {size} of {length})"
-            inner.leaf(size, name, explanation, _hex_preview(inner.peek(size)))
-
-        self.nested(
-            min(length_size + length, self.remaining), field, explanation, walk_vector, value
-        )
-
-    def each(self, size: int, field: str, describe: Callable[[int], tuple[str, str]]) -> None:
-        """Fixed-size elements up to the end of the walk, each named by `describe(number)`."""
-        while self.remaining:
-            value, explanation = describe(self.number(size))
-            self.leaf(size, field, explanation, value)
-
-    def finish(self) -> tuple[Span, ...]:
-        """The spans, with any unclaimed rest of the range as one unparsed span."""
-        if self.remaining > 0:
-            self.spans.append(Span(self.position, self.remaining, UNPARSED, _UNPARSED_EXPLANATION))
-            self.position = self.end
-        return tuple(self.spans)
-
-    def vector_contents(self, length_size: int) -> bytes:
-        """The bytes inside the vector that starts here (clamped to what is there)."""
-        length = self.number(length_size)
-        start = self.position + length_size
-        return self.data[start : min(start + length, self.end)]
-
+__all__ = [
+    "RECORD_HEADER_LENGTH",
+    "UNPARSED",
+    "annotate_inner_plaintext",
+    "annotate_record",
+    "inner_plaintext",
+    "pending_handshake_bytes",
+]
 
 # --- records (RFC 8446 section 5) -----------------------------------------------------------
 
@@ -262,10 +72,10 @@ def annotate_record(
     `continued` counts the leading bytes of a handshake fragment that finish
     a message begun in an earlier record (see `pending_handshake_bytes`).
     """
-    walk = _Walk(raw, 0, len(raw))
+    walk = Walk(raw, 0, len(raw))
     try:
         outer_type = walk.number(1)
-        type_name = content_type_name(outer_type)
+        type_name = describe(ContentType, outer_type)
         if protected:
             type_explanation = (
                 "Protected records always say application_data (23) here; the real type "
@@ -292,12 +102,12 @@ def annotate_record(
                 f"The {type_name} content, in clear.",
                 lambda inner: _content(inner, outer_type, continued),
             )
-    except _OutOfBytes:
+    except OutOfBytes:
         pass
     return list(walk.finish())
 
 
-def _protected_fragment(walk: _Walk, plaintext: bytes | None) -> None:
+def _protected_fragment(walk: Walk, plaintext: bytes | None) -> None:
     if walk.remaining < AEAD_TAG_LENGTH:
         return  # too short to hold a tag: shown as unparsed
     hidden = "" if plaintext is None else f" ({len(plaintext)} bytes of content)"
@@ -313,7 +123,7 @@ def _protected_fragment(walk: _Walk, plaintext: bytes | None) -> None:
         "authentication tag",
         "The AEAD tag: proof that neither the record nor its header (the additional data) "
         "was changed on the way.",
-        _hex_preview(walk.peek(AEAD_TAG_LENGTH)),
+        hex_preview(walk.peek(AEAD_TAG_LENGTH)),
     )
 
 
@@ -329,12 +139,12 @@ def inner_plaintext(raw: bytes, plaintext: bytes, content_type: int) -> bytes:
 
 def annotate_inner_plaintext(inner: bytes, *, continued: int = 0) -> list[Span]:
     """Spans over a decrypted TLSInnerPlaintext (RFC 8446 section 5.4): content, type, padding."""
-    walk = _Walk(inner, 0, len(inner))
+    walk = Walk(inner, 0, len(inner))
     unpadded = inner.rstrip(b"\x00")
     if not unpadded:
         return list(walk.finish())  # no type byte at all
     content_type = unpadded[-1]
-    type_name = content_type_name(content_type)
+    type_name = describe(ContentType, content_type)
     walk.nested(
         len(unpadded) - 1,
         "content",
@@ -357,7 +167,7 @@ def annotate_inner_plaintext(inner: bytes, *, continued: int = 0) -> list[Span]:
     return list(walk.finish())
 
 
-def _content(walk: _Walk, content_type: int, continued: int) -> None:
+def _content(walk: Walk, content_type: int, continued: int) -> None:
     if content_type == ContentType.handshake:
         _handshake_messages(walk, continued)
     elif content_type == ContentType.alert:
@@ -367,14 +177,14 @@ def _content(walk: _Walk, content_type: int, continued: int) -> None:
             "alert level",
             "warning (1) or fatal (2); in TLS 1.3 every alert but close_notify and "
             "user_canceled is fatal, whatever this byte says.",
-            f"{level} ({_name_or(AlertLevel, level, 'unknown level')})",
+            f"{level} ({describe(AlertLevel, level)})",
         )
         description = walk.number(1)
         walk.leaf(
             1,
             "alert description",
             "Why the sender alerts; close_notify means 'I will send nothing more'.",
-            f"{description} ({_name_or(AlertDescription, description, 'unknown alert')})",
+            f"{description} ({describe(AlertDescription, description)})",
         )
     elif content_type == ContentType.change_cipher_spec:
         walk.leaf(
@@ -391,13 +201,6 @@ def _content(walk: _Walk, content_type: int, continued: int) -> None:
             "The application's own bytes (here HTTP); TLS never looks inside them.",
             f"{walk.remaining} bytes",
         )
-
-
-def _name_or(enum: type[AlertLevel | AlertDescription], value: int, unknown: str) -> str:
-    try:
-        return enum(value).name
-    except ValueError:
-        return unknown
 
 
 def pending_handshake_bytes(content: bytes, continued: int = 0) -> int:
@@ -444,7 +247,7 @@ _MESSAGE_EXPLANATIONS = {
 }
 
 
-def _handshake_messages(walk: _Walk, continued: int) -> None:
+def _handshake_messages(walk: Walk, continued: int) -> None:
     if continued:
         walk.leaf(
             min(continued, walk.remaining),
@@ -460,7 +263,7 @@ def _handshake_messages(walk: _Walk, continued: int) -> None:
                 "The start of a message header; the rest comes in the next record.",
             )
             return
-        kind = handshake_type_name(walk.number(1))
+        kind = describe(HandshakeType, walk.number(1))
         body_length = int.from_bytes(walk.peek(HANDSHAKE_HEADER_LENGTH)[1:])
         random_at = walk.position + HANDSHAKE_HEADER_LENGTH + 2
         if (
@@ -479,386 +282,281 @@ def _handshake_messages(walk: _Walk, continued: int) -> None:
         )
 
 
-def _message(walk: _Walk, kind: str) -> None:
+def _message(walk: Walk, kind: str) -> None:
     msg_type = walk.number(1)
     walk.leaf(1, "msg_type", "Which handshake message this is.", f"{msg_type} ({kind})")
     length = walk.number(3)
     walk.leaf(3, "length", f"The body is {length} bytes long.", str(length))
-    body = _BODIES.get(kind)
-    if body is None:
+    decoder = message_class(msg_type)
+    if decoder is None:
         walk.leaf(walk.remaining, "body", "The body of a message this trace does not interpret.")
-    else:
-        body(walk)
+        return
+    # The codec reads the body; the reader notes each field it reads.
+    reader = SpanReader.over(walk.data, walk.position, walk.end, kind)
+    try:
+        decoder.read(reader)
+    except TLSError:
+        pass  # what was read is shown; the rest ends up unparsed
+    spans = _spans(reader.fields, kind, "")
+    walk.spans += spans
+    if spans:
+        walk.position = spans[-1].start + spans[-1].length
 
 
-def _legacy_version(walk: _Walk) -> None:
-    walk.leaf(
-        2,
-        "legacy_version",
-        "Frozen at 0x0303 (TLS 1.2) for compatibility; the real version is in supported_versions.",
-        f"0x{walk.number(2):04x}",
-    )
+# --- the codec's fields, in words -----------------------------------------------------------
+
+_RANDOM = {
+    "client_hello": "32 fresh random bytes from the client; they make every transcript unique.",
+    "server_hello": "32 fresh random bytes from the server.",
+    "hello_retry_request": (
+        "SHA-256 of 'HelloRetryRequest': marks this ServerHello as a retry request."
+    ),
+}
+_REQUEST_CONTEXT = {
+    "certificate": (
+        "Empty in a server's Certificate; a client echoes the CertificateRequest's here."
+    ),
+    "certificate_request": "An identifier the client's answer must echo.",
+}
+
+# Field name (as the codec names its reads) -> its sentence, or (message -> sentence).
+_FIELD_EXPLANATIONS: dict[str, str | dict[str, str]] = {
+    "legacy_version": (
+        "Frozen at 0x0303 (TLS 1.2) for compatibility; the real version is in supported_versions."
+    ),
+    "random": _RANDOM,
+    "legacy_session_id": (
+        "Unused by TLS 1.3; a non-empty one makes the handshake look like TLS 1.2 resumption "
+        "to middleboxes (appendix D.4)."
+    ),
+    "legacy_session_id_echo": "The client's legacy_session_id, echoed back.",
+    "cipher_suites": "The cipher suites the client can use, in its order of preference.",
+    "legacy_compression_methods": "Must be the single byte 0 (no compression) in TLS 1.3.",
+    "cipher_suite": "The one cipher suite the server chose from the client's list.",
+    "legacy_compression_method": "Always 0.",
+    "extensions": "Each extension: a type, a length and its data.",
+    "certificate_request_context": _REQUEST_CONTEXT,
+    "certificate_list": "The chain, leaf first; the root may be left out.",
+    "cert_data": (
+        "An X.509 certificate in DER: a name, a public key, validity dates and the issuer's "
+        "signature over them."
+    ),
+    "algorithm": "The signature scheme (section 4.2.3), one the client offered.",
+    "signature": "Signed: 64 spaces, a context string and the transcript hash (section 4.4.3).",
+    "verify_data": "HMAC of the transcript hash, keyed from this side's handshake traffic secret.",
+    "ticket_lifetime": "Seconds the ticket may be used.",
+    "ticket_age_add": (
+        "A random number added to the ticket's age, so that resumptions cannot be linked."
+    ),
+    "ticket_nonce": "Makes each ticket's resumption PSK different.",
+    "ticket": "Opaque to the client: the server's sealed memory of this session.",
+    "request_update": "Whether the peer should update its own sending keys as well.",
+    # extension payloads the codec reads through a Reader (annotate_extensions.py)
+    "selected_version": "The version chosen.",
+    "group": "The group of this public key.",
+    "key_exchange": (
+        "The ephemeral public key; combined with the peer's private key it gives the shared secret."
+    ),
+    "selected_group": "The group to send a key share for.",
+    "identities": "The tickets offered.",
+    "identity": "The ticket, as the server issued it.",
+    "obfuscated_ticket_age": "The ticket's age plus ticket_age_add.",
+    "binders": "One binder per ticket, in the same order.",
+    "PskBinderEntry": "An HMAC over the hello so far, keyed from the PSK.",
+    "selected_identity": "The index of the accepted ticket.",
+    "cookie": "The value to echo.",
+    "max_early_data_size": "Bytes of 0-RTT data allowed.",
+    "record_size_limit": "The largest record the sender will take, in bytes.",
+}
+
+
+def _explanation(name: str, kind: str) -> str:
+    found = _FIELD_EXPLANATIONS.get(name, "")
+    if isinstance(found, dict):
+        return found.get(kind, "")
+    return found
+
+
+def _value(field: Field, kind: str) -> str:
+    """How a field's value reads on the page (a vector's shows in its own children)."""
+    value = field.value
+    if isinstance(value, bytes):
+        return hex_preview(value)
+    if not isinstance(value, int):
+        return f"{field.length - 3} bytes DER" if field.name == "cert_data" else ""
+    if field.name == "legacy_version":
+        return f"0x{value:04x}"
+    if field.name == "cipher_suite":
+        return describe(CipherSuite, value)
+    if field.name == "algorithm":
+        return describe(SignatureScheme, value)
+    if field.name == "selected_version":
+        return describe(ProtocolVersion, value)
+    if field.name in ("group", "selected_group"):
+        return describe(NamedGroup, value)
+    if field.name == "ticket_lifetime":
+        return f"{value} s"
+    if field.name == "request_update":
+        return f"{value} ({describe(KeyUpdateRequest, value)})"
+    return str(value)
 
 
 def _suite(value: int) -> tuple[str, str]:
-    return _described(
-        cipher_suite_name(value),
+    return described(
+        CipherSuite,
+        value,
         "An AEAD cipher and the hash of the key schedule, for TLS 1.3.",
         "A suite this implementation does not know (from TLS 1.2, perhaps).",
     )
 
 
-def _client_hello(walk: _Walk) -> None:
-    _legacy_version(walk)
-    walk.leaf(
-        32,
-        "random",
-        "32 fresh random bytes from the client; they make every transcript unique.",
-        _hex_preview(walk.peek(32)),
-    )
-    walk.vector(
-        1,
-        "legacy_session_id",
-        "Unused by TLS 1.3; a non-empty one makes the handshake look like TLS 1.2 resumption "
-        "to middleboxes (appendix D.4).",
-    )
-    walk.vector(
-        2,
-        "cipher_suites",
-        "The cipher suites the client can use, in its order of preference.",
-        lambda inner: inner.each(2, "cipher_suite", _suite),
-    )
-    walk.vector(
-        1, "legacy_compression_methods", "Must be the single byte 0 (no compression) in TLS 1.3."
-    )
-    if walk.remaining:  # a hello from before extensions existed ends here
-        _extensions(walk, "client_hello")
+def _spans(fields: list[Field], kind: str, parent: str) -> list[Span]:
+    """The Spans of fields the codec read, in order; zero-length fields (empty vectors) vanish."""
+    spans = []
+    for field in fields:
+        if field.length <= 0:
+            continue
+        if field.name == "entry":  # an Extension, from extension_block's typed_opaques
+            context = "certificate_entry" if parent == "certificate_list" else kind
+            spans.append(_extension(field, context))
+            continue
+        if field.name == "length":
+            note = field.note or f"Length prefix: {field.value} bytes follow."
+            spans.append(Span(field.start, field.length, "length", note, (), str(field.value)))
+            continue
+        if parent == "cipher_suites" and not field.name:
+            value, explanation = _suite(int(field.value))  # type: ignore[call-overload]
+            spans.append(Span(field.start, field.length, "cipher_suite", explanation, (), value))
+            continue
+        explanation = _explanation(field.name.split(" bytes")[0], kind) or _explanation(
+            parent, kind
+        )
+        children = _partition(_spans(field.children, kind, field.name), field)
+        spans.append(
+            Span(field.start, field.length, field.name, explanation, children, _value(field, kind))
+        )
+    if parent == "certificate_list":
+        return _certificate_entries(spans)
+    return spans
 
 
-def _server_hello(walk: _Walk, retry: bool) -> None:
-    _legacy_version(walk)
-    if retry:
-        explanation = "SHA-256 of 'HelloRetryRequest': marks this ServerHello as a retry request."
-    else:
-        explanation = "32 fresh random bytes from the server."
-    walk.leaf(32, "random", explanation, _hex_preview(walk.peek(32)))
-    walk.vector(1, "legacy_session_id_echo", "The client's legacy_session_id, echoed back.")
-    walk.leaf(
-        2,
-        "cipher_suite",
-        "The one cipher suite the server chose from the client's list.",
-        cipher_suite_name(walk.number(2)),
-    )
-    walk.leaf(1, "legacy_compression_method", "Always 0.", str(walk.number(1)))
-    _extensions(walk, "hello_retry_request" if retry else "server_hello")
+def _partition(children: list[Span], field: Field) -> tuple[Span, ...]:
+    """`children`, with whatever of the field they leave uncovered at its end shown as unparsed."""
+    if not children:
+        return ()
+    covered = children[-1].start + children[-1].length
+    if covered < field.end:
+        children.append(Span(covered, field.end - covered, UNPARSED, UNPARSED_EXPLANATION))
+    return tuple(children)
 
 
-def _certificate(walk: _Walk) -> None:
-    walk.vector(
-        1,
-        "certificate_request_context",
-        "Empty in a server's Certificate; a client echoes the CertificateRequest's here.",
-    )
-
-    def entries(inner: _Walk) -> None:
-        number = 0
-        while inner.remaining:
-            role = "the leaf, naming the server" if number == 0 else "the issuer of the one before"
-            inner.group(f"CertificateEntry {number}", f"Certificate {number}: {role}.", _entry)
-            number += 1
-
-    walk.vector(3, "certificate_list", "The chain, leaf first; the root may be left out.", entries)
-
-
-def _entry(walk: _Walk) -> None:
-    walk.vector(
-        3,
-        "cert_data",
-        "An X.509 certificate in DER: a name, a public key, validity dates and the issuer's "
-        "signature over them.",
-        value=f"{walk.number(3)} bytes DER",
-    )
-    _extensions(walk, "certificate_entry")
-
-
-def _certificate_verify(walk: _Walk) -> None:
-    walk.leaf(
-        2,
-        "algorithm",
-        "The signature scheme (section 4.2.3), one the client offered.",
-        signature_scheme_name(walk.number(2)),
-    )
-    walk.vector(
-        2,
-        "signature",
-        "Signed: 64 spaces, a context string and the transcript hash (section 4.4.3).",
-    )
-
-
-def _finished(walk: _Walk) -> None:
-    walk.leaf(
-        walk.remaining,
-        "verify_data",
-        "HMAC of the transcript hash, keyed from this side's handshake traffic secret.",
-        _hex_preview(walk.peek(walk.remaining)),
-    )
-
-
-def _new_session_ticket(walk: _Walk) -> None:
-    walk.leaf(4, "ticket_lifetime", "Seconds the ticket may be used.", f"{walk.number(4)} s")
-    walk.leaf(
-        4,
-        "ticket_age_add",
-        "A random number added to the ticket's age, so that resumptions cannot be linked.",
-        str(walk.number(4)),
-    )
-    walk.vector(1, "ticket_nonce", "Makes each ticket's resumption PSK different.")
-    walk.vector(2, "ticket", "Opaque to the client: the server's sealed memory of this session.")
-    _extensions(walk, "new_session_ticket")
-
-
-def _key_update(walk: _Walk) -> None:
-    value = walk.number(1)
-    walk.leaf(
-        1,
-        "request_update",
-        "Whether the peer should update its own sending keys as well.",
-        f"{value} ({_name_or(KeyUpdateRequest, value, 'invalid')})",
-    )
-
-
-def _certificate_request(walk: _Walk) -> None:
-    walk.vector(1, "certificate_request_context", "An identifier the client's answer must echo.")
-    _extensions(walk, "certificate_request")
-
-
-_BODIES: dict[str, Callable[[_Walk], None]] = {
-    "client_hello": _client_hello,
-    "server_hello": lambda walk: _server_hello(walk, retry=False),
-    "hello_retry_request": lambda walk: _server_hello(walk, retry=True),
-    "encrypted_extensions": lambda walk: _extensions(walk, "encrypted_extensions"),
-    "certificate_request": _certificate_request,
-    "certificate": _certificate,
-    "certificate_verify": _certificate_verify,
-    "finished": _finished,
-    "new_session_ticket": _new_session_ticket,
-    "key_update": _key_update,
-    "end_of_early_data": lambda walk: None,
-}
-
-
-# --- extensions (RFC 8446 section 4.2) ------------------------------------------------------
-
-
-def _extensions(walk: _Walk, context: str) -> None:
-    def each_extension(inner: _Walk) -> None:
-        while inner.remaining:
-            number = inner.number(2)
-            name = extension_type_name(number)
-            inner.group(
-                f"extension {name}",
-                _extension_explanation(number, name, context),
-                lambda extension, number=number, name=name: _extension(
-                    extension, number, name, context
-                ),
+def _certificate_entries(spans: list[Span]) -> list[Span]:
+    """The certificate_list's fields grouped as CertificateEntry: cert_data and its extensions."""
+    grouped: list[Span] = []
+    index = 0
+    position = 0
+    while position < len(spans):
+        if spans[position].field != "cert_data":
+            grouped.append(spans[position])  # the length prefix
+            position += 1
+            continue
+        members = spans[position : position + 2]
+        if len(members) == 2 and members[1].field != "extensions":
+            members = members[:1]
+        role = "the leaf, naming the server" if index == 0 else "the issuer of the one before"
+        length = members[-1].start + members[-1].length - members[0].start
+        grouped.append(
+            Span(
+                members[0].start,
+                length,
+                f"CertificateEntry {index}",
+                f"Certificate {index}: {role}.",
+                tuple(members),
             )
-
-    walk.vector(2, "extensions", "Each extension: a type, a length and its data.", each_extension)
-
-
-def _extension(walk: _Walk, number: int, name: str, context: str) -> None:
-    walk.leaf(2, "extension_type", "Which extension follows.", f"{number} ({name})")
-    length = walk.number(2)
-    walk.leaf(2, "extension_data length", f"{length} bytes of extension data follow.", str(length))
-    data_walker = _EXTENSION_DATA.get((name, context)) or _EXTENSION_DATA.get((name, "*"))
-    explanation = _extension_explanation(number, name, context)
-    if data_walker is None:
-        walk.leaf(length, "extension_data", explanation, _hex_preview(walk.peek(length)))
-    else:
-        walk.nested(length, "extension_data", explanation, data_walker)
+        )
+        index += 1
+        position += len(members)
+    return grouped
 
 
-_EXTENSION_EXPLANATIONS = {
-    ("server_name", "client_hello"): "The host name the client wants (SNI, RFC 6066), in clear.",
-    ("server_name", "encrypted_extensions"): "Empty: 'I used the name you sent' (RFC 6066).",
-    ("supported_versions", "client_hello"): (
-        "The TLS versions the client speaks: this, not legacy_version, negotiates TLS 1.3."
-    ),
-    ("supported_versions", "*"): "The version the server chose.",
-    ("supported_groups", "*"): "The key exchange groups the sender supports, preferred first.",
-    ("signature_algorithms", "*"): "The signature schemes the sender accepts from its peer.",
-    ("signature_algorithms_cert", "*"): "The signature schemes accepted inside certificates.",
-    ("key_share", "client_hello"): (
-        "The client's ephemeral public keys, one per group it guesses the server will take."
-    ),
-    ("key_share", "server_hello"): "The server's ephemeral public key for the chosen group.",
-    ("key_share", "hello_retry_request"): "The group the server wants a key share for.",
-    ("psk_key_exchange_modes", "*"): (
-        "How a resumption may be keyed; psk_dhe_ke adds a fresh key exchange (forward secrecy)."
-    ),
-    ("pre_shared_key", "client_hello"): (
-        "Tickets offered for resumption, with binders proving knowledge of each ticket's PSK; "
-        "always the last extension."
-    ),
-    ("pre_shared_key", "server_hello"): "Which offered ticket the server accepted.",
-    ("application_layer_protocol_negotiation", "client_hello"): (
-        "The application protocols the client speaks (ALPN, RFC 7301)."
-    ),
-    ("application_layer_protocol_negotiation", "*"): "The application protocol the server chose.",
-    ("cookie", "*"): "A value from a HelloRetryRequest that the next ClientHello must echo.",
-    ("early_data", "new_session_ticket"): "How much 0-RTT data this ticket allows.",
-    ("early_data", "*"): "0-RTT: data sent before the handshake completes.",
-    ("record_size_limit", "*"): "The largest record the sender wants to receive (RFC 8449).",
-    ("padding", "*"): "Zero bytes that bring the ClientHello to a size every middlebox handles.",
-}
+def _extension(entry: Field, context: str) -> Span:
+    """One Extension (RFC 8446 section 4.2): its type, its data's length, its data walked."""
+    type_field = entry.children[0]
+    number = int(type_field.value)  # type: ignore[call-overload]
+    name = describe(ExtensionType, number)
+    explanation = explain_extension(number, context)
+    children = [
+        Span(
+            type_field.start,
+            type_field.length,
+            "extension_type",
+            "Which extension follows.",
+            (),
+            f"{number} ({name})",
+        )
+    ]
+    if len(entry.children) > 1:
+        data = entry.children[1]  # the opaque extension_data: its prefix, then its bytes
+        prefix = data.children[0]
+        children.append(
+            Span(
+                prefix.start,
+                prefix.length,
+                "extension_data length",
+                prefix.note or f"{prefix.value} bytes of extension data follow.",
+                (),
+                str(prefix.value),
+            )
+        )
+        if len(data.children) > 1:
+            children.append(_extension_data(data.children[1], number, context, explanation))
+    length = children[-1].start + children[-1].length - entry.start
+    return Span(entry.start, length, f"extension {name}", explanation, tuple(children))
 
 
-def _extension_explanation(number: int, name: str, context: str) -> str:
-    if is_grease(number):
-        return _GREASE_EXPLANATION
-    found = _EXTENSION_EXPLANATIONS.get((name, context)) or _EXTENSION_EXPLANATIONS.get((name, "*"))
-    if found is not None:
-        return found
-    if name.startswith("0x"):
-        return "An extension this implementation does not know; unknown ones are ignored."
-    return "An extension from another RFC or an older TLS; this trace does not look inside."
-
-
-def _version(value: int) -> tuple[str, str]:
-    return _described(
-        version_name(value), "A protocol version.", "A version this implementation does not know."
-    )
-
-
-def _group(value: int) -> tuple[str, str]:
-    return _described(
-        group_name(value),
-        "An elliptic curve group for the (EC)DHE key exchange.",
-        "A group this implementation does not know.",
-    )
-
-
-def _scheme(value: int) -> tuple[str, str]:
-    return _described(
-        signature_scheme_name(value),
-        "A signature algorithm with its hash.",
-        "A scheme this implementation does not know.",
-    )
-
-
-def _mode(value: int) -> tuple[str, str]:
+def _extension_data(data: Field, number: int, context: str, explanation: str) -> Span:
+    codec_reader = extension_payload_reader(number, context)
+    if codec_reader is not None and isinstance(data.value, bytes):
+        return _read_by_codec(data, codec_reader, context, explanation)
+    walker = extension_data_walker(number, context)
+    if walker is None or data.name.endswith(")"):  # none, or cut short: shown as bytes
+        return Span(data.start, data.length, "extension_data", explanation, (), _value(data, ""))
+    payload = data.value if isinstance(data.value, bytes) else b""
+    walk = Walk(payload, 0, len(payload))
     try:
-        return PskKeyExchangeMode(value).name, "A way to key a resumed session."
-    except ValueError:
-        return str(value), "A mode this implementation does not know."
-
-
-def _server_name_list(walk: _Walk) -> None:
-    def entries(inner: _Walk) -> None:
-        while inner.remaining:
-            inner.group("ServerName", "One name the client asks for.", _server_name)
-
-    walk.vector(2, "server_name_list", "The names asked for (in practice one host_name).", entries)
-
-
-def _server_name(walk: _Walk) -> None:
-    name_type = walk.number(1)
-    walk.leaf(1, "name_type", "0 means host_name, the only type ever used.", str(name_type))
-    name = walk.vector_contents(2).decode("ascii", "replace")
-    walk.vector(2, "host_name", "The DNS name of the server, ASCII.", value=name)
-
-
-def _key_share_entry(walk: _Walk) -> None:
-    walk.leaf(2, "group", "The group of this public key.", group_name(walk.number(2)))
-    walk.vector(
-        2,
-        "key_exchange",
-        "The ephemeral public key; combined with the peer's private key it gives the shared "
-        "secret.",
-        value=_hex_preview(walk.vector_contents(2)),
+        walker(walk)
+    except OutOfBytes:
+        pass
+    return Span(
+        data.start,
+        data.length,
+        "extension_data",
+        explanation,
+        tuple(_shifted(span, data.start) for span in walk.finish()),
     )
 
 
-def _client_shares(walk: _Walk) -> None:
-    def entries(inner: _Walk) -> None:
-        while inner.remaining:
-            inner.group("KeyShareEntry", "One public key for one group.", _key_share_entry)
-
-    walk.vector(2, "client_shares", "The client's public keys.", entries)
-
-
-def _offered_psks(walk: _Walk) -> None:
-    def identities(inner: _Walk) -> None:
-        while inner.remaining:
-            inner.group("PskIdentity", "One offered ticket.", _psk_identity)
-
-    def binders(inner: _Walk) -> None:
-        while inner.remaining:
-            inner.vector(1, "PskBinderEntry", "An HMAC over the hello so far, keyed from the PSK.")
-
-    walk.vector(2, "identities", "The tickets offered.", identities)
-    walk.vector(2, "binders", "One binder per ticket, in the same order.", binders)
+def _read_by_codec(
+    data: Field, read: Callable[[Reader], object], context: str, explanation: str
+) -> Span:
+    """The payload's fields as the codec reads them (extensions.py `read_X`)."""
+    reader = SpanReader.over(data.value, 0, data.length, context)  # type: ignore[arg-type]
+    try:
+        read(reader)
+    except TLSError:
+        pass  # what was read is shown; the rest ends up unparsed
+    spans = [_shifted(span, data.start) for span in _spans(reader.fields, context, "")]
+    payload = Field(data.start, data.length, "extension_data")
+    return Span(data.start, data.length, "extension_data", explanation, _partition(spans, payload))
 
 
-def _psk_identity(walk: _Walk) -> None:
-    walk.vector(2, "identity", "The ticket, as the server issued it.")
-    walk.leaf(
-        4, "obfuscated_ticket_age", "The ticket's age plus ticket_age_add.", str(walk.number(4))
+def _shifted(span: Span, offset: int) -> Span:
+    """A payload's span moved from offsets in the payload to offsets in the record."""
+    return Span(
+        span.start + offset,
+        span.length,
+        span.field,
+        span.explanation,
+        tuple(_shifted(child, offset) for child in span.children),
+        span.value,
     )
-
-
-def _protocol_names(walk: _Walk) -> None:
-    def names(inner: _Walk) -> None:
-        while inner.remaining:
-            name = inner.vector_contents(1).decode("ascii", "replace")
-            inner.vector(1, "ProtocolName", "One protocol name.", value=name)
-
-    walk.vector(2, "protocol_name_list", "Protocol names such as http/1.1 or h2.", names)
-
-
-def _single(size: int, field: str, explanation: str, name: Callable[[int], str] = str):
-    return lambda walk: walk.leaf(size, field, explanation, name(walk.number(size)))
-
-
-def _list(length_size: int, field: str, element: str, size: int, describe, explanation: str):
-    return lambda walk: walk.vector(
-        length_size, field, explanation, lambda inner: inner.each(size, element, describe)
-    )
-
-
-_EXTENSION_DATA: dict[tuple[str, str], Callable[[_Walk], None]] = {
-    ("server_name", "client_hello"): _server_name_list,
-    ("supported_versions", "client_hello"): _list(
-        1, "versions", "version", 2, _version, "The versions offered, preferred first."
-    ),
-    ("supported_versions", "*"): _single(
-        2, "selected_version", "The version chosen.", version_name
-    ),
-    ("supported_groups", "*"): _list(
-        2, "named_group_list", "group", 2, _group, "The groups supported, preferred first."
-    ),
-    ("signature_algorithms", "*"): _list(
-        2, "supported_signature_algorithms", "scheme", 2, _scheme, "The schemes accepted."
-    ),
-    ("signature_algorithms_cert", "*"): _list(
-        2, "supported_signature_algorithms", "scheme", 2, _scheme, "The schemes accepted."
-    ),
-    ("key_share", "client_hello"): _client_shares,
-    ("key_share", "server_hello"): _key_share_entry,
-    ("key_share", "hello_retry_request"): _single(
-        2, "selected_group", "The group to send a key share for.", group_name
-    ),
-    ("psk_key_exchange_modes", "*"): _list(
-        1, "ke_modes", "mode", 1, _mode, "The modes the client accepts."
-    ),
-    ("pre_shared_key", "client_hello"): _offered_psks,
-    ("pre_shared_key", "server_hello"): _single(
-        2, "selected_identity", "The index of the accepted ticket."
-    ),
-    ("application_layer_protocol_negotiation", "*"): _protocol_names,
-    ("cookie", "*"): lambda walk: walk.vector(2, "cookie", "The value to echo."),
-    ("early_data", "new_session_ticket"): _single(
-        4, "max_early_data_size", "Bytes of 0-RTT data allowed."
-    ),
-    ("record_size_limit", "*"): _single(2, "record_size_limit", "The limit, in bytes."),
-}

@@ -44,6 +44,7 @@ from .. import crypto, pki
 from ..api import Negotiated, Observer
 from ..errors import AlertDescription, TLSError
 from ..handshake_states import Transition
+from ..names import describe
 from . import extensions as ext
 from . import key_schedule
 from .client_hello import KeyShares, first_client_hello, second_client_hello
@@ -235,7 +236,7 @@ class ExpectServerHello:
         for extension in server_hello.extensions:
             if extension.type in allowed:
                 continue
-            name = ext.extension_name(extension.type)
+            name = describe(ExtensionType, extension.type)
             if extension.type in _SERVER_HELLO_EXTENSIONS | _HELLO_RETRY_EXTENSIONS:
                 # Section 4.2: known, but not specified for this message.
                 raise _illegal(f"the server sent {name} in a {kind}")
@@ -385,7 +386,7 @@ class ExpectEncryptedExtensions:
             # Section 4.2: an answer to an extension we never sent is
             # unsupported_extension; one we sent that has no place in
             # EncryptedExtensions (key_share, say) is illegal_parameter.
-            name = ext.extension_name(extension.type)
+            name = describe(ExtensionType, extension.type)
             if extension.type not in handshake.offered_extensions:
                 raise TLSError(
                     f"EncryptedExtensions carries {name}, which we did not offer",

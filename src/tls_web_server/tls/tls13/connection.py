@@ -34,6 +34,7 @@ from ..api import Negotiated, Observer
 from ..errors import AlertDescription, AlertLevel, TLSError, TLSUsageError
 from ..handshake_states import FAILED
 from ..keylog import keylog_line
+from ..names import describe
 from . import key_schedule
 from .enums import CipherSuiteParameters, ContentType, HandshakeType, KeyUpdateRequest
 from .handshake_context import HandshakeInput, HandshakeState, Traffic, unexpected
@@ -230,7 +231,7 @@ class TLS13Connection:
             self.observe(
                 "record",
                 direction="received",
-                content_type=_content_type_name(inner_type),
+                content_type=describe(ContentType, inner_type),
                 raw=header + fragment,
                 plaintext=content,
                 protected=read is not None and content_type == _APPLICATION_DATA,
@@ -366,34 +367,29 @@ class TLS13Connection:
 
     # ------------------------------------------------ what the states call
 
-    def send_handshake(self, message: Any, *, log_name: str | None = None) -> bytes:
-        """Queue a handshake message under the current write keys; return its bytes."""
-        raw = message.encode()
+    def send_handshake(
+        self, message: Any, raw: bytes | None = None, *, log_name: str | None = None
+    ) -> bytes:
+        """Queue a handshake message under the current write keys; return its bytes.
+
+        `raw` is the message's encoding when the caller keeps it encoded
+        already (prepared.py: the Certificate and EncryptedExtensions of a
+        server, made once); otherwise the message encodes itself.  The
+        transcript is the state's: it adds the bytes returned here.
+        """
+        if raw is None:
+            raw = message.encode()
         self._handshake_started = True
         self._pending_handshake += raw
         if self.observer is not None:
-            fields = getattr(message, "message", message)  # a pre-encoded message's fields
             self.observe(
                 "message",
                 direction="sent",
-                name=log_name or type(fields).__name__,
-                fields=fields,
+                name=log_name or type(message).__name__,
+                fields=message,
                 raw=raw,
             )
         return raw
-
-    def send_handshake_bytes(self, raw: bytes, describe: Callable[[], Any]) -> None:
-        """send_handshake for a message the caller encoded itself (the server's hot path).
-
-        `describe()` builds the message object, and is called only for an observer.
-        """
-        self._handshake_started = True
-        self._pending_handshake += raw
-        if self.observer is not None:
-            fields = describe()
-            self.observe(
-                "message", direction="sent", name=type(fields).__name__, fields=fields, raw=raw
-            )
 
     def send_unrecorded_handshake(self, message: Any) -> bytes:
         """Queue a post-handshake message (NewSessionTicket, KeyUpdate): not in any transcript."""
@@ -539,15 +535,8 @@ class TLS13Connection:
             self.observe(
                 "record",
                 direction="sent",
-                content_type=_content_type_name(content_type),
+                content_type=describe(ContentType, content_type),
                 raw=record,
                 plaintext=content,
                 protected=protected,
             )
-
-
-def _content_type_name(content_type: int) -> str:
-    try:
-        return ContentType(content_type).name
-    except ValueError:
-        return str(content_type)

@@ -1,9 +1,14 @@
 """The numbers of TLS 1.3 (RFC 8446 appendix B), as IntEnums, plus what each cipher suite means.
 
-Pure data: no I/O, no cryptography.  Names are spelled as in the RFC so that a
-reader can grep the RFC for any of them.  Code that receives a number from the
-wire keeps it as a plain int when it may be a value we do not know (GREASE,
-a new group): converting unknown numbers to an enum would raise.
+Pure data: no I/O, no cryptography.  Names are spelled as in the RFC (or the
+IANA registry, for code points other RFCs and drafts added) so that a reader
+can grep the documents for any of them.  An enum lists every code point a
+2026 browser sends, including those we never act on: a name costs nothing and
+lets the trace say what a peer asked for.  A name here is no promise that we
+implement it (the server's settings say what it negotiates).  Code that
+receives a number from the wire keeps it as a plain int when it may be a
+value we do not know (GREASE, a new group): converting unknown numbers to an
+enum would raise.  tls/names.py `describe(enum, value)` names any number.
 """
 
 from __future__ import annotations
@@ -15,6 +20,20 @@ from enum import IntEnum
 # version lives in the supported_versions extension.
 LEGACY_VERSION = 0x0303
 TLS13_VERSION = 0x0304
+
+
+class ProtocolVersion(IntEnum):
+    """RFC 8446 section 4.2.1: the versions a supported_versions list may name."""
+
+    TLS_1_0 = 0x0301
+    TLS_1_1 = 0x0302
+    TLS_1_2 = 0x0303
+    TLS_1_3 = 0x0304
+
+    @property
+    def display_name(self) -> str:
+        """ "TLS 1.3", as people write it (tls/names.py uses it)."""
+        return "TLS " + self.name[4:].replace("_", ".")
 
 
 class ContentType(IntEnum):
@@ -44,7 +63,13 @@ class HandshakeType(IntEnum):
 
 
 class ExtensionType(IntEnum):
-    """RFC 8446 section 4.2 (and the RFCs it cites for the older ones)."""
+    """RFC 8446 section 4.2, the RFCs it cites for the older ones, and what browsers add.
+
+    Beyond RFC 8446: compress_certificate (RFC 8879), delegated_credential
+    (RFC 9345), application_settings (ALPS, draft-vvv-tls-alps; Chromium
+    moved from 17513 to 17613 in 2024) and encrypted_client_hello
+    (draft-ietf-tls-esni).  tls13/extension_registry.py explains each one.
+    """
 
     server_name = 0
     max_fragment_length = 1
@@ -61,7 +86,9 @@ class ExtensionType(IntEnum):
     padding = 21
     encrypt_then_mac = 22
     extended_master_secret = 23
+    compress_certificate = 27
     record_size_limit = 28
+    delegated_credential = 34
     session_ticket = 35
     pre_shared_key = 41
     early_data = 42
@@ -73,6 +100,9 @@ class ExtensionType(IntEnum):
     post_handshake_auth = 49
     signature_algorithms_cert = 50
     key_share = 51
+    application_settings_old = 17513
+    application_settings = 17613
+    encrypted_client_hello = 0xFE0D
     renegotiation_info = 0xFF01
 
 
@@ -85,10 +115,11 @@ class CipherSuite(IntEnum):
 
 
 class NamedGroup(IntEnum):
-    """RFC 8446 section 4.2.7 (the ECDHE groups we implement), and the hybrids.
+    """RFC 8446 section 4.2.7, and the hybrid post-quantum groups browsers send.
 
-    The hybrids (draft-ietf-tls-ecdhe-mlkem) join ML-KEM and ECDH in one key
-    share; their names are spelled as in the IANA registry, capitals and all.
+    The hybrids are draft-ietf-tls-ecdhe-mlkem: ML-KEM (FIPS 203) joined with
+    an ECDH share.  Named here so that traces and errors can say what a
+    client offered; the server negotiates only the groups its settings list.
     """
 
     secp256r1 = 0x0017
@@ -101,7 +132,7 @@ class NamedGroup(IntEnum):
 
 
 class SignatureScheme(IntEnum):
-    """RFC 8446 section 4.2.3 (those we sign or verify with, plus common ones we must parse)."""
+    """RFC 8446 section 4.2.3 (those we sign or verify with, plus ones browsers send)."""
 
     rsa_pkcs1_sha256 = 0x0401
     rsa_pkcs1_sha384 = 0x0501
@@ -117,6 +148,32 @@ class SignatureScheme(IntEnum):
     rsa_pss_pss_sha256 = 0x0809
     rsa_pss_pss_sha384 = 0x080A
     rsa_pss_pss_sha512 = 0x080B
+    # draft-ietf-tls-mldsa: post-quantum signatures Chromium 156 already accepts.
+    mldsa44 = 0x0904
+    mldsa65 = 0x0905
+    mldsa87 = 0x0906
+
+
+class CertificateCompressionAlgorithm(IntEnum):
+    """RFC 8879 section 3: what compress_certificate offers."""
+
+    zlib = 1
+    brotli = 2
+    zstd = 3
+
+
+class ECPointFormat(IntEnum):
+    """RFC 8422 section 5.1.2: ec_point_formats (a TLS 1.2 leftover clients still send)."""
+
+    uncompressed = 0
+    ansiX962_compressed_prime = 1
+    ansiX962_compressed_char2 = 2
+
+
+class CertificateStatusType(IntEnum):
+    """RFC 6066 section 8: status_request asks for a stapled OCSP response."""
+
+    ocsp = 1
 
 
 class PskKeyExchangeMode(IntEnum):

@@ -16,103 +16,26 @@ crash.  Every malformed payload raises `TLSError` with `decode_error`, or
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import partial
-from typing import NamedTuple
+from typing import TypeVar
 
 from tls_web_server.tls.tls13.enums import ExtensionType, NameType
+
+# Re-exported: a caller that builds an extension list takes Extension with the codecs.
+from tls_web_server.tls.tls13.extension_block import UINT16_MAX as UINT16_MAX
+from tls_web_server.tls.tls13.extension_block import Extension as Extension
 from tls_web_server.tls.tls13.wire import (
     Reader,
     Writer,
     decode_error,
     illegal_parameter,
+    pack_type_and_length,
     read_typed_opaques,
     unpack_uint16s,
 )
 
-UINT16_MAX = 0xFFFF
-
-
-def extension_name(extension_type: int) -> str:
-    """The RFC name of an extension type for messages and traces, or its number if unknown."""
-    try:
-        return ExtensionType(extension_type).name
-    except ValueError:
-        return f"extension {extension_type}"
-
-
-# --- The generic extension block ------------------------------------------------------------
-#
-#   struct {
-#       ExtensionType extension_type;
-#       opaque extension_data<0..2^16-1>;
-#   } Extension;                                          (RFC 8446 section 4.2)
-
-
-class Extension(NamedTuple):
-    """One extension as it travels: its type number and its still-encoded payload.
-
-    Immutable like the frozen dataclasses of the messages, but a NamedTuple is
-    built at C speed, and a ClientHello carries a dozen or more of them.
-    """
-
-    type: int
-    data: bytes
-
-
-def decode_extensions(
-    reader: Reader,
-    *,
-    message: str,
-    min_length: int = 0,
-    max_length: int = UINT16_MAX,
-) -> tuple[Extension, ...]:
-    """Read a length-prefixed `Extension extensions<min..max>` block, keeping the wire order.
-
-    Each message declares its own bounds (ClientHello <8..2^16-1>, ServerHello
-    <6..2^16-1>, ...).  `message` names the message for error reasons.
-    RFC 8446 section 4.2: "There MUST NOT be more than one extension of the
-    same type in a given extension block"; we answer with illegal_parameter
-    because the block parses but breaks a rule.
-    """
-    block = reader.vector(2, min_length, max_length, name="extensions")
-    pairs = block.typed_opaques("extension_data")
-    check_unique_types(pairs, dict(pairs), message)
-    return tuple(map(extension_from_pair, pairs))
-
-
-# tuple.__new__ is C: an Extension straight from a (type, data) pair, without
-# the Python-level NamedTuple __new__ (a ClientHello makes a dozen of them).
-extension_from_pair = partial(tuple.__new__, Extension)
-
-
-def check_unique_types(
-    pairs: list[tuple[int, bytes]], by_type: dict[int, bytes], message: str
-) -> None:
-    """RFC 8446 section 4.2: no type twice in one block (illegal_parameter, naming the type).
-
-    `by_type` is dict(pairs): a repeated type collapses in it, so equal sizes
-    prove uniqueness at the cost of one len().
-    """
-    if len(by_type) == len(pairs):
-        return
-    seen: set[int] = set()
-    for extension_type, _ in pairs:
-        if extension_type in seen:
-            raise illegal_parameter(
-                f"{message}: the {extension_name(extension_type)} extension appears twice"
-            )
-        seen.add(extension_type)
-
-
-def encode_extensions(writer: Writer, extensions: Iterable[Extension]) -> None:
-    """Write a length-prefixed extension block in the given order."""
-    with writer.vector(2):
-        for extension in extensions:
-            writer.uint16(extension.type)
-            writer.opaque(2, extension.data)
-
+_Value = TypeVar("_Value")
 
 # "key_share extension" and so on, formatted once: readers name their context for errors.
 _READER_CONTEXTS = {
@@ -293,16 +216,26 @@ def encode_client_supported_versions(versions: Iterable[int]) -> bytes:
     return _encode_uint16_list(versions, 1)
 
 
-def _decode_single_uint16(data: bytes, extension_type: ExtensionType) -> int:
+def _whole(read: Callable[[Reader], _Value], data: bytes, extension_type: ExtensionType) -> _Value:
+    """`read` over the whole payload: every byte must belong to the value it reads."""
     reader = _reader(data, extension_type)
-    value = reader.uint16()
+    value = read(reader)
     reader.expect_end()
     return value
 
 
+# The payloads below are read through a Reader: `read_X(reader)` is the
+# layout (the trace page runs it with a SpanReader, annotate_extensions.py),
+# `decode_X(data)` reads one whole payload with it.
+
+
+def read_selected_version(reader: Reader) -> int:
+    return reader.uint16(name="selected_version")
+
+
 def decode_selected_version(data: bytes) -> int:
     """RFC 8446 section 4.2.1, ServerHello / HelloRetryRequest form: one ProtocolVersion."""
-    return _decode_single_uint16(data, ExtensionType.supported_versions)
+    return _whole(read_selected_version, data, ExtensionType.supported_versions)
 
 
 def encode_selected_version(version: int) -> bytes:
@@ -325,15 +258,16 @@ class KeyShareEntry:
     key_exchange: bytes
 
 
-def _read_key_share_entry(reader: Reader) -> KeyShareEntry:
-    group = reader.uint16()
+def read_key_share_entry(reader: Reader) -> KeyShareEntry:
+    """The one share in a ServerHello (its form in a ClientHello list is read by index)."""
+    group = reader.uint16(name="group")
     key_exchange = reader.opaque(2, 1, UINT16_MAX, name="key_exchange")
     return KeyShareEntry(group, key_exchange)
 
 
-def _write_key_share_entry(writer: Writer, entry: KeyShareEntry) -> None:
-    writer.uint16(entry.group)
-    writer.opaque(2, entry.key_exchange)
+def encode_key_share_entry(group: int, key_exchange: bytes) -> bytes:
+    """A KeyShareEntry: group, then key_exchange<1..2^16-1> (one per server handshake)."""
+    return pack_type_and_length(group, len(key_exchange)) + key_exchange
 
 
 def decode_client_key_shares(data: bytes) -> tuple[KeyShareEntry, ...]:
@@ -367,27 +301,26 @@ def encode_client_key_shares(entries: Iterable[KeyShareEntry]) -> bytes:
     writer = Writer()
     with writer.vector(2):
         for entry in entries:
-            _write_key_share_entry(writer, entry)
+            writer.write(encode_key_share_entry(entry.group, entry.key_exchange))
     return writer.getvalue()
 
 
 def decode_server_key_share(data: bytes) -> KeyShareEntry:
     """The one share in a ServerHello."""
-    reader = _reader(data, ExtensionType.key_share)
-    entry = _read_key_share_entry(reader)
-    reader.expect_end()
-    return entry
+    return _whole(read_key_share_entry, data, ExtensionType.key_share)
 
 
 def encode_server_key_share(entry: KeyShareEntry) -> bytes:
-    writer = Writer()
-    _write_key_share_entry(writer, entry)
-    return writer.getvalue()
+    return encode_key_share_entry(entry.group, entry.key_exchange)
+
+
+def read_hello_retry_key_share(reader: Reader) -> int:
+    return reader.uint16(name="selected_group")
 
 
 def decode_hello_retry_key_share(data: bytes) -> int:
     """The group a HelloRetryRequest asks the client to use (selected_group)."""
-    return _decode_single_uint16(data, ExtensionType.key_share)
+    return _whole(read_hello_retry_key_share, data, ExtensionType.key_share)
 
 
 def encode_hello_retry_key_share(selected_group: int) -> bytes:
@@ -457,21 +390,25 @@ def decode_offered_psks(data: bytes) -> OfferedPsks:
     verified; RFC 8446 section 4.2.11 says there is one binder "for each value
     in the identities list", and we refuse a mismatch with illegal_parameter.
     """
-    reader = _reader(data, ExtensionType.pre_shared_key)
+    offered = _whole(read_offered_psks, data, ExtensionType.pre_shared_key)
+    if len(offered.binders) != len(offered.identities):
+        raise illegal_parameter(
+            f"pre_shared_key extension: {len(offered.identities)} identities but "
+            f"{len(offered.binders)} binders"
+        )
+    return offered
+
+
+def read_offered_psks(reader: Reader) -> OfferedPsks:
     identity_list = reader.vector(2, 7, UINT16_MAX, name="identities")
     identities: list[PskIdentity] = []
     while identity_list.remaining:
         identity = identity_list.opaque(2, 1, UINT16_MAX, name="identity")
-        identities.append(PskIdentity(identity, identity_list.uint32()))
+        identities.append(PskIdentity(identity, identity_list.uint32(name="obfuscated_ticket_age")))
     binder_list = reader.vector(2, 33, UINT16_MAX, name="binders")
     binders: list[bytes] = []
     while binder_list.remaining:
         binders.append(binder_list.opaque(1, 32, 255, name="PskBinderEntry"))
-    reader.expect_end()
-    if len(binders) != len(identities):
-        raise illegal_parameter(
-            f"pre_shared_key extension: {len(identities)} identities but {len(binders)} binders"
-        )
     return OfferedPsks(tuple(identities), tuple(binders))
 
 
@@ -487,9 +424,13 @@ def encode_offered_psks(offered: OfferedPsks) -> bytes:
     return writer.getvalue()
 
 
+def read_selected_identity(reader: Reader) -> int:
+    return reader.uint16(name="selected_identity")
+
+
 def decode_selected_identity(data: bytes) -> int:
     """The ServerHello form of pre_shared_key: the index of the accepted identity."""
-    return _decode_single_uint16(data, ExtensionType.pre_shared_key)
+    return _whole(read_selected_identity, data, ExtensionType.pre_shared_key)
 
 
 def encode_selected_identity(selected_identity: int) -> bytes:
@@ -502,11 +443,12 @@ def encode_selected_identity(selected_identity: int) -> bytes:
 # NewSessionTicket: struct { uint32 max_early_data_size; }.
 
 
+def read_max_early_data_size(reader: Reader) -> int:
+    return reader.uint32(name="max_early_data_size")
+
+
 def decode_max_early_data_size(data: bytes) -> int:
-    reader = _reader(data, ExtensionType.early_data)
-    size = reader.uint32()
-    reader.expect_end()
-    return size
+    return _whole(read_max_early_data_size, data, ExtensionType.early_data)
 
 
 def encode_max_early_data_size(max_early_data_size: int) -> bytes:
@@ -518,11 +460,12 @@ def encode_max_early_data_size(max_early_data_size: int) -> bytes:
 #   struct { opaque cookie<1..2^16-1>; } Cookie;
 
 
+def read_cookie(reader: Reader) -> bytes:
+    return reader.opaque(2, 1, UINT16_MAX, name="cookie")
+
+
 def decode_cookie(data: bytes) -> bytes:
-    reader = _reader(data, ExtensionType.cookie)
-    cookie = reader.opaque(2, 1, UINT16_MAX, name="cookie")
-    reader.expect_end()
-    return cookie
+    return _whole(read_cookie, data, ExtensionType.cookie)
 
 
 def encode_cookie(cookie: bytes) -> bytes:
@@ -592,8 +535,12 @@ def encode_application_protocols(names: Iterable[bytes]) -> bytes:
 MIN_RECORD_SIZE_LIMIT = 64
 
 
+def read_record_size_limit(reader: Reader) -> int:
+    return reader.uint16(name="record_size_limit")
+
+
 def decode_record_size_limit(data: bytes) -> int:
-    limit = _decode_single_uint16(data, ExtensionType.record_size_limit)
+    limit = _whole(read_record_size_limit, data, ExtensionType.record_size_limit)
     if limit < MIN_RECORD_SIZE_LIMIT:
         raise illegal_parameter(
             f"record_size_limit extension: {limit} is below the minimum {MIN_RECORD_SIZE_LIMIT}"

@@ -44,12 +44,11 @@ class HandshakeContext(Protocol):
     random_bytes: Callable[[int], bytes]
     clock: Callable[[], float]
 
-    def send_handshake(self, message: Any, *, log_name: str | None = None) -> bytes:
-        """Queue a handshake message; return its bytes (the state adds them to its transcript)."""
-        ...
-
-    def send_handshake_bytes(self, raw: bytes, describe: Callable[[], Any]) -> None:
-        """Queue a message the state encoded itself; `describe()` is called for an observer."""
+    def send_handshake(
+        self, message: Any, raw: bytes | None = None, *, log_name: str | None = None
+    ) -> bytes:
+        """Queue a handshake message (`raw`: its encoding, when prepared.py kept it);
+        return its bytes, which the state adds to its transcript."""
         ...
 
     def send_unrecorded_handshake(self, message: Any) -> bytes:

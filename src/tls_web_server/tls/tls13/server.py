@@ -78,10 +78,7 @@ from .negotiation import (
 from .prepared import (
     SELECTED_VERSION_TLS13,
     PreparedHandshakeParts,
-    certificate_verify_bytes,
-    finished_bytes,
-    server_hello_bytes,
-    server_hello_message,
+    server_hello,
 )
 from .tickets import TicketContents, TicketKey
 from .transcript import Transcript
@@ -377,19 +374,18 @@ def _answer_client_hello(
     )
 
     server_random = context.random_bytes(32)
-    selected_identity = ticket[0] if ticket is not None else None
-    fields = (
-        server_random,
-        hello.legacy_session_id,
-        suite,
-        group.group,
-        ephemeral.public_bytes,
-        selected_identity,
+    transcript.add(
+        context.send_handshake(
+            server_hello(
+                server_random,
+                hello.legacy_session_id,
+                suite,
+                group.group,
+                ephemeral.public_bytes,
+                ticket[0] if ticket is not None else None,  # the selected PSK identity
+            )
+        )
     )
-    # The bytes from prepared parts; the message object only if an observer wants it.
-    server_hello = server_hello_bytes(*fields)
-    context.send_handshake_bytes(server_hello, lambda: server_hello_message(*fields))
-    transcript.add(server_hello)
     if hello.legacy_session_id and not hello_retry:
         context.send_change_cipher_spec()  # appendix D.4 (after HRR it was sent already)
 
@@ -408,29 +404,19 @@ def _answer_client_hello(
 
     # EncryptedExtensions: server_name acknowledged (RFC 6066 section 3) and ALPN.
     prepared = settings.prepared
-    transcript.add(
-        context.send_handshake(
-            prepared.encrypted_extensions(offer.server_name is not None, protocol)
-        )
-    )
+    encrypted_extensions = prepared.encrypted_extensions(offer.server_name is not None, protocol)
+    transcript.add(context.send_handshake(encrypted_extensions.message, encrypted_extensions.raw))
 
     if credentials is not None and scheme is not None:
         chain = prepared.credentials(credentials)
-        transcript.add(context.send_handshake(chain.certificate))
+        transcript.add(context.send_handshake(chain.certificate.message, chain.certificate.raw))
         signature = chain.sign(scheme.name, SERVER_SIGNATURE_CONTEXT + transcript.digest())
-        # The message objects are made only for an observer (prepared.py joins the bytes).
-        certificate_verify = certificate_verify_bytes(scheme, signature)
-        context.send_handshake_bytes(
-            certificate_verify, lambda: CertificateVerify(scheme, signature)
-        )
-        transcript.add(certificate_verify)
+        transcript.add(context.send_handshake(CertificateVerify(scheme, signature)))
 
     verify_data = key_schedule.finished_verify_data(
         hash_name, server_handshake_secret, transcript.digest()
     )
-    finished = finished_bytes(verify_data)
-    context.send_handshake_bytes(finished, lambda: Finished(verify_data))
-    transcript.add(finished)
+    transcript.add(context.send_handshake(Finished(verify_data)))
 
     master = handshake_secret.master_secret()
     context.log_secret("master_secret", master.secret)

@@ -29,6 +29,9 @@ from tls_web_server.tls.errors import AlertDescription, TLSError
 
 _UNPACK_UINT32 = struct.Struct(">I").unpack_from
 _UNPACK_TYPE_AND_LENGTH = struct.Struct(">HH").unpack_from  # uint16 type, uint16 length
+# The head of every Extension and KeyShareEntry, written in one C call:
+# pack_type_and_length(extension_type, len(extension_data)).
+pack_type_and_length = struct.Struct(">HH").pack
 
 # RFC 8446 section 3.4: a vector's length prefix is as wide as its ceiling
 # needs, which in TLS 1.3 is 1, 2 or 3 bytes (2^8-1, 2^16-1, 2^24-1).
@@ -101,14 +104,16 @@ class Reader:
 
     # uint8 and uint16 are the most frequent reads of a ClientHello, so they
     # check the window themselves instead of calling _take.
-    def uint8(self) -> int:
+    # `name` is for a SpanReader (span_reader.py), which notes what each read
+    # field is; a plain Reader ignores it.
+    def uint8(self, name: str = "") -> int:
         start = self._offset
         if start >= self._end:
             raise self._short(1, "uint8")
         self._offset = start + 1
         return self._data[start]
 
-    def uint16(self) -> int:
+    def uint16(self, name: str = "") -> int:
         start = self._offset
         if self._end - start < 2:
             raise self._short(2, "uint16")
@@ -116,15 +121,15 @@ class Reader:
         data = self._data
         return data[start] << 8 | data[start + 1]
 
-    def uint24(self) -> int:
+    def uint24(self, name: str = "") -> int:
         start = self._take(3, "uint24")
         data = self._data
         return (data[start] << 16) | (data[start + 1] << 8) | data[start + 2]
 
-    def uint32(self) -> int:
+    def uint32(self, name: str = "") -> int:
         return _UNPACK_UINT32(self._data, self._take(4, "uint32"))[0]
 
-    def read(self, size: int) -> bytes:
+    def read(self, size: int, name: str = "") -> bytes:
         """Exactly `size` bytes (a fixed-length field such as Random)."""
         if size < 0:
             raise ValueError(f"cannot read {size} bytes")
@@ -198,8 +203,8 @@ class Reader:
         """A sub-reader over a vector's bytes; read its elements, then call expect_end()."""
         start, end = self._vector_bounds(length_size, min_length, max_length, name)
         if not name:
-            return Reader._window(self._data, start, end, self._context, self._name)
-        return Reader._window(self._data, start, end, self.context, name)
+            return self._window(self._data, start, end, self._context, self._name)
+        return self._window(self._data, start, end, self.context, name)
 
     def uint16_list(
         self, length_size: int, min_length: int, max_length: int, *, name: str = ""
