@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tls_web_server.config import load_config
-from tls_web_server.tcp.server import BoundListener, Server
+from tls_web_server.server.server import BoundListener, Server
 from tls_web_server.tls import pki
 
 
