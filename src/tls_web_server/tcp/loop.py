@@ -246,9 +246,5 @@ class EventLoop:
             else:
                 self._guarded(connection, protocol.stop_gracefully)
 
-    @property
-    def stopping(self) -> bool:
-        return self._stopping
-
     def log_error(self, message: str, *, peer: str | None = None, level: str = "error") -> None:
         self.error_log.write(level, message, peer=peer)
