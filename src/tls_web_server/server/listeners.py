@@ -31,7 +31,7 @@ from tls_web_server.config import (
 from tls_web_server.http.parser import HttpLimits
 from tls_web_server.http.router import LocationSettings, SiteSettings, VirtualHosts
 from tls_web_server.server.accept import SESSIONS
-from tls_web_server.server.logs import LogFiles
+from tls_web_server.server.logs import AccessLog, LogFiles
 from tls_web_server.server.settings import ConnectionSettings, ListenerSpec
 from tls_web_server.tls import pki
 from tls_web_server.tls.api import Observer, TLSConnection
@@ -148,9 +148,12 @@ def build_listener_specs(
         )
         sites = {server.position: site_settings(server) for server, _ in members}
         default_site = sites[default_server.position]
-        access_logs = {
-            sites[server.position]: logs.access(server.access_log) for server, _ in members
-        }
+        # Sites are keys by value: two server blocks with the same names and
+        # locations are one site, and as with a name two sites claim
+        # (http/router.py), the first block's access log is the one written.
+        access_logs: dict[SiteSettings, AccessLog | None] = {}
+        for server, _ in members:
+            access_logs.setdefault(sites[server.position], logs.access(server.access_log))
         new_tls = None
         if protocol is ListenProtocol.TOYTLS:
             if default_server.position not in credentials_cache:

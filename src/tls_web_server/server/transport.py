@@ -133,8 +133,9 @@ class TlsTransport:
 
     def close(self) -> None:
         """close_notify (where the protocol has one), then the connection's polite close."""
-        self.tls.close()
-        self._send_tls_output()
+        if not self._failed:  # after a fatal alert nothing more is said
+            self.tls.close()
+            self._send_tls_output()
         self.connection.close()
 
     # ------------------------------------------------- events from Connection
@@ -168,7 +169,7 @@ class TlsTransport:
 
     def eof_received(self) -> None:
         if self.session is None or self._failed:
-            self.close()
+            self.close()  # mid-handshake, or already closing after a failure
         elif not self._peer_closed_told:
             self._peer_closed_told = True
             self.session.eof_received()
@@ -214,8 +215,8 @@ class TlsTransport:
             self.spec.error_log.write(
                 "error", f"no session speaks ALPN protocol {alpn!r}", peer=self.connection.peer
             )
-            self._failed = True
             self.close()
+            self._failed = True  # nothing reaches a session from now on
             return None
         self.session = session
         return session
