@@ -8,13 +8,18 @@ Rules this module keeps:
   what happened, in the style of asyncio's transports.
 - What it may ask of the event loop is `ConnectionHost`, and nothing more:
   the deadlines, the error log, which readiness events to watch, and that it
-  has closed.  The loop, in turn, only calls the `handle_*` methods.
+  has closed.  The loop, in turn, calls the `handle_*` methods, `abort` and
+  `close`, and tells the protocol `stop_gracefully` when the server stops.
+- One deadline at a time (a Timer in the loop's Deadlines, tcp/deadlines.py),
+  set by the protocol with a reason of its own (an enum member) that comes
+  back to it in `timed_out(reason)`.
 - Output leaves in the order it was queued.  When more than HIGH_WATER bytes
   wait, the protocol is expected to stop producing and reading stops; once the
   queue falls under LOW_WATER, or empties, the protocol hears `output_drained()`.
 - While output waits, the peer must keep taking it: each time the kernel
-  accepts some, the deadline moves to `send_timeout` from now (nginx's
-  send_timeout is "between two successive write operations").
+  accepts some, the deadline moves to the protocol's send timeout from now
+  (`set_send_timeout`; nginx's send_timeout is "between two successive write
+  operations").
 - Closing is polite by default: flush what is queued, shut down our write
   side, then read and discard for a short while before closing.  A close with
   unread bytes in the kernel makes Linux send a TCP reset, and a reset can
@@ -100,6 +105,8 @@ class FileSegment:
 
 
 class Connection:
+    """One accepted socket, moving bytes for its protocol and telling it what happened."""
+
     __slots__ = (
         "_closing",
         "_deadlines",
