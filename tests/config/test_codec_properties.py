@@ -24,14 +24,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tls_web_server.config import Config, ConfigError, Position, parse_config
-from tls_web_server.config.model import (
+from tls_web_server.config.directives import (
     CIPHER_SUITES,
     DEFAULT_GROUPS,
     GROUP_SPELLINGS,
-    SERVER_DEFAULTS,
     SIZE_UNIT_BYTES,
     TIME_UNIT_MILLISECONDS,
 )
+from tls_web_server.config.model import SERVER_DEFAULTS
 
 CONFIG_DIR = "/nonexistent-codec-properties/conf"
 CONFIG_PATH = f"{CONFIG_DIR}/site.conf"

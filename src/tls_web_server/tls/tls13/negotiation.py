@@ -10,7 +10,7 @@ What this module owns:
   scheme, ALPN protocol.  The server's preference order always wins.
 - The default key exchange groups, server and client (`DEFAULT_GROUPS`,
   `DEFAULT_KEY_SHARE_GROUPS`): the one definition for both sides and for the
-  configuration's `ssl_ecdh_curve auto` (resolved in tcp/listeners.py, since
+  configuration's `ssl_ecdh_curve auto` (resolved in server/listeners.py, since
   config/ may not import tls).
 
 What it must never do: hold keys, touch the transcript or the clock, or send

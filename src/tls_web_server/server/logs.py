@@ -106,3 +106,31 @@ class ErrorLog:
             self._stream.flush()
         except (OSError, ValueError):
             pass
+
+
+class LogFiles:
+    """Opens each log target once, however many server blocks name it."""
+
+    def __init__(self) -> None:
+        self._access: dict[str, AccessLog] = {}
+        self._error: dict[str, ErrorLog] = {}
+
+    def access(self, target: Path | str | None) -> AccessLog | None:
+        if target is None:
+            return None
+        key = str(target)
+        if key not in self._access:
+            self._access[key] = AccessLog(target)
+        return self._access[key]
+
+    def error(self, target: Path | str) -> ErrorLog:
+        key = str(target)
+        if key not in self._error:
+            self._error[key] = ErrorLog(target)
+        return self._error[key]
+
+    def flush(self) -> None:
+        for log in self._access.values():
+            log.flush()
+        for log in self._error.values():
+            log.flush()
