@@ -53,8 +53,9 @@ def test_every_default() -> None:
     assert server.ssl_certificate_chain is None
     assert server.ssl_protocols == ("TLSv1.3",)
     assert server.ssl_ciphers == ALL_SUITES
-    assert server.ssl_ecdh_curve == ALL_GROUPS
+    assert server.ssl_ecdh_curve is None  # `auto`: the TLS layer's defaults
     assert server.ssl_session_tickets is True
+    assert server.ssl_certificate_compression is True
     assert server.keepalive_timeout == 75.0
     assert server.keepalive_requests == 1000
     assert server.client_header_timeout == 60.0
@@ -62,6 +63,7 @@ def test_every_default() -> None:
     assert server.send_timeout == 60.0
     assert server.client_max_body_size == 1024 * 1024
     assert server.access_log == "stdout"
+    assert server.access_log_format.name == "combined"
     assert server.error_log == "stderr"
     assert server.position == Position(FILE, 2, 3)
     assert dict(server.directive_positions) == {"listen": Position(FILE, 3, 12)}
@@ -104,9 +106,21 @@ def test_every_default() -> None:
         ("ssl_ecdh_curve X25519:prime256v1:P-384:X448;", "ssl_ecdh_curve", ALL_GROUPS),
         ("ssl_ecdh_curve x448:P-256:secp256r1;", "ssl_ecdh_curve", ("x448", "secp256r1")),
         ("ssl_ecdh_curve secp384r1:x25519;", "ssl_ecdh_curve", ("secp384r1", "x25519")),
-        ("ssl_ecdh_curve auto;", "ssl_ecdh_curve", ALL_GROUPS),
+        ("ssl_ecdh_curve auto;", "ssl_ecdh_curve", None),
+        (
+            "ssl_ecdh_curve X25519MLKEM768:X25519:prime256v1;",
+            "ssl_ecdh_curve",
+            ("X25519MLKEM768", "x25519", "secp256r1"),
+        ),
+        (
+            "ssl_ecdh_curve SecP256r1MLKEM768:SecP384r1MLKEM1024:P-256;",
+            "ssl_ecdh_curve",
+            ("SecP256r1MLKEM768", "SecP384r1MLKEM1024", "secp256r1"),
+        ),
         ("ssl_session_tickets off;", "ssl_session_tickets", False),
         ("ssl_session_tickets on;", "ssl_session_tickets", True),
+        ("ssl_certificate_compression off;", "ssl_certificate_compression", False),
+        ("ssl_certificate_compression on;", "ssl_certificate_compression", True),
         (
             "server_name Example.COM *.example.org www.example.com;",
             "server_name",

@@ -7,7 +7,8 @@ What this module owns:
   documentation cannot disagree.
 - `VALUE_READERS`: nginx's meaning of single values: units (`30s`, `500ms`,
   `10k`) and their bounds, on/off, paths resolved against the folder of the
-  configuration file, readable certificate files, cipher and group names.
+  configuration file, readable certificate files, cipher and group names
+  (the group table is tls_names.py's).
 
 What it must never do: import anything else of ours (DESIGN.md import rule 2),
 parse PEM or keys, or look at more than one directive at a time (inheritance
@@ -28,22 +29,10 @@ from typing import Any
 
 from .lexer import ConfigError
 from .parser import Argument, Directive
+from .tls_names import AUTO, GROUP_SPELLINGS, UnknownGroupName, read_group_list
 
 # RFC 8446 appendix B.4: the cipher suites this server implements, in its default preference.
 CIPHER_SUITES = ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
-# RFC 8446 section 4.2.7 groups under the spellings OpenSSL (and so nginx) accepts.
-GROUP_SPELLINGS = {
-    "x25519": "x25519",
-    "X25519": "x25519",
-    "prime256v1": "secp256r1",
-    "secp256r1": "secp256r1",
-    "P-256": "secp256r1",
-    "secp384r1": "secp384r1",
-    "P-384": "secp384r1",
-    "x448": "x448",
-    "X448": "x448",
-}
-DEFAULT_GROUPS = ("x25519", "secp256r1", "secp384r1", "x448")
 TIME_UNIT_MILLISECONDS = {
     "": 1000,
     "ms": 1,
@@ -112,7 +101,8 @@ RULES: Mapping[str, Rule] = MappingProxyType(
         "send_timeout": Rule(_SERVER_LEVEL),
         "ssl_handshake_timeout": Rule(_SERVER_LEVEL),
         "client_max_body_size": Rule(_SERVER_LEVEL),
-        "access_log": Rule(_SERVER_LEVEL),
+        "access_log": Rule(_SERVER_LEVEL, 1, 2),  # PATH [FORMAT]
+        "log_format": Rule(frozenset({HTTP}), 2, None, repeatable=True),  # read by model.py
         "ssl_protocols": Rule(_SERVER_LEVEL, 1, None),
         "ssl_ciphers": Rule(_SERVER_LEVEL),
         "ssl_ecdh_curve": Rule(_SERVER_LEVEL),
@@ -120,6 +110,7 @@ RULES: Mapping[str, Rule] = MappingProxyType(
         "ssl_certificate_key": Rule(_SERVER_LEVEL),
         "ssl_certificate_chain": Rule(_SERVER_LEVEL),
         "ssl_session_tickets": Rule(_SERVER_LEVEL),
+        "ssl_certificate_compression": Rule(_SERVER_LEVEL),  # ours: RFC 8879, on by default
     }
 )
 
@@ -220,13 +211,22 @@ def _read_index(directive: Directive, base_dir: Path) -> tuple[str, ...]:
     return tuple(argument.value for argument in directive.arguments)
 
 
-def _read_access_log(directive: Directive, base_dir: Path) -> Path | str | None:
-    argument = directive.arguments[0]
+def _read_access_log(
+    directive: Directive, base_dir: Path
+) -> tuple[Path | str | None, Argument | None]:
+    """The target (a Path, "stdout", None for off) and the format's name argument, if given.
+
+    The name is looked up by model.py, which sees the http block's log_format directives.
+    """
+    argument, *rest = directive.arguments
+    format_name = rest[0] if rest else None
     if argument.value == "off":
-        return None
+        if format_name is not None:
+            raise ConfigError("access_log off takes no format name", format_name.position)
+        return None, None
     if argument.value == "stdout":
-        return "stdout"
-    return _resolve_path(argument, base_dir)
+        return "stdout", format_name
+    return _resolve_path(argument, base_dir), format_name
 
 
 def _read_error_log(directive: Directive, base_dir: Path) -> Path | str:
@@ -285,10 +285,18 @@ def _read_ciphers(directive: Directive, base_dir: Path) -> tuple[str, ...]:
     return _read_colon_list(directive, {suite: suite for suite in CIPHER_SUITES}, "cipher suite")
 
 
-def _read_groups(directive: Directive, base_dir: Path) -> tuple[str, ...]:
-    if directive.arguments[0].value == "auto":  # nginx's default spelling: the built-in list
-        return DEFAULT_GROUPS
-    return _read_colon_list(directive, GROUP_SPELLINGS, "curve")
+def _read_groups(directive: Directive, base_dir: Path) -> tuple[str, ...] | None:
+    """OpenSSL's group names (tls_names.py); None for `auto`, the TLS layer's defaults."""
+    argument = directive.arguments[0]
+    try:
+        return read_group_list(argument.value)
+    except UnknownGroupName as error:
+        # nginx's word is "curve" (the directive's name); the names are OpenSSL's.
+        raise ConfigError(
+            f"unknown curve {error.name!r} in {directive.name}, expected names from: "
+            f"{', '.join(GROUP_SPELLINGS)}, or '{AUTO}' for the built-in list",
+            argument.position,
+        ) from None
 
 
 VALUE_READERS: Mapping[str, Callable[[Directive, Path], Any]] = MappingProxyType(
@@ -313,5 +321,6 @@ VALUE_READERS: Mapping[str, Callable[[Directive, Path], Any]] = MappingProxyType
         "ssl_certificate_key": _read_readable_file,
         "ssl_certificate_chain": _read_readable_file,
         "ssl_session_tickets": _read_on_off,
+        "ssl_certificate_compression": _read_on_off,
     }
 )

@@ -6,7 +6,8 @@ What this module owns:
 - nginx's structure: every block checked against the directive table
   (directives.py, which also reads single values), inheritance from `http`
   to `server` to `location`, the implicit `location /`, listeners that must
-  agree when servers share an address:port.
+  agree when servers share an address:port, the access log's format (the
+  http block's `log_format`s, log_format.py) named by each `access_log`.
 
 What it must never do: import anything else of ours (DESIGN.md import rule 2),
 parse PEM or keys (directives.py only proves the files can be opened; server/listeners.py
@@ -28,7 +29,6 @@ from typing import Any
 from .directives import (
     CIPHER_SUITES,
     CONTEXT_ORDER,
-    DEFAULT_GROUPS,
     EVENTS,
     HTTP,
     LOCATION,
@@ -41,6 +41,7 @@ from .directives import (
     parse_unsigned,
 )
 from .lexer import ConfigError, Position
+from .log_format import COMBINED, LogFormat, read_log_format
 from .parser import Argument, Directive, parse_directives
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "Listen",
     "ListenProtocol",
     "Location",
+    "LogFormat",
     "Position",
     "ServerConfig",
     "load_config",
@@ -114,8 +116,9 @@ class ServerConfig:
     ssl_certificate_chain: Path | None
     ssl_protocols: tuple[str, ...]
     ssl_ciphers: tuple[str, ...]
-    ssl_ecdh_curve: tuple[str, ...]
+    ssl_ecdh_curve: tuple[str, ...] | None  # our group names; None: `auto`, the TLS defaults
     ssl_session_tickets: bool
+    ssl_certificate_compression: bool  # ours: RFC 8879 compressed Certificate messages
     keepalive_timeout: float  # seconds
     keepalive_requests: int
     client_header_timeout: float
@@ -124,6 +127,7 @@ class ServerConfig:
     ssl_handshake_timeout: float  # nginx 1.25.3: the TLS handshake must end within it
     client_max_body_size: int  # bytes; 0 means unlimited
     access_log: Path | str | None  # a Path, "stdout", or None for off
+    access_log_format: LogFormat  # `combined` unless access_log names another
     error_log: Path | str  # a Path or "stderr"
     position: Position  # of the `server` keyword
     # Directive name -> position of its first argument (inherited ones included), so later
@@ -150,8 +154,9 @@ SERVER_DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "ssl_certificate_chain": None,
         "ssl_protocols": ("TLSv1.3",),
         "ssl_ciphers": CIPHER_SUITES,
-        "ssl_ecdh_curve": DEFAULT_GROUPS,
+        "ssl_ecdh_curve": None,  # `auto`
         "ssl_session_tickets": True,
+        "ssl_certificate_compression": True,
         "keepalive_timeout": 75.0,
         "keepalive_requests": 1000,
         "client_header_timeout": 60.0,
@@ -214,7 +219,12 @@ def parse_config(text: str, path: str | os.PathLike[str]) -> Config:
     # nginx's http-level error_log falls back to the main one; servers inherit from both.
     inherited = {name: main.settings[name] for name in ("error_log",) if name in main.settings}
     inherited.update(http.settings)
-    servers = tuple(_build_server(server, inherited, base_dir) for server in server_directives)
+    formats = _read_log_formats(http.directives.get("log_format", []))
+    if "access_log" in http.settings:  # checked even when every server names its own
+        _access_log_format(http.settings["access_log"][0], formats)
+    servers = tuple(
+        _build_server(server, inherited, formats, base_dir) for server in server_directives
+    )
     _check_listeners_agree(servers)
     return Config(
         path=absolute_path,
@@ -307,12 +317,54 @@ def _argument_count(rule: Rule) -> str:
 # Servers, listeners, locations
 
 
-def _build_server(server: Directive, inherited: dict[str, Setting], base_dir: Path) -> ServerConfig:
+def _read_log_formats(directives: list[Directive]) -> dict[str, LogFormat]:
+    """The http block's `log_format`s by name, `combined` (nginx's, predefined) among them."""
+    formats = {COMBINED.name: COMBINED}
+    first: dict[str, Position] = {}
+    for directive in directives:
+        name = directive.arguments[0]
+        if name.value in formats:
+            where = f" (first at {first[name.value]})" if name.value in first else " (predefined)"
+            raise ConfigError(f"duplicate log_format name {name.value!r}{where}", name.position)
+        formats[name.value] = read_log_format(directive.arguments)
+        first[name.value] = name.position
+    return formats
+
+
+def _access_log_format(
+    setting: tuple[Path | str | None, Argument | None], formats: Mapping[str, LogFormat]
+) -> LogFormat:
+    """The format an `access_log` names (nginx: defined by a log_format in http), or combined."""
+    _, name = setting
+    if name is None:
+        return COMBINED
+    found = formats.get(name.value)
+    if found is None:
+        expected = ", ".join(formats)
+        raise ConfigError(
+            f"unknown log format {name.value!r} in access_log, expected one of: {expected} "
+            "(log_format NAME ... in the http block defines one)",
+            name.position,
+        )
+    return found
+
+
+def _build_server(
+    server: Directive,
+    inherited: dict[str, Setting],
+    formats: Mapping[str, LogFormat],
+    base_dir: Path,
+) -> ServerConfig:
     block = _read_block(_children(server), SERVER, base_dir)
     settings = {**inherited, **block.settings}
 
     def value(name: str) -> Any:
         return settings[name][0] if name in settings else SERVER_DEFAULTS[name]
+
+    access_log, access_log_format = SERVER_DEFAULTS["access_log"], COMBINED
+    if "access_log" in settings:  # (target, the format name's argument or None)
+        access_log = settings["access_log"][0][0]
+        access_log_format = _access_log_format(settings["access_log"][0], formats)
 
     listens = tuple(_read_listen(each) for each in block.directives.get("listen", []))
     if not listens:
@@ -357,6 +409,7 @@ def _build_server(server: Directive, inherited: dict[str, Setting], base_dir: Pa
         ssl_ciphers=value("ssl_ciphers"),
         ssl_ecdh_curve=value("ssl_ecdh_curve"),
         ssl_session_tickets=value("ssl_session_tickets"),
+        ssl_certificate_compression=value("ssl_certificate_compression"),
         keepalive_timeout=value("keepalive_timeout"),
         keepalive_requests=value("keepalive_requests"),
         client_header_timeout=value("client_header_timeout"),
@@ -364,7 +417,8 @@ def _build_server(server: Directive, inherited: dict[str, Setting], base_dir: Pa
         send_timeout=value("send_timeout"),
         ssl_handshake_timeout=value("ssl_handshake_timeout"),
         client_max_body_size=value("client_max_body_size"),
-        access_log=value("access_log"),
+        access_log=access_log,
+        access_log_format=access_log_format,
         error_log=value("error_log"),
         position=server.position,
         directive_positions=PositionsByName(positions),

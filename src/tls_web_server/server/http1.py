@@ -36,7 +36,6 @@ from enum import Enum
 from tls_web_server.http.messages import FileBody, HttpError, Request, Response
 from tls_web_server.http.parser import RequestParser
 from tls_web_server.http.persistence import limit_requests_per_connection
-from tls_web_server.http.router import SiteSettings
 from tls_web_server.http.static import error_response, respond
 from tls_web_server.http.writer import encode_head
 from tls_web_server.server.settings import ListenerSpec, Timeout
@@ -55,6 +54,7 @@ class Http1Session:
         "_body_stream",
         "_close_after_response",
         "_input_closed",
+        "_request_started",
         "_requests_served",
         "connection",
         "parser",
@@ -71,6 +71,7 @@ class Http1Session:
         self._body_stream: _BodyStream | None = None
         self._close_after_response = False
         self._input_closed = False
+        self._request_started: float | None = None  # kept only for a log with $request_time
         # The first request head must arrive within client_header_timeout: from
         # the accept on a plain connection, from the end of the TLS handshake.
         connection.set_timeout(spec.settings.client_header_timeout, Timeout.CLIENT_HEADER)
@@ -78,6 +79,10 @@ class Http1Session:
     # ------------------------------------------- plaintext events from below
 
     def data_received(self, data: bytes) -> None:
+        if self.spec.times_requests and self.parser.state == "idle":
+            # nginx's $request_time counts from the request's first bytes; a request
+            # pipelined behind another one counts from the chunk that began the first.
+            self._request_started = time.time()
         self.parser.feed(data)
         self._serve_requests()
 
@@ -154,31 +159,45 @@ class Http1Session:
             requests_served=self._requests_served,
             keepalive_requests=settings.keepalive_requests,
         )
-        self._log_access(site, request, response, now)
+        head = encode_head(response)
+        log = spec.access_logs.get(site)
+        if log is not None:
+            log.write(
+                self.connection.peer,
+                now,
+                request,
+                response,
+                len(head),
+                site,
+                self.transport.negotiated,
+                self._request_started,
+            )
         note = self.transport.note
         if note is not None:
             note(f"{request.method} {request.target} -> {response.status}")
-        self._send_response(response)
+        self._send_response(response, head)
 
     def _refuse(self, error: HttpError) -> None:
         now = time.time()
         self.spec.error_log.write("info", f"bad request: {error.reason}", peer=self.connection.peer)
         response = error_response(error.status, now)
-        log = self.spec.access_logs.get(self.spec.default_site)
+        head = encode_head(response)
+        site = self.spec.default_site
+        log = self.spec.access_logs.get(site)
         if log is not None:
             log.write(
-                remote_address=self.connection.peer,
-                now=now,
-                request_line="-",
-                status=response.status,
-                body_bytes=response.body_length,
-                referer=None,
-                user_agent=None,
+                self.connection.peer,
+                now,
+                None,
+                response,
+                len(head),
+                site,
+                self.transport.negotiated,
+                self._request_started,
             )
-        self._send_response(response)
+        self._send_response(response, head)
 
-    def _send_response(self, response: Response) -> None:
-        head = encode_head(response)
+    def _send_response(self, response: Response, head: bytes) -> None:
         body = response.body
         transport = self.transport
         if not response.keep_alive:
@@ -243,20 +262,6 @@ class Http1Session:
         peer = self.connection.peer
         self.spec.error_log.write("error", "file shrank while being sent", peer=peer)
         self.connection.abort()
-
-    def _log_access(self, site: SiteSettings, request: Request, response: Response, now: float):
-        log = self.spec.access_logs.get(site)
-        if log is None:
-            return
-        log.write(
-            remote_address=self.connection.peer,
-            now=now,
-            request_line=f"{request.method} {request.target} {request.version}",
-            status=response.status,
-            body_bytes=response.body_length,
-            referer=request.header("referer"),
-            user_agent=request.header("user-agent"),
-        )
 
     # ------------------------------------------------------------- lifecycle
 

@@ -35,7 +35,9 @@ from tls_web_server.server.logs import AccessLog, LogFiles
 from tls_web_server.server.settings import ConnectionSettings, ListenerSpec
 from tls_web_server.tls import pki
 from tls_web_server.tls.api import Observer, TLSConnection
+from tls_web_server.tls.tls13 import negotiation
 from tls_web_server.tls.tls13.enums import CipherSuite, NamedGroup
+from tls_web_server.tls.tls13.server import DEFAULT_GROUPS as SERVER_GROUPS
 from tls_web_server.tls.tls13.server import ServerSettings, TLS13ServerConnection
 from tls_web_server.tls.tls13.tickets import TicketKey
 from tls_web_server.tls.toy.server import ToyTLSServerConnection
@@ -75,6 +77,34 @@ def load_credentials(server: ServerConfig) -> pki.ServerCredentials:
         raise ConfigError(str(error), position) from error
 
 
+# `ssl_ecdh_curve auto`: the TLS layer's preference (negotiation.DEFAULT_GROUPS, the
+# post-quantum hybrids first), less any group tls/tls13/server.py does not perform yet
+# (its ServerSettings default lists those it does).
+# MERGE: once the hybrid-groups branch is in, this is simply negotiation.DEFAULT_GROUPS.
+AUTO_GROUPS = tuple(group for group in negotiation.DEFAULT_GROUPS if group in SERVER_GROUPS)
+
+
+def key_exchange_groups(server: ServerConfig) -> tuple[NamedGroup, ...]:
+    """ssl_ecdh_curve as groups; `auto` (None) is the TLS layer's own preference."""
+    if server.ssl_ecdh_curve is None:
+        return AUTO_GROUPS
+    return tuple(NamedGroup[name] for name in server.ssl_ecdh_curve)
+
+
+def certificate_compression_setting(server: ServerConfig) -> dict[str, bool]:
+    """ssl_certificate_compression, for a TLS 1.3 ServerSettings that has the field.
+
+    MERGE: once tls/tls13/server.py's ServerSettings has `certificate_compression`
+    (the hybrid-groups branch adds it), replace the `**certificate_compression_setting(
+    default)` line of our_tls13_engine with
+        certificate_compression=default.ssl_certificate_compression,
+    and delete this function.
+    """
+    if "certificate_compression" not in ServerSettings.__dataclass_fields__:
+        return {}
+    return {"certificate_compression": server.ssl_certificate_compression}
+
+
 # Builds the TLS 1.3 connection factory of one listener from the server blocks
 # sharing it (the default server first).  The factory takes an optional
 # `observer=` (used only by `serve --trace`).  Tests and benchmarks may plug in
@@ -102,9 +132,10 @@ def our_tls13_engine(
             credentials=credentials[default.position],
             credentials_by_name=by_name,
             cipher_suites=tuple(CipherSuite[name] for name in default.ssl_ciphers),
-            groups=tuple(NamedGroup[name] for name in default.ssl_ecdh_curve),
+            groups=key_exchange_groups(default),
             ticket_key=ticket_key if default.ssl_session_tickets else None,
             application_protocols=tuple(name.encode("ascii") for name in SESSIONS),
+            **certificate_compression_setting(default),
         )
 
         def new_connection(observer: Observer | None = None) -> TLSConnection:
@@ -153,7 +184,10 @@ def build_listener_specs(
         # (http/router.py), the first block's access log is the one written.
         access_logs: dict[SiteSettings, AccessLog | None] = {}
         for server, _ in members:
-            access_logs.setdefault(sites[server.position], logs.access(server.access_log))
+            access_logs.setdefault(
+                sites[server.position],
+                logs.access(server.access_log, server.access_log_format),
+            )
         new_tls = None
         if protocol is ListenProtocol.TOYTLS:
             if default_server.position not in credentials_cache:
@@ -181,6 +215,7 @@ def build_listener_specs(
                 default_site=default_site,
                 settings=connection_settings(default_server),
                 access_logs=access_logs,
+                times_requests=any(log.times_requests for log in access_logs.values() if log),
                 new_tls=new_tls,
                 error_log=logs.error(default_server.error_log),
                 trace_output=trace_output if new_tls is not None else None,

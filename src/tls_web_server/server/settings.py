@@ -57,6 +57,9 @@ class ListenerSpec:
     # One entry per site; SiteSettings hashes once (http/router.py), so the
     # per-request lookup is cheap.
     access_logs: dict[SiteSettings, AccessLog | None]
+    # True when one of those logs writes $request_time: sessions then note when
+    # each request began (a clock read the plain hot path does not otherwise pay).
+    times_requests: bool = False
     new_tls: Callable[..., TLSConnection] | None = None
     error_log: ErrorLog = field(default_factory=lambda: ErrorLog("stderr"))
     # `serve --trace`: each TLS connection's diagram (tls/trace.py) goes here

@@ -27,7 +27,7 @@ from typing import BinaryIO, Protocol
 
 from tls_web_server.server.settings import ListenerSpec, Timeout
 from tls_web_server.tcp.connection import Connection, ConnectionProtocol
-from tls_web_server.tls.api import TLSConnection
+from tls_web_server.tls.api import Negotiated, TLSConnection
 from tls_web_server.tls.errors import TLSError
 from tls_web_server.tls.trace import Trace, render_text
 
@@ -48,6 +48,9 @@ class Transport(Protocol):
     record_size: int
     # A note for the connection's trace, when one is kept (`serve --trace`).
     note: Callable[[str], None] | None
+    # What TLS agreed on (for the access log's $ssl_* variables); None without TLS.
+    # The session passes it on without reading it: it never knows which TLS is below.
+    negotiated: Negotiated | None
 
     def write(self, plaintext: bytes) -> None: ...
 
@@ -63,6 +66,7 @@ class PlainTransport:
     __slots__ = ("body_slice", "close", "connection", "note", "record_size", "write")
 
     sends_files = True
+    negotiated = None
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -121,6 +125,10 @@ class TlsTransport:
         # The TLS handshake must end within ssl_handshake_timeout; the session
         # then sets its own deadline (the first request head).
         connection.set_timeout(spec.settings.ssl_handshake_timeout, Timeout.SSL_HANDSHAKE)
+
+    @property
+    def negotiated(self) -> Negotiated | None:
+        return self.tls.negotiated
 
     # ------------------------------------------------ the session's write side
 
