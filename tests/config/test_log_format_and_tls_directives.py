@@ -80,6 +80,11 @@ def test_log_format_joins_its_strings_and_reads_both_variable_spellings() -> Non
     )
 
 
+def test_escape_default_is_what_we_do_anyway() -> None:
+    (server,) = servers("log_format main escape=default '$status';", "access_log stdout main;")
+    assert server.access_log_format.parts == (Variable("status"),)
+
+
 def test_every_variable_is_accepted() -> None:
     text = " ".join(f"${name}" for name in VARIABLES)
     (server,) = servers(f"log_format all '{text}';", "access_log stdout all;")
@@ -118,7 +123,8 @@ def test_log_format_may_follow_the_access_log_that_names_it() -> None:
         (("log_format main '$status' 'x $Status';",), (), 2, 27, "unknown log_format variable"),
         (("log_format main 'cost: $';",), (), 2, 17, "invalid variable name after '$'"),
         (("log_format main '${}';",), (), 2, 17, "invalid variable name"),
-        (("log_format main escape=json '$status';",), (), 2, 17, "escape= is not supported"),
+        (("log_format main escape=json '$status';",), (), 2, 17, "escape=json is not supported"),
+        (("log_format main escape=default;",), (), 2, 12, "log_format needs the format's text"),
         (("log_format main;",), (), 2, 1, "log_format takes at least 2 arguments"),
         (("log_format combined '$status';",), (), 2, 12, "duplicate log_format name 'combined'"),
         (

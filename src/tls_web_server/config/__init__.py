@@ -4,6 +4,8 @@
     parser.py      tokens -> a tree of directives (shape only)
     directives.py  the directive table (`RULES`) and the meaning of single values (units, paths)
     model.py       tree -> `Config` (inheritance, listeners, the checks across directives)
+    tls_names.py   OpenSSL's key exchange group names (ssl_ecdh_curve) -> ours
+    log_format.py  log_format's text split into literal text and `$variables`, checked
 
 This package imports nothing else of ours (DESIGN.md import rule 2).  Everything
 wrong with a configuration, from a stray '}' to an unreadable certificate file,

@@ -114,11 +114,16 @@ def read_log_format(arguments: tuple[Argument, ...]) -> LogFormat:
     """`log_format NAME 'string' ...;`: the strings are joined with nothing between them."""
     name, *strings = arguments
     if strings[0].value.startswith("escape="):
-        raise ConfigError(
-            "log_format escape= is not supported: values are always escaped as nginx's "
-            "escape=default escapes them",
-            strings[0].position,
-        )
+        # nginx's parameter: default (what we do), json or none (not supported).
+        if strings[0].value != "escape=default":
+            raise ConfigError(
+                f"log_format {strings[0].value} is not supported: values are escaped as "
+                "nginx's escape=default escapes them",
+                strings[0].position,
+            )
+        strings = strings[1:]
+        if not strings:
+            raise ConfigError("log_format needs the format's text", name.position)
     parts: list[str | Variable] = []
     for argument in strings:
         parts.extend(split_format(argument.value, argument.position))

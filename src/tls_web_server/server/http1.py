@@ -25,6 +25,9 @@ Rules this module keeps:
   connection lives keepalive_timeout.
 - Whether a response is the connection's last is decided in http/
   (http/persistence.py); this module only acts on `response.keep_alive`.
+- The access log (server/logs.py) gets each response as it is queued, with
+  its request, the head's length and the transport's `negotiated` (None
+  without TLS), handed on unread: the $ssl_* variables are the log's business.
 """
 
 from __future__ import annotations
