@@ -8,6 +8,7 @@ What this module owns:
   the stream identifier a type must or must not carry, the payload length a
   type requires (FRAME_SIZE_ERROR), padding longer than the payload and
   setting values out of range (PROTOCOL_ERROR, FLOW_CONTROL_ERROR);
+- `FieldBlock`, a HEADERS block and its CONTINUATION fragments put back together;
 - `FrameReader`, which cuts a byte stream into frames, bounded by our
   SETTINGS_MAX_FRAME_SIZE before a payload is buffered, and reports where
   each frame lies in the stream (`ReceivedFrame.offset`) so that a trace can
@@ -57,6 +58,10 @@ FLAG_PADDED = 0x8  # DATA, HEADERS, PUSH_PROMISE
 FLAG_PRIORITY = 0x20  # HEADERS
 
 
+CLIENT_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"  # section 3.4, before the client's SETTINGS
+DEFAULT_WINDOW = 65_535  # section 6.9.2: every window starts here until SETTINGS say otherwise
+
+
 class SettingCode(IntEnum):
     """Section 6.5.2 (and RFC 8441's ENABLE_CONNECT_PROTOCOL, which we never turn on)."""
 
@@ -67,6 +72,17 @@ class SettingCode(IntEnum):
     MAX_FRAME_SIZE = 0x5
     MAX_HEADER_LIST_SIZE = 0x6
     ENABLE_CONNECT_PROTOCOL = 0x8
+
+
+# Each setting's value until the peer's SETTINGS frame says otherwise (section 6.5.2).
+DEFAULT_SETTINGS = {
+    SettingCode.HEADER_TABLE_SIZE: 4096,
+    SettingCode.ENABLE_PUSH: 1,
+    SettingCode.MAX_CONCURRENT_STREAMS: 2**31 - 1,
+    SettingCode.INITIAL_WINDOW_SIZE: DEFAULT_WINDOW,
+    SettingCode.MAX_FRAME_SIZE: DEFAULT_MAX_FRAME_SIZE,
+    SettingCode.MAX_HEADER_LIST_SIZE: 2**32 - 1,
+}
 
 
 def setting_name(code: int) -> str:
@@ -93,7 +109,7 @@ def _padding(padding_length: int) -> tuple[bytes, bytes, int]:
 
 @dataclass(frozen=True, slots=True)
 class PriorityField:
-    """The deprecated priority of section 5.3.2: parsed so the frame can be checked, then ignored."""
+    """The deprecated priority of section 5.3.2: parsed so the frame can be checked; ignored."""
 
     depends_on: int
     exclusive: bool
@@ -281,7 +297,8 @@ class UnknownFrame:
     payload: bytes
 
     def encode(self) -> bytes:
-        return _header(len(self.payload), self.frame_type, self.flags, self.stream_id) + self.payload
+        header = _header(len(self.payload), self.frame_type, self.flags, self.stream_id)
+        return header + self.payload
 
 
 Frame = (
@@ -457,6 +474,27 @@ class ReceivedFrame:
     frame: Frame
     offset: int
     length: int  # header included
+
+
+class FieldBlock:
+    """A field block being put together from HEADERS + CONTINUATION (section 4.3)."""
+
+    __slots__ = ("end_stream", "fragments", "frame_count", "size", "stream_id")
+
+    def __init__(self, stream_id: int, first: bytes, end_stream: bool) -> None:
+        self.stream_id = stream_id
+        self.fragments = [first]
+        self.size = len(first)
+        self.end_stream = end_stream
+        self.frame_count = 1
+
+    def add(self, fragment: bytes) -> None:
+        self.fragments.append(fragment)
+        self.size += len(fragment)
+        self.frame_count += 1
+
+    def joined(self) -> bytes:
+        return self.fragments[0] if len(self.fragments) == 1 else b"".join(self.fragments)
 
 
 class FrameReader:
