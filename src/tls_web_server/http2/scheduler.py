@@ -57,13 +57,22 @@ class BufferedBody:
         return chunk, self.finished and end == len(self._buffer)
 
 
+class OpenFile(Protocol):
+    def fileno(self) -> int: ...
+
+
 class FileRangeBody:
-    """`length` bytes of an open file from `offset`, read with pread (the file is never seeked)."""
+    """`length` bytes of an open file from `offset`, read with pread (the file is never seeked).
 
-    __slots__ = ("_descriptor", "_offset", "remaining")
+    It keeps the file object, not only its descriptor: http/file_cache.py
+    closes a shared descriptor when the last object holding it goes.
+    """
 
-    def __init__(self, descriptor: int, offset: int, length: int) -> None:
-        self._descriptor = descriptor
+    __slots__ = ("_descriptor", "_file", "_offset", "remaining")
+
+    def __init__(self, file: OpenFile, offset: int, length: int) -> None:
+        self._file = file
+        self._descriptor = file.fileno()
         self._offset = offset
         self.remaining = length
 
