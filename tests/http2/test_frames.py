@@ -1,4 +1,4 @@
-"""The frame codec: every frame type round trips, every malformed frame fails with its error code."""
+"""The frame codec: every frame type round trips; every malformed frame fails with its code."""
 
 from __future__ import annotations
 

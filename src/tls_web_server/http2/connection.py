@@ -566,10 +566,12 @@ class Http2Connection:
                 continue
             if not chunk and not last:
                 idle_turns += 1
-                # Waiting for window (WINDOW_UPDATE re-adds it) or for the caller's next bytes.
-                if allowed > 0 and isinstance(stream.body, BufferedBody):
-                    continue
-                if allowed > 0:
+                # Waiting for its stream window (its WINDOW_UPDATE re-adds it) or for the
+                # caller's next bytes (send_data does); waiting for the connection window,
+                # it keeps its turn.
+                body = stream.body
+                has_bytes = not isinstance(body, BufferedBody) or body.pending > 0
+                if has_bytes and stream.send_window > 0 and self.send_window <= 0:
                     self._ready.add(stream_id)
                 continue
             idle_turns = 0
