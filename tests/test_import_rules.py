@@ -7,7 +7,9 @@
    each other.
 4. tls/toy and tls/tls13 never import each other.
 5. Below tcp/, randomness, clocks and sockets are the caller's: no module in
-   tls/ or http/ reaches for os.urandom, time.time, random, secrets, socket.
+   tls/, http/ or http2/ reaches for os.urandom, time.time, random, secrets, socket.
+6. http2/ (HTTP/2, sans-IO) sits beside TLS and above http/: it may use http/'s
+   Request and Response, never tcp, tls, config or cli; http/ never imports it.
 """
 
 from __future__ import annotations
@@ -71,13 +73,21 @@ def layer(name: str) -> str:
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_module_keeps_the_import_rules(name: str) -> None:
     imports = imported_modules(MODULES[name])
-    ours = {imp for imp in imports if layer(imp) in {"tcp", "tls", "http", "config", "cli"}}
+    ours = {
+        imp for imp in imports if layer(imp) in {"tcp", "tls", "http", "http2", "config", "cli"}
+    }
     here = layer(name)
     breaches: list[str] = []
     if here in {"tls", "http"}:
-        breaches += [f"imports {imp}" for imp in ours if layer(imp) in {"tcp", "config", "cli"}]
+        breaches += [
+            f"imports {imp}" for imp in ours if layer(imp) in {"tcp", "http2", "config", "cli"}
+        ]
         other = "http" if here == "tls" else "tls"
         breaches += [f"imports {imp}" for imp in ours if layer(imp) == other]
+    if here == "http2":
+        breaches += [
+            f"imports {imp}" for imp in ours if layer(imp) in {"tcp", "tls", "config", "cli"}
+        ]
     if here == "config":
         breaches += [f"imports {imp}" for imp in ours if layer(imp) != "config"]
     uses_cryptography = any(imp.split(".")[0] == "cryptography" for imp in imports)
@@ -94,7 +104,7 @@ def test_module_keeps_the_import_rules(name: str) -> None:
             if imp.split(".")[0] in STDLIB_ALLOWED_IN_CODECS:
                 continue
             breaches.append(f"codec module imports {imp}")
-    if here in {"tls", "http"}:
+    if here in {"tls", "http", "http2"}:
         for forbidden in ("socket", "selectors", "random", "secrets"):
             if forbidden in imports:
                 breaches.append(f"imports {forbidden}")
@@ -108,5 +118,6 @@ def test_module_keeps_the_import_rules(name: str) -> None:
 
 def test_the_rules_are_checked_on_real_modules() -> None:
     # Guard against the walk silently finding nothing (a moved package).
-    assert {"tls.crypto", "tls.api", "tls.errors"} <= set(MODULES)
+    assert {"tls.crypto", "tls.api", "tls.errors", "http2.connection"} <= set(MODULES)
+    assert "http.messages" in imported_modules(MODULES["http2.exchange"])
     assert "cryptography.hazmat.primitives.asymmetric" in imported_modules(MODULES["tls.crypto"])

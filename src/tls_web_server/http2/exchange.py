@@ -12,6 +12,7 @@ conditional requests, 404/403/405/416), with the same access-log fields:
   fields dropped (section 8.2.2);
 - `response_body`: bytes or an open file range as a scheduler.BodySource, the
   file read a slice at a time;
+- `send_http_response`, which queues a Response on a stream;
 - `request_line`, the access log's $request, and SERVER_PROTOCOL.
 
 What it must never do: change http/ (it is HTTP/1.1's too), read files
@@ -25,6 +26,7 @@ from collections.abc import Sequence
 from ..http.messages import FileBody, Request, Response
 from .fields import CONNECTION_SPECIFIC_FIELDS
 from .scheduler import BodySource, BufferedBody, FileRangeBody
+from .server import ServerConnection
 
 SERVER_PROTOCOL = "HTTP/2.0"
 
@@ -77,3 +79,11 @@ def response_body(response: Response) -> BodySource | None:
             return None
         return FileRangeBody(body.file, body.offset, body.length)
     return BufferedBody(bytes(body), finished=True)
+
+
+def send_http_response(connection: ServerConnection, stream_id: int, response: Response) -> None:
+    """Queue `response` on the stream: its head, then its body as DATA as the windows allow."""
+    body = response_body(response)
+    connection.send_response(stream_id, response_fields(response), end_stream=body is None)
+    if body is not None:
+        connection.send_body(stream_id, body)
