@@ -282,8 +282,8 @@ def test_goaway_is_graceful_in_flight_streams_finish() -> None:
     client.server.close()
     (goaway,) = client.read()
     assert goaway == f.GoAwayFrame(3, ErrorCode.NO_ERROR)
-    # A stream opened after our GOAWAY is ignored; the two before it are answered.
-    assert client.send(client.headers(5)) == []
+    # A stream opened after our GOAWAY is ignored, body included; the two before it are answered.
+    assert client.send(client.headers(5, end_stream=False), f.DataFrame(5, b"x")) == []
     assert not client.server.is_finished
     for stream_id in (1, 3):
         client.server.send_response(stream_id, [(":status", "200")])

@@ -93,9 +93,12 @@ class ServerConnection(Http2Connection):
             raise ConnectionFailure(
                 code, f"HEADERS on stream {stream_id}, at or below {self.highest_peer_stream_id}"
             )
-        if self.goaway_sent_last_stream_id is not None:
-            return  # section 6.8: streams opened after our GOAWAY are ignored
         self.highest_peer_stream_id = stream_id
+        if self.goaway_sent_last_stream_id is not None:
+            # Section 6.8: streams opened after our GOAWAY are ignored, and so is
+            # whatever the client sends on them before it reads the GOAWAY.
+            self._reset_by_us.append(stream_id)
+            return
         if len(self.streams) >= self.limits.max_concurrent_streams:
             raise StreamFailure(
                 stream_id,
