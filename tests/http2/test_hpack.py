@@ -373,3 +373,14 @@ def test_any_block_decodes_or_fails_with_compression_error(block: bytes) -> None
         assert failure.code == ErrorCode.COMPRESSION_ERROR
     except FieldSectionTooLarge as too_large:
         assert too_large.size > 10_000
+
+
+@given(st.binary(max_size=40))
+def test_any_huffman_string_that_decodes_is_the_one_encoding_of_its_text(data: bytes) -> None:
+    # The code is prefix-free and padding is fixed (ones, under 8 bits): one text, one encoding.
+    try:
+        text = huffman_decode(data)
+    except ConnectionFailure as failure:
+        assert failure.code == ErrorCode.COMPRESSION_ERROR
+        return
+    assert huffman_encode(text) == data

@@ -164,10 +164,46 @@ def decode_integer(data: bytes, offset: int, prefix_bits: int) -> tuple[int, int
 
 # -- Huffman coding (section 5.2, appendix B) --------------------------------
 
-# (code | 1 << length) -> symbol: the marker bit keeps codes of different lengths apart.
-_HUFFMAN_DECODING = {code | (1 << length): symbol for symbol, (code, length) in enumerate(CODES)}
-_HUFFMAN_LENGTHS = tuple(sorted({length for _code, length in CODES}))
-_SHORTEST = _HUFFMAN_LENGTHS[0]
+def _nibble_decoder() -> tuple[tuple[tuple[int, int], ...], frozenset[int]]:
+    """Appendix B's code as a machine that reads four bits at a time.
+
+    The code's tree has 256 inner nodes; a state is the inner node reached so
+    far (0: the root).  For every state and every 4-bit value, the table gives
+    the next state and the symbol completed on the way (-1: none; the shortest
+    code is 5 bits, so at most one).  Decoding is then two lookups per byte.
+    Accepting states are the root and the nodes 1 to 7 ones below it: the
+    padding of section 5.2, a prefix of EOS no longer than 7 bits.
+    """
+    children: list[list[int]] = [[-1, -1]]
+    leaves: dict[tuple[int, int], int] = {}
+    for symbol, (code, length) in enumerate(CODES):
+        node = 0
+        for position in range(length - 1, 0, -1):
+            bit = (code >> position) & 1
+            if children[node][bit] == -1:
+                children.append([-1, -1])
+                children[node][bit] = len(children) - 1
+            node = children[node][bit]
+        leaves[(node, code & 1)] = symbol
+    table: list[tuple[int, int]] = []
+    for node in range(len(children)):
+        for nibble in range(16):
+            state, emitted = node, -1
+            for position in (3, 2, 1, 0):
+                bit = (nibble >> position) & 1
+                symbol = leaves.get((state, bit))
+                if symbol is None:
+                    state = children[state][bit]
+                else:
+                    state, emitted = 0, symbol
+            table.append((state, emitted))
+    accepting = [0]
+    for _ in range(7):
+        accepting.append(children[accepting[-1]][1])
+    return tuple(table), frozenset(accepting)
+
+
+_NIBBLE_TABLE, _ACCEPTING_STATES = _nibble_decoder()
 
 
 def huffman_encode(data: bytes) -> bytes:
@@ -194,29 +230,21 @@ def huffman_encoded_length(data: bytes) -> int:
 
 def huffman_decode(data: bytes) -> bytes:
     out = bytearray()
-    accumulator = 0
-    bits = 0
-    table = _HUFFMAN_DECODING
+    table = _NIBBLE_TABLE
+    state = 0
     for byte in data:
-        accumulator = (accumulator << 8) | byte
-        bits += 8
-        while bits >= _SHORTEST:
-            for length in _HUFFMAN_LENGTHS:
-                if length > bits:
-                    symbol = None
-                    break
-                symbol = table.get((accumulator >> (bits - length)) | (1 << length))
-                if symbol is not None:
-                    break
-            if symbol is None:
-                break
+        state, symbol = table[(state << 4) | (byte >> 4)]
+        if symbol >= 0:
             if symbol == EOS:
                 raise _compression_error("EOS inside a Huffman-coded string")
             out.append(symbol)
-            bits -= length
-            accumulator &= (1 << bits) - 1
+        state, symbol = table[(state << 4) | (byte & 0x0F)]
+        if symbol >= 0:
+            if symbol == EOS:
+                raise _compression_error("EOS inside a Huffman-coded string")
+            out.append(symbol)
     # Section 5.2: at most 7 bits of padding, and they must be EOS's leading ones.
-    if bits > 7 or accumulator != (1 << bits) - 1:
+    if state not in _ACCEPTING_STATES:
         raise _compression_error("Huffman padding that is not a prefix of EOS")
     return bytes(out)
 
