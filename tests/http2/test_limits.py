@@ -5,7 +5,12 @@ from __future__ import annotations
 from tls_web_server.http2 import frames as f
 from tls_web_server.http2 import limits
 from tls_web_server.http2.errors import ErrorCode
-from tls_web_server.http2.events import ConnectionFailed, RequestReceived, RequestRejected
+from tls_web_server.http2.events import (
+    ConnectionFailed,
+    RequestReceived,
+    RequestRejected,
+    StreamReset,
+)
 from tls_web_server.http2.limits import Http2Limits
 
 from .peers import REQUEST, FrameClient
@@ -115,4 +120,12 @@ def test_pings_that_are_read_are_no_flood() -> None:
 def test_a_settings_flood_is_enhance_your_calm() -> None:
     client = FrameClient(Http2Limits(max_queued_control_answers=50))
     events = client.send(*[f.SettingsFrame(((f.SettingCode.MAX_FRAME_SIZE, 16_384),))] * 51)
+    assert events[-1].error_code == ErrorCode.ENHANCE_YOUR_CALM
+
+
+def test_a_flood_of_stream_errors_is_enhance_your_calm() -> None:
+    client = FrameClient(Http2Limits(max_queued_control_answers=20))
+    bad = [client.headers(n, [*REQUEST, ("connection", "x")]) for n in range(1, 43, 2)]
+    events = client.send(*bad)
+    assert sum(isinstance(event, StreamReset) for event in events) == 20
     assert events[-1].error_code == ErrorCode.ENHANCE_YOUR_CALM

@@ -12,11 +12,12 @@ What this module owns (RFC 9113):
 - flow control both ways on the connection and on every stream (6.9), with
   SETTINGS_INITIAL_WINDOW_SIZE changes applied to open streams (windows may
   go negative) and our receive windows credited back as data arrives;
-- sending: field blocks cut to the peer's SETTINGS_MAX_FRAME_SIZE, and DATA
-  from body sources, round robin over the ready streams (scheduler.py), each
-  frame sized to both windows.
+- RST_STREAM for the stream errors a peer causes, counted with the PING and
+  SETTINGS answers against limits.MAX_QUEUED_CONTROL_ANSWERS (a peer that
+  makes us reset streams without reading our resets is flooding us too).
 
-server.py and client.py add what each role checks in field sections.
+sending.py is the other half (field blocks and DATA out, within the peer's
+windows); server.py and client.py add what each role checks in field sections.
 
 Use: `receive_data(bytes) -> events`, then `data_to_send() -> bytes` for the
 socket.  A connection error queues GOAWAY and returns ConnectionFailed; the
@@ -31,7 +32,7 @@ bounds.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from . import frames as f
 from .errors import ConnectionFailure, ErrorCode, HTTP2Error, StreamFailure
@@ -50,23 +51,18 @@ from .events import (
 )
 from .hpack import Decoder, Encoder, FieldSectionTooLarge
 from .limits import REMEMBERED_RESET_STREAMS, Http2Limits
-from .scheduler import BodySource, BufferedBody, RoundRobin
+from .scheduler import RoundRobin
+from .sending import SendingSide
 from .streams import (
     PEER_MAY_SEND,
-    WE_MAY_SEND,
-    InvalidTransition,
     Stream,
     StreamEvent,
     StreamState,
     StreamTransition,
 )
 
-# How many bytes of DATA one call to data_to_send produces at most, so that a
-# large file is read a slice at a time as the socket drains.
-DATA_PER_CALL = 256 * 1024
 
-
-class Http2Connection:
+class Http2Connection(SendingSide):
     """The shared machinery; use ServerConnection or ClientConnection."""
 
     is_client = False
@@ -140,6 +136,7 @@ class Http2Connection:
                         break
                     self._dispatch(received.frame, events)
                 except StreamFailure as failure:
+                    self._count_control_answer()
                     self._reset(failure.stream_id, failure.code, failure.reason, events)
         except ConnectionFailure as failure:
             self._fail(failure, events)
@@ -386,15 +383,6 @@ class Http2Connection:
             if delta > 0 and stream.body is not None:
                 self._ready.add(stream.stream_id)
 
-    def _queue_control_answer(self, frame: f.SettingsFrame | f.PingFrame) -> None:
-        self._control_answers_queued += 1
-        if self._control_answers_queued > self.limits.max_queued_control_answers:
-            raise ConnectionFailure(
-                ErrorCode.ENHANCE_YOUR_CALM,
-                f"{self._control_answers_queued} PING or SETTINGS answers unread",
-            )
-        self._outbound += frame.encode()
-
     def _receive_ping(self, frame: f.PingFrame, events: list[Event]) -> None:
         if frame.ack:
             events.append(PingAcknowledged(frame.opaque_data))
@@ -463,56 +451,7 @@ class Http2Connection:
             self._forget(stream)
         events.append(self.failed)
 
-    # -- sending ----------------------------------------------------------------
-
-    def _stream_to_send_on(self, stream_id: int) -> Stream:
-        stream = self.streams.get(stream_id)
-        if stream is None or stream.state not in WE_MAY_SEND:
-            state = "closed or idle" if stream is None else stream.state.value
-            raise InvalidTransition(f"cannot send on stream {stream_id}: {state}")
-        return stream
-
-    def _send_field_block(
-        self, stream: Stream, fields: Iterable[tuple[str, str]], end_stream: bool
-    ) -> None:
-        block = self._encoder.encode(fields)
-        max_size = self.peer_settings[f.SettingCode.MAX_FRAME_SIZE]
-        first, rest = block[:max_size], block[max_size:]
-        self._outbound += f.HeadersFrame(
-            stream.stream_id, first, end_stream=end_stream, end_headers=not rest
-        ).encode()
-        while rest:
-            piece, rest = rest[:max_size], rest[max_size:]
-            self._outbound += f.ContinuationFrame(stream.stream_id, piece, not rest).encode()
-        if end_stream:
-            self._transition(stream, StreamEvent.SEND_END_STREAM)
-
-    def send_data(self, stream_id: int, data: bytes, end_stream: bool = False) -> None:
-        """Queue body bytes; they leave as the windows allow (see data_to_send)."""
-        stream = self._stream_to_send_on(stream_id)
-        body = stream.body
-        if body is None:
-            body = stream.body = BufferedBody()
-        if not isinstance(body, BufferedBody):
-            raise InvalidTransition(f"stream {stream_id} already sends from a body source")
-        body.append(data)
-        if end_stream:
-            body.finish()
-        self._ready.add(stream_id)
-
-    def send_body(
-        self,
-        stream_id: int,
-        source: BodySource,
-        trailers: Iterable[tuple[str, str]] | None = None,
-    ) -> None:
-        """Send `source` as DATA as the windows allow, then END_STREAM (or `trailers`)."""
-        stream = self._stream_to_send_on(stream_id)
-        if stream.body is not None:
-            raise InvalidTransition(f"stream {stream_id} already has a body")
-        stream.body = source
-        stream.trailers = None if trailers is None else tuple(trailers)
-        self._ready.add(stream_id)
+    # -- what the caller asks for -----------------------------------------------
 
     def reset_stream(self, stream_id: int, code: ErrorCode = ErrorCode.CANCEL) -> None:
         """Our own RST_STREAM (for instance a response we cannot finish)."""
@@ -539,60 +478,3 @@ class Http2Connection:
             return True
         stopping = self.goaway_sent_last_stream_id is not None or self.goaway_received is not None
         return stopping and not self.streams and not self._outbound
-
-    def data_to_send(self, max_data: int = DATA_PER_CALL) -> bytes:
-        """Everything queued, plus DATA frames for ready streams up to `max_data` bytes."""
-        if self.failed is None:
-            self._schedule_data(max_data)
-        out = bytes(self._outbound)
-        self._outbound.clear()
-        self._control_answers_queued = 0
-        return out
-
-    def _schedule_data(self, budget: int) -> None:
-        """Round robin: one frame per ready stream in turn (limits fairness, not throughput)."""
-        max_frame = self.peer_settings[f.SettingCode.MAX_FRAME_SIZE]
-        idle_turns = 0
-        while self._ready and idle_turns < len(self._ready) and budget > 0:
-            stream_id = self._ready.next()
-            stream = self.streams.get(stream_id)
-            if stream is None or stream.body is None:
-                continue
-            allowed = min(self.send_window, stream.send_window, max_frame, budget)
-            try:
-                chunk, last = stream.body.read(max(allowed, 0))
-            except OSError as error:
-                self._reset(stream_id, ErrorCode.INTERNAL_ERROR, str(error), [])
-                continue
-            if not chunk and not last:
-                idle_turns += 1
-                # Waiting for its stream window (its WINDOW_UPDATE re-adds it) or for the
-                # caller's next bytes (send_data does); waiting for the connection window,
-                # it keeps its turn.
-                body = stream.body
-                has_bytes = not isinstance(body, BufferedBody) or body.pending > 0
-                if has_bytes and stream.send_window > 0 and self.send_window <= 0:
-                    self._ready.add(stream_id)
-                continue
-            idle_turns = 0
-            self.send_window -= len(chunk)
-            stream.send_window -= len(chunk)
-            budget -= len(chunk)
-            end_stream = last and stream.trailers is None
-            self._outbound += f.DataFrame(stream_id, chunk, end_stream).encode()
-            if last:
-                stream.body = None
-                if stream.trailers is not None:
-                    self._send_field_block(stream, stream.trailers, end_stream=True)
-                else:
-                    self._transition(stream, StreamEvent.SEND_END_STREAM)
-                self._stream_finished_sending(stream)
-            else:
-                self._ready.add(stream_id)
-
-    def _stream_finished_sending(self, stream: Stream) -> None:
-        if not self.is_client:
-            # limits.RAPID_RESET_ALLOWANCE: a served response earns an allowance back.
-            self._reset_allowance = min(
-                self._reset_allowance + 1, self.limits.rapid_reset_allowance
-            )

@@ -164,6 +164,7 @@ def decode_integer(data: bytes, offset: int, prefix_bits: int) -> tuple[int, int
 
 # -- Huffman coding (section 5.2, appendix B) --------------------------------
 
+
 def _nibble_decoder() -> tuple[tuple[tuple[int, int], ...], frozenset[int]]:
     """Appendix B's code as a machine that reads four bits at a time.
 

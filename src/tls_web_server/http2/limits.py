@@ -45,10 +45,11 @@ MAX_CONTINUATION_FRAMES = 64
 # that runs out cancels faster than we serve and gets GOAWAY ENHANCE_YOUR_CALM.
 RAPID_RESET_ALLOWANCE = 200
 
-# PING and SETTINGS each make us queue an acknowledgement.  A peer that sends
-# them without reading our answers grows our output buffer; this many
-# acknowledgements queued since the caller last took our bytes is a flood:
-# GOAWAY ENHANCE_YOUR_CALM.
+# PING and SETTINGS each make us queue an acknowledgement, and a stream error
+# an RST_STREAM.  A peer that causes them without reading our answers grows
+# our output buffer (the PING, SETTINGS and reset floods of 2019); this many
+# answers queued since the caller last took our bytes is a flood: GOAWAY
+# ENHANCE_YOUR_CALM.
 MAX_QUEUED_CONTROL_ANSWERS = 1000
 
 # Our receive windows: 64 KiB - 1 per stream (the protocol's default, RFC 9113
