@@ -14,7 +14,7 @@ read the clock: timeouts are the caller's, which ends with close().
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .connection import Http2Connection
 from .errors import ConnectionFailure, ErrorCode, StreamFailure
@@ -22,15 +22,20 @@ from .events import Event, RequestReceived, RequestRejected, StreamEnded, Traile
 from .fields import check_request, check_trailers, content_length
 from .frames import CLIENT_PREFACE, SettingCode
 from .hpack import FieldSectionTooLarge
-from .streams import PEER_MAY_SEND, Stream, StreamEvent
+from .limits import Http2Limits
+from .streams import PEER_MAY_SEND, Stream, StreamEvent, StreamTransition
 
 
 class ServerConnection(Http2Connection):
     is_client = False
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
-        self._preface_missing = len(CLIENT_PREFACE)
+    def __init__(
+        self,
+        limits: Http2Limits | None = None,
+        on_transition: Callable[[int, StreamTransition], None] | None = None,
+    ) -> None:
+        super().__init__(limits, on_transition)
+        self._preface_missing = len(CLIENT_PREFACE)  # bytes of the magic string still due
 
     def _strip_preface(self, data: bytes) -> bytes:
         if not self._preface_missing:
