@@ -303,3 +303,27 @@ def test_a_goaway_from_the_client_is_reported() -> None:
     events = client.send(f.GoAwayFrame(0, ErrorCode.NO_ERROR, b"bye"))
     assert client.server.goaway_received == events[0]
     assert client.server.is_finished
+
+
+def test_trailers_follow_the_queued_body_or_the_head() -> None:
+    client = FrameClient()
+    client.send(client.headers(1), client.headers(3))
+    client.server.send_response(1, [(":status", "200")])
+    client.server.send_data(1, b"abc")
+    client.server.send_trailers(1, [("x-done", "1")])
+    client.server.send_response(3, [(":status", "200")])
+    client.server.send_trailers(3, [("x-done", "3")])
+    frames = client.read()
+    summary = [(type(x).__name__, x.stream_id, getattr(x, "end_stream", None)) for x in frames]
+    assert summary == [
+        ("HeadersFrame", 1, False),
+        ("HeadersFrame", 3, False),
+        ("HeadersFrame", 3, True),
+        ("DataFrame", 1, False),
+        ("HeadersFrame", 1, True),
+    ]
+    blocks = [
+        client.decoder.decode(x.header_block) for x in frames if isinstance(x, f.HeadersFrame)
+    ]
+    assert blocks[2] == [("x-done", "3")] and blocks[3] == [("x-done", "1")]
+    assert not client.server.streams

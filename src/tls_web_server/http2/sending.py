@@ -4,10 +4,11 @@ What this module owns (RFC 9113):
 - field blocks encoded with HPACK and cut into HEADERS + CONTINUATION at the
   peer's SETTINGS_MAX_FRAME_SIZE (section 4.3);
 - response bodies queued per stream (`send_data`, or `send_body` with a
-  scheduler.BodySource and optional trailers) and sent by `data_to_send`:
-  ready streams served round robin, one DATA frame each in turn, every frame
-  sized to the connection window, the stream's window (which may be negative:
-  then it waits) and the peer's maximum frame size (section 6.9);
+  scheduler.BodySource) and their trailers (`send_trailers`), sent by
+  `data_to_send`: ready streams served round robin, one DATA frame each in
+  turn, every frame sized to the connection window, the stream's window
+  (which may be negative: then it waits) and the peer's maximum frame size
+  (section 6.9);
 - the output buffer, and the count of acknowledgements queued in it since
   the caller last took it (limits.MAX_QUEUED_CONTROL_ANSWERS).
 
@@ -113,6 +114,22 @@ class SendingSide:
             raise InvalidTransition(f"stream {stream_id} already has a body")
         stream.body = source
         stream.trailers = None if trailers is None else tuple(trailers)
+        self._ready.add(stream_id)
+
+    def send_trailers(self, stream_id: int, fields: Iterable[tuple[str, str]]) -> None:
+        """End the stream with a trailer section, after whatever body is queued (section 8.1)."""
+        stream = self._stream_to_send_on(stream_id)
+        if stream.trailers is not None:
+            raise InvalidTransition(f"stream {stream_id} already has trailers")
+        trailers = tuple(fields)
+        body = stream.body
+        if body is None:
+            self._send_field_block(stream, trailers, end_stream=True)
+            self._stream_finished_sending(stream)
+            return
+        stream.trailers = trailers
+        if isinstance(body, BufferedBody):
+            body.finish()
         self._ready.add(stream_id)
 
     def data_to_send(self, max_data: int = DATA_PER_CALL) -> bytes:
