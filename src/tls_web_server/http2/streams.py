@@ -30,6 +30,10 @@ class StreamState(Enum):
     HALF_CLOSED_REMOTE = "half-closed (remote)"
     CLOSED = "closed"
 
+    # Members are singletons: identity hashing spares Enum's Python-level
+    # __hash__ on the hot path (NEXT_STATE is looked up on every stream event).
+    __hash__ = object.__hash__
+
 
 class StreamEvent(Enum):
     """The figure's labels: H is HEADERS, PP PUSH_PROMISE, ES END_STREAM, R RST_STREAM."""
@@ -42,6 +46,8 @@ class StreamEvent(Enum):
     RECV_END_STREAM = "recv ES"
     SEND_RST_STREAM = "send R"
     RECV_RST_STREAM = "recv R"
+
+    __hash__ = object.__hash__  # as StreamState's
 
 
 @dataclass(frozen=True, slots=True)
