@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from .. import crypto, pki
 from ..errors import AlertDescription, TLSError
+from ..names import describe
 from .client_settings import VERIFIABLE_SCHEMES
-from .enums import SignatureScheme
+from .enums import ExtensionType, SignatureScheme
 from .messages import SERVER_SIGNATURE_CONTEXT, Certificate, CertificateVerify
 
 
@@ -38,6 +39,37 @@ def verify_server_chain(
         return pki.verify_chain(chain, trusted_roots, server_name, now)
     except pki.ChainError as error:
         raise TLSError(error.reason, error.alert) from error
+
+
+# Section 4.2, the table: the extensions a CertificateEntry may carry.
+_CERTIFICATE_ENTRY_EXTENSIONS = frozenset(
+    (ExtensionType.status_request, ExtensionType.signed_certificate_timestamp)
+)
+
+
+def check_certificate_entry_extensions(
+    certificate: Certificate, offered_extensions: frozenset[int]
+) -> None:
+    """Section 4.4.2: each entry's extensions answer ones our ClientHello offered.
+
+    "Extensions in the Certificate message from the server MUST correspond
+    to ones from the ClientHello message": an answer to something we never
+    asked is unsupported_extension; one we asked for that has no place in a
+    CertificateEntry is illegal_parameter.
+    """
+    for entry in certificate.entries:
+        for extension in entry.extensions:
+            name = describe(ExtensionType, extension.type)
+            if extension.type not in offered_extensions:
+                raise TLSError(
+                    f"a CertificateEntry carries {name}, which we did not offer",
+                    AlertDescription.unsupported_extension,
+                )
+            if extension.type not in _CERTIFICATE_ENTRY_EXTENSIONS:
+                raise TLSError(
+                    f"a CertificateEntry carries {name}, which belongs elsewhere",
+                    AlertDescription.illegal_parameter,
+                )
 
 
 def verify_server_signature(
