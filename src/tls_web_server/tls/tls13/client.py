@@ -40,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
-from .. import crypto, pki
+from .. import crypto, pki_verification
 from ..api import Negotiated, Observer
 from ..errors import AlertDescription, TLSError
 from ..handshake_states import Transition
@@ -467,7 +467,10 @@ class ExpectCertificateVerify:
     expects: ClassVar[tuple[HandshakeType, ...]] = (HandshakeType.certificate_verify,)
 
     def __init__(
-        self, handshake: _Handshake, answers: _ServerAnswers, verified: pki.VerifiedChain
+        self,
+        handshake: _Handshake,
+        answers: _ServerAnswers,
+        verified: pki_verification.VerifiedChain,
     ) -> None:
         self.handshake = handshake
         self.answers = answers
