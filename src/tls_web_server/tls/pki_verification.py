@@ -28,7 +28,6 @@ a client chain with Ed25519 is refused (unsupported_certificate).
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import warnings
 from collections.abc import Sequence
@@ -102,16 +101,28 @@ def verify_client_chain(
 # ---------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=16)
-def _store(roots: tuple[x509.Certificate, ...]) -> verification.Store:
-    """One Store per set of roots (the system store holds about 150): built once, reused."""
-    return verification.Store(list(roots))
+# One Store per set of roots, looked up by the identity of the caller's
+# sequence (client settings keep theirs for their whole life): hashing the
+# system store's 150 certificates on every handshake would cost a millisecond.
+_STORES: dict[int, tuple[Sequence[x509.Certificate], verification.Store]] = {}
+_STORES_KEPT = 16
+
+
+def _store(roots: Sequence[x509.Certificate]) -> verification.Store:
+    cached = _STORES.get(id(roots))
+    if cached is not None and cached[0] is roots:
+        return cached[1]
+    if len(_STORES) >= _STORES_KEPT:
+        _STORES.clear()
+    store = verification.Store(list(roots))
+    _STORES[id(roots)] = (roots, store)  # keeping `roots` alive keeps its id unique
+    return store
 
 
 def _policy(roots: Sequence[x509.Certificate], moment: datetime) -> verification.PolicyBuilder:
     if not roots:
         raise ChainError("no trusted root to verify the chain with", AlertDescription.unknown_ca)
-    return verification.PolicyBuilder().store(_store(tuple(roots))).time(moment)
+    return verification.PolicyBuilder().store(_store(roots)).time(moment)
 
 
 def _server_verifier(

@@ -55,26 +55,20 @@ _CHANGE_CIPHER_SPEC = int(ContentType.change_cipher_spec)
 # move to the next key well before that, whatever the cipher suite.
 KEY_UPDATE_AFTER_RECORDS = 1 << 24
 
-# What a peer may make us do for nothing.  Each limit below is a run of
-# records that carries no application data; the run ends, and its count goes
-# back to zero, with the next record of application data that is not empty.
-# Beyond a limit the peer is abusing the protocol: unexpected_message, as
-# BoringSSL and OpenSSL answer.  docs/tls13.md lists them with their reasons.
+# What a peer may make us do for nothing (docs/tls13.md lists each limit and
+# why).  Each is a run of records carrying no application data, ended (its
+# count back to zero) by the next non-empty application data record; past a
+# limit the peer abuses the protocol: unexpected_message, as in BoringSSL.
 
-# KeyUpdates in a row without application data between them (BoringSSL's
-# kMaxKeyUpdates).  Each one costs us a key derivation and, when it asks for
-# an update, a KeyUpdate of our own: 10,000 of them in 270 KB would make us
-# send 270 KB back.  No honest peer updates its keys 32 times over no data.
+# KeyUpdates in a row (BoringSSL's kMaxKeyUpdates).  Each costs a key
+# derivation and, when it asks for one, a KeyUpdate back: 10,000 of them in
+# 270 KB would make us send 270 KB.  No honest peer needs 32 over no data.
 MAX_KEY_UPDATES_WITHOUT_DATA = 32
-
-# Empty application_data records in a row (OpenSSL's MAX_EMPTY_RECORDS,
-# BoringSSL's kMaxEmptyRecords).  Section 5.4 allows them as traffic
-# analysis countermeasures, but each costs an AEAD open and yields nothing.
+# Empty application_data records in a row (OpenSSL's MAX_EMPTY_RECORDS):
+# section 5.4 allows them against traffic analysis; each costs an AEAD open.
 MAX_EMPTY_RECORDS = 32
-
-# Warning alerts in a row (BoringSSL's kMaxWarningAlerts; OpenSSL allows 5).
-# In TLS 1.3 the only warning alert is user_canceled (section 6.1), which a
-# close_notify follows: a few are plenty.
+# Warning alerts in a row (BoringSSL's kMaxWarningAlerts): TLS 1.3's only
+# warning is user_canceled, which close_notify follows (section 6.1).
 MAX_WARNING_ALERTS = 4
 
 
