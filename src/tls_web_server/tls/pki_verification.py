@@ -77,6 +77,8 @@ def verify_chain(
             path = verifier.verify(chain[0], chain[1:])
         except verification.VerificationError as error:
             raise _explain(str(error), chain, roots, moment, server_name) from error
+        except _LIBRARY_ERRORS as error:  # a root or a certificate the library cannot use
+            raise _unusable(error) from error
         return _verified(path)
 
 
@@ -93,6 +95,8 @@ def verify_client_chain(
             verified = verifier.verify(chain[0], chain[1:])
         except verification.VerificationError as error:
             raise _explain(str(error), chain, roots, moment, None) from error
+        except _LIBRARY_ERRORS as error:  # a root or a certificate the library cannot use
+            raise _unusable(error) from error
         return _verified(verified.chain)
 
 
@@ -142,14 +146,18 @@ def _server_verifier(
         raise _explain_name(leaf, server_name) from error
 
 
+def _unusable(error: Exception) -> ChainError:
+    return ChainError(
+        f"certificate could not be processed: {error}", AlertDescription.unsupported_certificate
+    )
+
+
 def _verified(path: Sequence[x509.Certificate]) -> VerifiedChain:
     leaf = path[0]
     try:
         leaf_public_key = leaf.public_key()
     except _LIBRARY_ERRORS as error:
-        raise ChainError(
-            f"certificate could not be processed: {error}", AlertDescription.unsupported_certificate
-        ) from error
+        raise _unusable(error) from error
     if not crypto.signature_schemes_for_key(leaf_public_key):
         raise ChainError(
             f"certificate '{describe_subject(leaf)}' has a key type TLS cannot use",
