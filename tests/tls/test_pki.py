@@ -19,7 +19,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tls_web_server.tls import pki
+from tls_web_server.tls import pki, pki_verification
 from tls_web_server.tls.errors import AlertDescription
 
 from .conftest import DemoPki, make_demo_pki
@@ -42,9 +42,9 @@ def chain_of(demo: DemoPki) -> list[bytes]:
 
 def expect_chain_error(
     chain: list[bytes], roots: tuple[x509.Certificate, ...], name: str, now: float
-) -> pki.ChainError:
-    with pytest.raises(pki.ChainError) as caught:
-        pki.verify_chain(chain, roots, name, now)
+) -> pki_verification.ChainError:
+    with pytest.raises(pki_verification.ChainError) as caught:
+        pki_verification.verify_chain(chain, roots, name, now)
     return caught.value
 
 
@@ -75,10 +75,34 @@ def build_certificate(
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before)
         .not_valid_after(not_before + timedelta(days=30))
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
+    if issuer is not None:
+        # RFC 5280 section 4.2.1.1: every certificate but a self-signed root names
+        # its issuer's key; the library's Web PKI profile insists on it.
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer[0].public_key()),
+            critical=False,
+        )
     if ca is not None:
         builder = builder.add_extension(
             x509.BasicConstraints(ca=ca, path_length=path_length), critical=True
+        )
+    if ca:
+        # RFC 5280 section 4.2.1.3: a CA that signs certificates says so (keyCertSign).
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
         )
     if dns_names:
         builder = builder.add_extension(
@@ -359,7 +383,7 @@ def test_signature_bit_string_with_unused_bits_is_refused(start: datetime, custo
     error = expect_chain_error([bytes(tampered)], (custom_root[0],), "a.test", custom_now(start))
     assert error.alert is AlertDescription.bad_certificate
     assert error.reason == "certificate 1 in the chain has unused bits in its signature"
-    pki.verify_chain([der(leaf)], (custom_root[0],), "a.test", custom_now(start))
+    pki_verification.verify_chain([der(leaf)], (custom_root[0],), "a.test", custom_now(start))
 
 
 def test_unreadable_and_bad_key_files_are_refused(tmp_path: Path, ecdsa_pki: DemoPki) -> None:
@@ -415,7 +439,9 @@ def test_no_system_store_and_no_certifi_is_a_pki_error(
 
 
 def test_a_good_chain_verifies(any_pki: DemoPki) -> None:
-    verified = pki.verify_chain(chain_of(any_pki), any_pki.roots, "localhost", any_pki.now)
+    verified = pki_verification.verify_chain(
+        chain_of(any_pki), any_pki.roots, "localhost", any_pki.now
+    )
     spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     leaf_key = any_pki.credentials.private_key.public_key()
     assert verified.leaf_public_key.public_bytes(*spki) == leaf_key.public_bytes(*spki)
@@ -428,12 +454,12 @@ def test_a_good_chain_verifies(any_pki: DemoPki) -> None:
 
 @pytest.mark.parametrize("name", ["localhost", "LocalHost", "localhost.", "127.0.0.1", "::1"])
 def test_names_and_addresses_in_the_san_match(ecdsa_pki: DemoPki, name: str) -> None:
-    pki.verify_chain(chain_of(ecdsa_pki), ecdsa_pki.roots, name, ecdsa_pki.now)
+    pki_verification.verify_chain(chain_of(ecdsa_pki), ecdsa_pki.roots, name, ecdsa_pki.now)
 
 
 def test_chain_ending_in_a_copy_of_the_trusted_root_verifies(ecdsa_pki: DemoPki) -> None:
     chain = [*chain_of(ecdsa_pki), der(ecdsa_pki.roots[0])]
-    verified = pki.verify_chain(chain, ecdsa_pki.roots, "localhost", ecdsa_pki.now)
+    verified = pki_verification.verify_chain(chain, ecdsa_pki.roots, "localhost", ecdsa_pki.now)
     assert len(verified.subjects) == 3
 
 
@@ -577,7 +603,7 @@ def test_wildcard_covers_exactly_one_leftmost_label(
         "leaf", custom_root, ca=False, dns_names=("*.example.test",), not_before=start
     )
     if matches:
-        pki.verify_chain([der(leaf)], (custom_root[0],), name, custom_now(start))
+        pki_verification.verify_chain([der(leaf)], (custom_root[0],), name, custom_now(start))
     else:
         error = expect_chain_error([der(leaf)], (custom_root[0],), name, custom_now(start))
         assert error.reason == f"certificate for *.example.test does not match {name}"
@@ -593,8 +619,8 @@ def test_common_name_is_never_used_as_the_server_name(start: datetime, custom_ro
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.binary(max_size=300), min_size=1, max_size=3))
 def test_random_bytes_as_certificates_only_raise_chain_error(chain: list[bytes]) -> None:
-    with pytest.raises(pki.ChainError):
-        pki.verify_chain(chain, (), "localhost", 0.0)
+    with pytest.raises(pki_verification.ChainError):
+        pki_verification.verify_chain(chain, (), "localhost", 0.0)
 
 
 @settings(max_examples=150, deadline=None)
@@ -606,5 +632,5 @@ def test_corrupted_leaf_never_raises_a_library_error(
     leaf[position % len(leaf)] ^= flip
     chain = [bytes(leaf), chain_of(ecdsa_pki)[1]]
     # Almost every flip breaks a signature; whatever happens, it is ChainError or success.
-    with contextlib.suppress(pki.ChainError):
-        pki.verify_chain(chain, ecdsa_pki.roots, "localhost", ecdsa_pki.now)
+    with contextlib.suppress(pki_verification.ChainError):
+        pki_verification.verify_chain(chain, ecdsa_pki.roots, "localhost", ecdsa_pki.now)

@@ -1,28 +1,20 @@
-"""Certificates: make a demo chain, load a server's key and chain, verify a peer's chain.
+"""Certificates: load a server's key and chain and a client's roots; make a demo chain.
 
 What this module owns:
-- Generating the demo PKI (root CA -> intermediate CA -> server certificate)
-  with the extensions real clients (OpenSSL, curl, Chromium) insist on.
 - Loading a server's certificate chain and private key from PEM files, and a
   client's trusted roots (a CA file, or the system store).
-- Verifying the chain a server sent: signatures link by link up to a trusted
-  root, validity dates, CA flags and path lengths, the serverAuth purpose, and
-  the name the client asked for (RFC 5280 section 6, RFC 6125 section 6).
+- Generating the demo PKI (root CA -> intermediate CA -> server certificate)
+  with the extensions real clients (OpenSSL, curl, Chromium) insist on.
+- Naming a certificate for messages and traces (`describe_subject`,
+  `subject_names`, `describe_certificate`).
 
-What it must never do:
-- Verification never reads the clock or the disk: `now` and the roots are
-  parameters, so a test (or a trace) can replay it.
-- A peer's bad certificate never escapes as a library exception: it becomes
-  `ChainError` with the TLS alert to send.  A bad local file becomes `PkiError`.
-- It never falls back to the Common Name for the server name (RFC 6125
-  section 6.4.4 allows it, every modern client has dropped it).
+Verifying a peer's chain is pki_verification.py's, with the library's path
+validation; its outcome, `VerifiedChain` or `ChainError`, is defined here so
+that pki_ed25519.py can share it.
 
+What it must never do: turn a bad local file into anything but `PkiError`.
 Only the generation functions, which run at the CLI edge, may default `now` to
 the current time; key generation uses the library's own random source.
-
-The module has three sections (loading, verifying, generating) and runs longer
-than most; they stay together because all three speak X.509 and are the only
-certificate code besides crypto.py that may import `cryptography`.
 """
 
 from __future__ import annotations
@@ -39,11 +31,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.utils import CryptographyDeprecationWarning
-from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from . import crypto
 from .errors import AlertDescription
@@ -71,41 +63,27 @@ _PEM_CERTIFICATE = re.compile(
     rb"-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----", re.DOTALL
 )
 
-# Extensions verify_chain acts on.  RFC 5280 section 4.2: a certificate with a
-# critical extension the verifier does not process must be rejected.
-_UNDERSTOOD_EXTENSIONS = {
-    ExtensionOID.BASIC_CONSTRAINTS,
-    ExtensionOID.KEY_USAGE,
-    ExtensionOID.EXTENDED_KEY_USAGE,
-    ExtensionOID.SUBJECT_ALTERNATIVE_NAME,
-    ExtensionOID.SUBJECT_KEY_IDENTIFIER,
-    ExtensionOID.AUTHORITY_KEY_IDENTIFIER,
-}
-
-# Everything the library may raise while parsing a certificate or checking a
-# signature on one.  Converted to ChainError at this module's boundary.
-_LIBRARY_ERRORS = (
-    ValueError,
-    TypeError,
-    UnsupportedAlgorithm,
-    InvalidSignature,
-    x509.InvalidVersion,
-    x509.DuplicateExtension,
-    x509.UnsupportedGeneralNameType,
-)
-
 
 class PkiError(Exception):
     """A local problem: a file is unreadable, not PEM, or the key does not match the certificate."""
 
 
 class ChainError(Exception):
-    """The peer's certificate chain failed verification; `alert` is what to tell the peer."""
+    """A peer's certificate chain failed verification; `alert` is what to tell the peer."""
 
     def __init__(self, reason: str, alert: AlertDescription) -> None:
         super().__init__(reason)
         self.reason = reason
         self.alert = alert
+
+
+@dataclass(frozen=True)
+class VerifiedChain:
+    """Proof that a chain checked out: the key the peer must now prove it holds."""
+
+    leaf_public_key: crypto.PublicKey
+    # The path the verifier built, leaf first, ending with the trusted root (RFC 4514).
+    subjects: tuple[str, ...]
 
 
 # --------------------------------------------------------------------------
@@ -170,10 +148,10 @@ def _load_private_key(path: Path) -> crypto.PrivateKey:
     return key
 
 
-def _subject_names(
+def subject_names(
     certificate: x509.Certificate,
 ) -> tuple[list[str], list[ipaddress.IPv4Address | ipaddress.IPv6Address]]:
-    """The SAN DNS names and IP addresses; empty when there is no SAN extension."""
+    """The SAN DNS names and IP addresses; empty when there is no SAN extension (for messages)."""
     try:
         names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -196,7 +174,7 @@ def load_server_credentials(
         raise PkiError(f"{certificate}: unsupported public key in the certificate") from error
     if _public_key_der(private_key.public_key()) != _public_key_der(leaf_public_key):
         raise PkiError(f"the key {key} does not belong to the certificate {certificate}")
-    dns_names, addresses = _subject_names(leaf)
+    dns_names, addresses = subject_names(leaf)
     return ServerCredentials(
         chain_der=tuple(cert.public_bytes(serialization.Encoding.DER) for cert in certificates),
         private_key=private_key,
@@ -217,7 +195,8 @@ def describe_certificate(der: bytes) -> str | None:
         warnings.simplefilter("ignore")
         try:
             certificate = x509.load_der_x509_certificate(der)
-            return f"{_describe(certificate)} (issued by {certificate.issuer.rfc4514_string()})"
+            issuer = certificate.issuer.rfc4514_string()
+            return f"{describe_subject(certificate)} (issued by {issuer})"
         except (ValueError, x509.InvalidVersion):
             return None
 
@@ -242,289 +221,9 @@ def load_trusted_roots(cafile: Path | None = None) -> tuple[x509.Certificate, ..
     return tuple(_parse_pem_certificates(data, bundle, skip_unparsable=True))
 
 
-# --------------------------------------------------------------------------
-# Verifying a peer's chain.
-# --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VerifiedChain:
-    """Proof that a chain checked out: the key the peer must now prove it holds."""
-
-    leaf_public_key: crypto.PublicKey
-    subjects: tuple[str, ...]  # RFC 4514 strings, leaf first, ending with the trusted root
-
-
-def _describe(certificate: x509.Certificate) -> str:
+def describe_subject(certificate: x509.Certificate) -> str:
+    """A certificate's subject as an RFC 4514 string, for messages and traces."""
     return certificate.subject.rfc4514_string() or "(empty subject)"
-
-
-def _der_element(data: bytes, offset: int) -> tuple[int, int, int]:
-    """(tag, start of contents, end of contents) of the DER element at `offset` (X.690 8.1)."""
-    tag = data[offset]
-    length = data[offset + 1]
-    start = offset + 2
-    if length & 0x80:  # long form: the low bits count the length bytes that follow
-        count = length & 0x7F
-        length = int.from_bytes(data[start : start + count], "big")
-        start += count
-    return tag, start, start + length
-
-
-def _signature_is_whole_bytes(der: bytes) -> bool:
-    """Whether signatureValue, a BIT STRING, declares zero unused bits.
-
-    RFC 5280 section 4.1.1.3 puts the signature in a BIT STRING whose first
-    content byte counts unused trailing bits.  The library ignores that count,
-    so without this check the byte could be changed without the signature
-    failing; OpenSSL refuses such certificates and so do we.
-    """
-    try:
-        _certificate, start, _end = _der_element(der, 0)
-        _tbs, _start, after_tbs = _der_element(der, start)
-        _algorithm, _start, after_algorithm = _der_element(der, after_tbs)
-        tag, contents, _end = _der_element(der, after_algorithm)
-        return tag == 0x03 and der[contents] == 0
-    except IndexError:
-        return False
-
-
-def _parse_peer_certificate(der: bytes, position: int) -> x509.Certificate:
-    """Parse one DER certificate and touch every lazily parsed part, so errors surface here."""
-    try:
-        certificate = x509.load_der_x509_certificate(der)
-        certificate.subject.rfc4514_string()
-        certificate.issuer.rfc4514_string()
-        for extension in certificate.extensions:
-            extension.value  # noqa: B018 - parsing happens on access
-        certificate.not_valid_before_utc  # noqa: B018
-        certificate.not_valid_after_utc  # noqa: B018
-    except _LIBRARY_ERRORS as error:
-        raise ChainError(
-            f"certificate {position + 1} in the chain cannot be parsed: {error}",
-            AlertDescription.bad_certificate,
-        ) from error
-    if not _signature_is_whole_bytes(der):
-        raise ChainError(
-            f"certificate {position + 1} in the chain has unused bits in its signature",
-            AlertDescription.bad_certificate,
-        )
-    return certificate
-
-
-def _check_issued_by(certificate: x509.Certificate, issuer: x509.Certificate) -> None:
-    try:
-        certificate.verify_directly_issued_by(issuer)
-    except InvalidSignature as error:
-        raise ChainError(
-            f"the signature on '{_describe(certificate)}' does not verify with the key of"
-            f" '{_describe(issuer)}'",
-            AlertDescription.bad_certificate,
-        ) from error
-    except (ValueError, TypeError, UnsupportedAlgorithm) as error:
-        raise ChainError(
-            f"'{_describe(certificate)}' was not issued by '{_describe(issuer)}' ({error})",
-            AlertDescription.bad_certificate,
-        ) from error
-
-
-def _find_issuing_root(
-    certificate: x509.Certificate, roots: Sequence[x509.Certificate]
-) -> x509.Certificate | None:
-    for root in roots:
-        if root.subject != certificate.issuer:
-            continue
-        try:
-            certificate.verify_directly_issued_by(root)
-        except _LIBRARY_ERRORS:
-            continue
-        return root
-    return None
-
-
-def _build_path(
-    chain: list[x509.Certificate], roots: Sequence[x509.Certificate]
-) -> list[x509.Certificate]:
-    """Leaf first, each certificate signed by the next, ending with a trusted root."""
-    trusted = {root.public_bytes(serialization.Encoding.DER) for root in roots}
-    path: list[x509.Certificate] = []
-    for position, certificate in enumerate(chain):
-        path.append(certificate)
-        if certificate.public_bytes(serialization.Encoding.DER) in trusted:
-            return path  # the peer sent a copy of one of our roots: the path ends there
-        if position + 1 < len(chain):
-            _check_issued_by(certificate, chain[position + 1])
-    root = _find_issuing_root(path[-1], roots)
-    if root is None:
-        raise ChainError(
-            f"chain does not lead to the trusted root ('{_describe(path[-1])}' was issued by"
-            f" '{path[-1].issuer.rfc4514_string()}', which is not trusted)",
-            AlertDescription.unknown_ca,
-        )
-    path.append(root)
-    return path
-
-
-def _check_dates(certificate: x509.Certificate, moment: datetime) -> None:
-    # RFC 8446 section 6.2: certificate_expired covers "expired or not currently valid".
-    if moment > certificate.not_valid_after_utc:
-        expiry = certificate.not_valid_after_utc.date().isoformat()
-        raise ChainError(
-            f"certificate '{_describe(certificate)}' expired on {expiry}",
-            AlertDescription.certificate_expired,
-        )
-    if moment < certificate.not_valid_before_utc:
-        start = certificate.not_valid_before_utc.date().isoformat()
-        raise ChainError(
-            f"certificate '{_describe(certificate)}' is not valid before {start}",
-            AlertDescription.certificate_expired,
-        )
-
-
-def _check_critical_extensions(certificate: x509.Certificate) -> None:
-    for extension in certificate.extensions:
-        if extension.critical and extension.oid not in _UNDERSTOOD_EXTENSIONS:
-            name = getattr(extension.oid, "_name", extension.oid.dotted_string)
-            raise ChainError(
-                f"certificate '{_describe(certificate)}' has a critical extension this"
-                f" verifier does not implement ({name})",
-                AlertDescription.unsupported_certificate,
-            )
-
-
-def _check_issuer(issuer: x509.Certificate, intermediates_below: int) -> None:
-    """RFC 5280 section 6.1.4 (k), (l), (n): may this certificate sign others?"""
-    extensions = issuer.extensions
-    try:
-        constraints = extensions.get_extension_for_class(x509.BasicConstraints).value
-    except x509.ExtensionNotFound:
-        constraints = None
-    if constraints is None or not constraints.ca:
-        raise ChainError(
-            f"issuer '{_describe(issuer)}' is not a CA", AlertDescription.bad_certificate
-        )
-    if constraints.path_length is not None and intermediates_below > constraints.path_length:
-        raise ChainError(
-            f"issuer '{_describe(issuer)}' allows {constraints.path_length} intermediate CAs"
-            f" below it, the chain has {intermediates_below}",
-            AlertDescription.bad_certificate,
-        )
-    with contextlib.suppress(x509.ExtensionNotFound):
-        if not extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign:
-            raise ChainError(
-                f"issuer '{_describe(issuer)}' may not sign certificates (no keyCertSign)",
-                AlertDescription.bad_certificate,
-            )
-
-
-def _check_leaf_purpose(leaf: x509.Certificate) -> None:
-    """A server certificate must allow TLS server authentication and signing."""
-    extensions = leaf.extensions
-    with contextlib.suppress(x509.ExtensionNotFound):
-        purposes = extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-        if ExtendedKeyUsageOID.SERVER_AUTH not in purposes:
-            raise ChainError(
-                f"certificate '{_describe(leaf)}' is not for TLS servers (no serverAuth)",
-                AlertDescription.unsupported_certificate,
-            )
-    with contextlib.suppress(x509.ExtensionNotFound):
-        if not extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature:
-            raise ChainError(
-                f"certificate '{_describe(leaf)}' may not sign (no digitalSignature)",
-                AlertDescription.unsupported_certificate,
-            )
-
-
-def _dns_name_matches(pattern: str, server_name: str) -> bool:
-    """RFC 6125 section 6.4.3: exact, or a leftmost `*.` standing for exactly one label."""
-    pattern = pattern.lower().rstrip(".")
-    if pattern == server_name:
-        return True
-    if not pattern.startswith("*."):
-        return False
-    first_label, dot, rest = server_name.partition(".")
-    return bool(first_label) and bool(dot) and rest == pattern[2:]
-
-
-def _check_name(leaf: x509.Certificate, server_name: str) -> None:
-    dns_names, addresses = _subject_names(leaf)
-    try:
-        address = ipaddress.ip_address(server_name.strip("[]"))
-    except ValueError:
-        address = None
-    if address is not None:
-        if address in addresses:
-            return
-        presented = [str(item) for item in addresses]
-    else:
-        wanted = server_name.lower().rstrip(".")
-        if any(_dns_name_matches(pattern, wanted) for pattern in dns_names):
-            return
-        presented = dns_names
-    if not presented:
-        raise ChainError(
-            f"certificate '{_describe(leaf)}' names no"
-            f" {'DNS name' if address is None else 'IP address'}"
-            f" in subjectAltName, so it cannot match {server_name} (the Common Name is not used)",
-            AlertDescription.bad_certificate,
-        )
-    raise ChainError(
-        f"certificate for {', '.join(presented)} does not match {server_name}",
-        AlertDescription.bad_certificate,
-    )
-
-
-def verify_chain(
-    chain_der: Sequence[bytes],
-    roots: Sequence[x509.Certificate],
-    server_name: str,
-    now: float,
-) -> VerifiedChain:
-    """Check the peer's chain (leaf first) against `roots` for `server_name` at time `now`."""
-    with warnings.catch_warnings():
-        # The library warns about oddities it still accepts (a negative serial
-        # number, a country name of the wrong length).  Peer-controlled bytes
-        # must not write to our logs, nor raise under `python -W error`.
-        warnings.simplefilter("ignore")
-        return _verify_chain(chain_der, roots, server_name, now)
-
-
-def _verify_chain(
-    chain_der: Sequence[bytes],
-    roots: Sequence[x509.Certificate],
-    server_name: str,
-    now: float,
-) -> VerifiedChain:
-    if not chain_der:
-        # RFC 8446 section 4.4.2.4: an empty server Certificate is a decode_error.
-        raise ChainError("the server sent no certificate", AlertDescription.decode_error)
-    chain = [_parse_peer_certificate(der, position) for position, der in enumerate(chain_der)]
-    try:
-        path = _build_path(chain, roots)
-        moment = datetime.fromtimestamp(now, tz=UTC)
-        for certificate in path:
-            _check_dates(certificate, moment)
-            _check_critical_extensions(certificate)
-        for position, issuer in enumerate(path[1:], start=1):
-            _check_issuer(issuer, intermediates_below=position - 1)
-        leaf = path[0]
-        _check_leaf_purpose(leaf)
-        _check_name(leaf, server_name)
-        leaf_public_key = leaf.public_key()
-    except _LIBRARY_ERRORS as error:
-        # A trusted root from the store with an odd encoding, or an unsupported key.
-        raise ChainError(
-            f"certificate could not be processed: {error}", AlertDescription.unsupported_certificate
-        ) from error
-    if not crypto.signature_schemes_for_key(leaf_public_key):
-        raise ChainError(
-            f"certificate '{_describe(leaf)}' has a key type TLS cannot use",
-            AlertDescription.unsupported_certificate,
-        )
-    return VerifiedChain(
-        leaf_public_key=leaf_public_key,
-        subjects=tuple(_describe(certificate) for certificate in path),
-    )
 
 
 # --------------------------------------------------------------------------

@@ -523,7 +523,7 @@ def _draw_verified(diagram: _Diagram, side: str, event: Mapping[str, Any]) -> No
     what = printable(str(event.get("name", "")))
     detail = printable(str(event.get("detail", "")))
     if what == "certificate chain":
-        # pki.VerifiedChain.subjects, leaf first, joined with " <- " by the protocols.
+        # pki_verification.VerifiedChain.subjects, leaf first, joined with " <- " by the protocols.
         diagram.note(side, "✔ verified certificate chain, leaf first:", "verified")
         for position, subject in enumerate(detail.split(" <- ")):
             diagram.note(side, ("    " if position == 0 else "  ← ") + subject, "verified")

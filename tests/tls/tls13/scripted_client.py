@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tls_web_server.tls import crypto, pki
+from tls_web_server.tls import crypto, pki, pki_verification
 from tls_web_server.tls.api import Observer
 from tls_web_server.tls.errors import AlertLevel
 from tls_web_server.tls.names import describe
@@ -405,7 +405,7 @@ class ScriptedClient:
         self.messages.append(verify)
         if self.roots is not None and self.certificate is not None and self.now is not None:
             chain = [entry.cert_data for entry in self.certificate.entries]
-            verified = pki.verify_chain(
+            verified = pki_verification.verify_chain(
                 chain, self.roots, self.options.server_name or "localhost", self.now
             )
             signed = _SERVER_SIGNATURE_CONTEXT + self.transcript.digest()

@@ -644,7 +644,7 @@ def test_post_handshake_messages_a_client_may_not_send(
 
 
 def test_a_handshake_message_over_the_size_limit(server: TLS13ServerConnection) -> None:
-    header = bytes((HandshakeType.client_hello,)) + (1 << 17).to_bytes(3, "big")
+    header = bytes((HandshakeType.client_hello,)) + (1 << 18).to_bytes(3, "big")
     assert_fails(
         server, plaintext_record(ContentType.handshake, header), AlertDescription.decode_error
     )

@@ -40,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
-from .. import crypto, pki
+from .. import crypto, pki_verification
 from ..api import Negotiated, Observer
 from ..errors import AlertDescription, TLSError
 from ..handshake_states import Transition
@@ -77,7 +77,11 @@ from .messages import (
     NewSessionTicket,
     ServerHello,
 )
-from .server_authentication import verify_server_chain, verify_server_signature
+from .server_authentication import (
+    check_certificate_entry_extensions,
+    verify_server_chain,
+    verify_server_signature,
+)
 from .transcript import Transcript
 
 __all__ = ["ClientSettings", "TLS13ClientConnection", "Ticket", "TicketStore"]
@@ -447,6 +451,7 @@ class ExpectCertificate:
             return ExpectCertificate(handshake, answers)
         certificate = Certificate.decode(body)
         context.observe_received("Certificate", certificate, raw)
+        check_certificate_entry_extensions(certificate, handshake.offered_extensions)
         setup = handshake.setup
         verified = verify_server_chain(
             certificate, setup.settings.trusted_roots, setup.server_name, context.clock()
@@ -462,7 +467,10 @@ class ExpectCertificateVerify:
     expects: ClassVar[tuple[HandshakeType, ...]] = (HandshakeType.certificate_verify,)
 
     def __init__(
-        self, handshake: _Handshake, answers: _ServerAnswers, verified: pki.VerifiedChain
+        self,
+        handshake: _Handshake,
+        answers: _ServerAnswers,
+        verified: pki_verification.VerifiedChain,
     ) -> None:
         self.handshake = handshake
         self.answers = answers

@@ -55,6 +55,22 @@ _CHANGE_CIPHER_SPEC = int(ContentType.change_cipher_spec)
 # move to the next key well before that, whatever the cipher suite.
 KEY_UPDATE_AFTER_RECORDS = 1 << 24
 
+# What a peer may make us do for nothing (docs/tls13.md lists each limit and
+# why).  Each is a run of records carrying no application data, ended (its
+# count back to zero) by the next non-empty application data record; past a
+# limit the peer abuses the protocol: unexpected_message, as in BoringSSL.
+
+# KeyUpdates in a row (BoringSSL's kMaxKeyUpdates).  Each costs a key
+# derivation and, when it asks for one, a KeyUpdate back: 10,000 of them in
+# 270 KB would make us send 270 KB.  No honest peer needs 32 over no data.
+MAX_KEY_UPDATES_WITHOUT_DATA = 32
+# Empty application_data records in a row (OpenSSL's MAX_EMPTY_RECORDS):
+# section 5.4 allows them against traffic analysis; each costs an AEAD open.
+MAX_EMPTY_RECORDS = 32
+# Warning alerts in a row (BoringSSL's kMaxWarningAlerts): TLS 1.3's only
+# warning is user_canceled, which close_notify follows (section 6.1).
+MAX_WARNING_ALERTS = 4
+
 
 class TLS13Connection:
     """Records, keys and alerts for one TLS 1.3 connection; subclasses add a role.
@@ -99,6 +115,10 @@ class TLS13Connection:
         # Early data we refused is skipped, up to this many bytes (RFC 8446 4.2.10).
         self._early_data_to_skip = 0
         self._skip_unprotected_early_data = False
+        # Runs of records that carry no application data (the limits above).
+        self._key_updates_without_data = 0
+        self._empty_records_in_a_row = 0
+        self._warning_alerts_in_a_row = 0
 
     # ------------------------------------------------------------ the contract
 
@@ -191,6 +211,13 @@ class TLS13Connection:
 
     def _handle_record(self, content_type: int, header: bytes, fragment: bytes) -> None:
         if content_type == _CHANGE_CIPHER_SPEC:
+            if self._handshake_buffer.has_buffered_data():
+                # Section 5.1: handshake messages must not be interleaved with
+                # other record types; the dropped ChangeCipherSpec is no exception.
+                raise TLSError(
+                    "a change_cipher_spec record interrupted a handshake message",
+                    AlertDescription.unexpected_message,
+                )
             if self.observer is not None:
                 self.observe(
                     "record",
@@ -255,7 +282,19 @@ class TLS13Connection:
                     "application data before the handshake finished",
                     AlertDescription.unexpected_message,
                 )
-            self._plaintext += content  # zero-length records are allowed (section 5.4)
+            if content:
+                self._plaintext += content
+                self._key_updates_without_data = 0
+                self._empty_records_in_a_row = 0
+                self._warning_alerts_in_a_row = 0
+            else:
+                # Zero-length records are allowed (section 5.4), a bounded run of them.
+                self._empty_records_in_a_row += 1
+                if self._empty_records_in_a_row > MAX_EMPTY_RECORDS:
+                    raise TLSError(
+                        f"more than {MAX_EMPTY_RECORDS} empty records in a row",
+                        AlertDescription.unexpected_message,
+                    )
         else:
             raise TLSError(
                 f"unexpected record content type {inner_type}", AlertDescription.unexpected_message
@@ -342,7 +381,14 @@ class TLS13Connection:
             self._peer_closed = True
             return
         if description == AlertDescription.user_canceled:
-            return  # a warning; close_notify follows
+            # A warning; close_notify follows.  A bounded run of them.
+            self._warning_alerts_in_a_row += 1
+            if self._warning_alerts_in_a_row > MAX_WARNING_ALERTS:
+                raise TLSError(
+                    f"more than {MAX_WARNING_ALERTS} warning alerts in a row",
+                    AlertDescription.unexpected_message,
+                )
+            return
         # Section 6: every other alert is fatal, whatever level it claims.
         self._failed = TLSError("the peer sent a fatal alert", received_alert=description)
         raise self._failed
@@ -475,6 +521,12 @@ class TLS13Connection:
     # ------------------------------------------------------------- KeyUpdate
 
     def _receive_key_update(self, key_update: KeyUpdate) -> None:
+        self._key_updates_without_data += 1
+        if self._key_updates_without_data > MAX_KEY_UPDATES_WITHOUT_DATA:
+            raise TLSError(
+                f"more than {MAX_KEY_UPDATES_WITHOUT_DATA} KeyUpdates without application data",
+                AlertDescription.unexpected_message,
+            )
         read = self._read
         assert read is not None
         next_secret = key_schedule.next_application_traffic_secret(

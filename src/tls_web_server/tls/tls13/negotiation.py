@@ -58,6 +58,10 @@ DEFAULT_GROUPS = (
 DEFAULT_KEY_SHARE_GROUPS = (NamedGroup.X25519MLKEM768, NamedGroup.x25519)
 
 
+# TLS 1.0: the lowest legacy_version a ClientHello may carry (appendix D.5).
+LOWEST_LEGACY_VERSION = 0x0301
+
+
 class ClientOffer(NamedTuple):
     """A ClientHello's negotiation-relevant extensions, decoded and checked.
 
@@ -86,6 +90,14 @@ def read_client_offer(hello: ClientHello) -> ClientOffer:
     """Decode and check what negotiation needs; TLSError with the RFC's alert otherwise."""
     # One dict instead of a scan of the extension list per lookup; types are
     # unique (messages.py refused duplicates), so nothing is lost.
+    if hello.legacy_version < LOWEST_LEGACY_VERSION:
+        # Appendix D.5: a ClientHello whose legacy_version is SSL 3.0 (0x0300)
+        # or below MUST be refused with protocol_version; values that name no
+        # version at all (0x0000, 0x0102, 0x0200) are older still.
+        raise TLSError(
+            f"the ClientHello's legacy_version {hello.legacy_version:#06x} is below TLS 1.0",
+            AlertDescription.protocol_version,
+        )
     extensions = hello.extensions_by_type()
     versions_data = extensions.get(ExtensionType.supported_versions)
     if versions_data is None or TLS13_VERSION not in ext.decode_client_supported_versions(
@@ -160,8 +172,9 @@ def read_client_offer(hello: ClientHello) -> ClientOffer:
 
 def choose_cipher_suite(offered: Sequence[int], preferred: Sequence[CipherSuite]) -> CipherSuite:
     """The server's most preferred suite the client also offers."""
+    offered_set = frozenset(offered)  # built once: the client may list 32,000 suites
     for suite in preferred:
-        if suite in offered:
+        if suite in offered_set:
             return suite
     raise TLSError("no cipher suite in common", AlertDescription.handshake_failure)
 
@@ -194,9 +207,10 @@ def choose_group(offer: ClientOffer, preferred: Sequence[NamedGroup]) -> GroupCh
 
 def choose_signature_scheme(key_schemes: Sequence[str], offered: Sequence[int]) -> SignatureScheme:
     """The first scheme our certificate key can sign with that the client accepts."""
+    offered_set = frozenset(offered)  # built once: the client may list 32,000 schemes
     for name in key_schemes:
         scheme = SignatureScheme[name]
-        if scheme in offered:
+        if scheme in offered_set:
             return scheme
     raise TLSError(
         "the client accepts no signature scheme our certificate key can make",
@@ -254,6 +268,23 @@ def check_second_client_hello(first: ClientHello, second: ClientHello, group: Na
         )
     if second.extension(ExtensionType.early_data) is not None:
         raise TLSError("early_data in the second ClientHello", AlertDescription.illegal_parameter)
+    if second.extension(ExtensionType.cookie) is not None:
+        # Section 4.2.2: the client echoes a cookie from the HelloRetryRequest;
+        # ours never carries one, so any cookie here is made up.
+        raise TLSError(
+            "the second ClientHello carries a cookie we never sent",
+            AlertDescription.illegal_parameter,
+        )
+    if (
+        second.extension(ExtensionType.pre_shared_key) is not None
+        and first.extension(ExtensionType.pre_shared_key) is None
+    ):
+        # Section 4.1.2: the client may update or remove pre_shared_key after a
+        # HelloRetryRequest, never add one the first ClientHello lacked.
+        raise TLSError(
+            "the second ClientHello offers a pre_shared_key the first one lacked",
+            AlertDescription.illegal_parameter,
+        )
     shares_data = second.extension(ExtensionType.key_share)
     shares = ext.decode_client_key_shares(shares_data) if shares_data is not None else ()
     if len(shares) != 1 or shares[0].group != group:

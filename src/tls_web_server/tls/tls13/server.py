@@ -93,6 +93,13 @@ DEFAULT_GROUPS = (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1,
 # Refused 0-RTT data is skipped up to this many bytes, then it is an error.
 EARLY_DATA_SKIP_LIMIT = 1 << 16
 
+# The largest ClientHello body its grammar allows (section 4.1.2): version 2,
+# random 32, session id 1+32, cipher suites 2+65,534, compression 1+255,
+# extensions 2+65,535.  Real hellos come close (a signature_algorithms list of
+# 32,715 entries is legal), so we accept every one the grammar can describe;
+# this is also the most a client can make us buffer for one message.
+LARGEST_CLIENT_HELLO = 2 + 32 + (1 + 32) + (2 + 65534) + (1 + 255) + (2 + 65535)
+
 SERVER_TRANSITIONS = (
     Transition("ExpectClientHello", "ClientHello", "ExpectFinished"),
     Transition("ExpectClientHello", "ClientHello (no usable key share)", "ExpectSecondClientHello"),
@@ -135,6 +142,10 @@ class ServerSettings:
 
 class TLS13ServerConnection(TLS13Connection):
     """The server side of one TLS 1.3 connection, behind the tls/api.py contract."""
+
+    # Memory per connection stays bounded: one message this large at most,
+    # plus the record being read (record.py).
+    max_handshake_message_size: ClassVar[int] = LARGEST_CLIENT_HELLO
 
     def __init__(
         self,
@@ -474,12 +485,15 @@ def _usable_ticket(
     if key is None or offer.offered_psks is None or not offer.offers_psk_dhe:
         return None
     now_ms = int(context.clock() * 1000)
+    # Built once: a hostile hello may pair hundreds of identities with
+    # 32,000 cipher suites, and a tuple's `in` per identity would multiply them.
+    offered_suites = frozenset(offer.cipher_suites)
     for index, identity in enumerate(offer.offered_psks.identities):
         contents = key.open(identity.identity)
         if contents is None or not contents.is_valid_at(now_ms):
             continue
         suite = contents.cipher_suite
-        if suite not in offer.cipher_suites or suite not in settings.cipher_suites:
+        if suite not in offered_suites or suite not in settings.cipher_suites:
             continue
         if (
             parameters is not None

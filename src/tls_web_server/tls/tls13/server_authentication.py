@@ -1,7 +1,7 @@
 """How our TLS 1.3 client checks who answered: the server's chain, then its CertificateVerify.
 
 What this module owns: the glue between the client's states (client.py) and
-the checks pki.py and crypto.py do (RFC 8446 sections 4.4.2 and 4.4.3):
+the checks pki_verification.py and crypto.py do (RFC 8446 sections 4.4.2 and 4.4.3):
 - the Certificate message's chain must lead to a root we trust, for the name
   we asked for, at the time the context's clock gives;
 - the CertificateVerify signature, made with the leaf's key over the
@@ -14,10 +14,11 @@ the alert that tells the server why.
 
 from __future__ import annotations
 
-from .. import crypto, pki
+from .. import crypto, pki, pki_verification
 from ..errors import AlertDescription, TLSError
+from ..names import describe
 from .client_settings import VERIFIABLE_SCHEMES
-from .enums import SignatureScheme
+from .enums import ExtensionType, SignatureScheme
 from .messages import SERVER_SIGNATURE_CONTEXT, Certificate, CertificateVerify
 
 
@@ -26,7 +27,7 @@ def verify_server_chain(
     trusted_roots: tuple[pki.Certificate, ...],
     server_name: str,
     now: float,
-) -> pki.VerifiedChain:
+) -> pki_verification.VerifiedChain:
     """The server's chain, verified for `server_name` at `now`; a TLSError if it is not."""
     if certificate.certificate_request_context:
         # Section 4.4.2: the context is for answers to a CertificateRequest only.
@@ -35,13 +36,44 @@ def verify_server_chain(
         )
     chain = [entry.cert_data for entry in certificate.entries]
     try:
-        return pki.verify_chain(chain, trusted_roots, server_name, now)
-    except pki.ChainError as error:
+        return pki_verification.verify_chain(chain, trusted_roots, server_name, now)
+    except pki_verification.ChainError as error:
         raise TLSError(error.reason, error.alert) from error
 
 
+# Section 4.2, the table: the extensions a CertificateEntry may carry.
+_CERTIFICATE_ENTRY_EXTENSIONS = frozenset(
+    (ExtensionType.status_request, ExtensionType.signed_certificate_timestamp)
+)
+
+
+def check_certificate_entry_extensions(
+    certificate: Certificate, offered_extensions: frozenset[int]
+) -> None:
+    """Section 4.4.2: each entry's extensions answer ones our ClientHello offered.
+
+    "Extensions in the Certificate message from the server MUST correspond
+    to ones from the ClientHello message": an answer to something we never
+    asked is unsupported_extension; one we asked for that has no place in a
+    CertificateEntry is illegal_parameter.
+    """
+    for entry in certificate.entries:
+        for extension in entry.extensions:
+            name = describe(ExtensionType, extension.type)
+            if extension.type not in offered_extensions:
+                raise TLSError(
+                    f"a CertificateEntry carries {name}, which we did not offer",
+                    AlertDescription.unsupported_extension,
+                )
+            if extension.type not in _CERTIFICATE_ENTRY_EXTENSIONS:
+                raise TLSError(
+                    f"a CertificateEntry carries {name}, which belongs elsewhere",
+                    AlertDescription.illegal_parameter,
+                )
+
+
 def verify_server_signature(
-    verified: pki.VerifiedChain, verify: CertificateVerify, transcript_hash: bytes
+    verified: pki_verification.VerifiedChain, verify: CertificateVerify, transcript_hash: bytes
 ) -> SignatureScheme:
     """The scheme of a CertificateVerify that verifies over `transcript_hash` (section 4.4.3)."""
     try:

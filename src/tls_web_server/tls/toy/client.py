@@ -4,7 +4,7 @@ What this module owns:
 - ExpectServerHello and ExpectServerAuth, and `ToyTLSClientConnection`,
   whose ClientHello is queued the moment it is built.
 - The client's two checks, in the walkthrough's order: the certificate chain
-  (pki.verify_chain against the trusted roots, for the server name, at `now`),
+  (pki_verification.verify_chain against the trusted roots, for the server name, at `now`),
   then the ServerAuth signature over both ephemeral public keys.
 
 What it must never do:
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .. import crypto, pki
+from .. import crypto, pki, pki_verification
 from ..api import Observer
 from ..errors import TLSError
 from ..handshake_states import Transition
@@ -96,10 +96,10 @@ class ExpectServerAuth:
         expected = self.expected
         # Check 1: the chain leads from the leaf to a root we trust, for this name.
         try:
-            verified = pki.verify_chain(
+            verified = pki_verification.verify_chain(
                 auth.certificates, expected.trusted_roots, expected.server_name, expected.now
             )
-        except pki.ChainError as error:
+        except pki_verification.ChainError as error:
             raise TLSError(error.reason) from error
         connection.observe_verified("certificate chain", " <- ".join(verified.subjects))
 
