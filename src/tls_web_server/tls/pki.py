@@ -259,6 +259,12 @@ def _describe(certificate: x509.Certificate) -> str:
     return certificate.subject.rfc4514_string() or "(empty subject)"
 
 
+def describe_with_fingerprint(certificate: x509.Certificate) -> str:
+    """`subject (SHA-256 AB:CD:...)`: how a learner tells two roots of the same name apart."""
+    digest = certificate.fingerprint(hashes.SHA256())
+    return f"'{_describe(certificate)}' (SHA-256 {digest.hex(':').upper()})"
+
+
 def _der_element(data: bytes, offset: int) -> tuple[int, int, int]:
     """(tag, start of contents, end of contents) of the DER element at `offset` (X.690 8.1)."""
     tag = data[offset]
@@ -705,11 +711,18 @@ def generate_pki(
     root_key = _new_private_key(key_type)
     intermediate_key = _new_private_key(key_type)
     server_key = _new_private_key(key_type)
+    # Each CA's name ends with a tag of its own key, so two generated CAs (two
+    # `certs` runs, two machines' `serve`) are never confused in a message.
     root = _ca_certificate(
-        "tls-web-server demo root CA", root_key, None, 1, not_before, ROOT_LIFETIME
+        f"tls-web-server demo root CA {_key_tag(root_key)}",
+        root_key,
+        None,
+        1,
+        not_before,
+        ROOT_LIFETIME,
     )
     intermediate = _ca_certificate(
-        "tls-web-server demo intermediate CA",
+        f"tls-web-server demo intermediate CA {_key_tag(intermediate_key)}",
         intermediate_key,
         (root, root_key),
         0,
@@ -738,6 +751,16 @@ def generate_pki(
     _write_certificate(files.intermediate_cert, intermediate)
     _write_certificate(files.server_cert, server)
     return files
+
+
+def _key_tag(key: crypto.PrivateKey) -> str:
+    """8 hex digits of the SHA-256 of the public key (SubjectPublicKeyInfo)."""
+    public_der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(public_der)
+    return digest.finalize()[:4].hex()
 
 
 def issue_server_certificate(
