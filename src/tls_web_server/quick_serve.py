@@ -77,12 +77,27 @@ def ensure_local_ca(folder: Path, *, now: float | None = None) -> tuple[LocalCA,
 
 
 def port_is_free(port: int) -> bool:
+    """Whether the server could bind `port` now: probed as the real bind is made.
+
+    socket.create_server sets SO_REUSEADDR, so a port whose last connections
+    wait in TIME_WAIT (a server just stopped) is free for it; a probe without
+    the option would call it taken and move the server to another port.
+    """
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
             return False
     return True
+
+
+def free_port() -> int:
+    """A port the system says is free now, to print before the server binds it."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def quick_config_text(

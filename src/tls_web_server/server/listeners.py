@@ -184,6 +184,7 @@ def build_listener_specs(
                 new_tls=new_tls,
                 error_log=logs.error(default_server.error_log),
                 trace_output=trace_output if new_tls is not None else None,
+                position=members[0][1].position,
             )
         )
     return specs

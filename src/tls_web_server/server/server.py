@@ -121,8 +121,11 @@ class Server:
         except OSError as error:
             for listener in self.loop.listeners:
                 listener.sock.close()
+            reason = error.strerror or str(error)
+            reason = reason[:1].lower() + reason[1:]  # "address already in use"
+            where = f"{spec.position.file}:{spec.position.line}: " if spec.position else ""
             raise ServerStartError(
-                f"cannot listen on {spec.address}:{spec.port}: {error.strerror or error}"
+                f"{where}cannot listen on {spec.address}:{spec.port}: {reason}"
             ) from error
 
     def sockets_by_key(self) -> dict[tuple, socket.socket]:
