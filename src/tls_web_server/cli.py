@@ -30,6 +30,7 @@ from tls_web_server.config import Config, ConfigError, Position, load_config, pa
 from tls_web_server.server.processes import run_server
 from tls_web_server.server.server import ServerStartError
 from tls_web_server.tls import pki
+from tls_web_server.tls.keylog import KeyLogFile
 from tls_web_server.tls.tls13.client import TicketStore
 from tls_web_server.tls.trace import Trace, render_text, use_color
 from tls_web_server.tls.trace_html import render_html
@@ -276,7 +277,9 @@ def _get(args: argparse.Namespace) -> int:
             if args.toytls:
                 new_tls = toytls_client_factory(args.cafile)
             else:
-                new_tls = tls13_client_factory(args.cafile, tickets=tickets)
+                keylog_path = os.environ.get("SSLKEYLOGFILE")  # opt-in, as for the server
+                keylog = KeyLogFile(keylog_path) if keylog_path else None
+                new_tls = tls13_client_factory(args.cafile, tickets=tickets, keylog=keylog)
         except pki.PkiError as error:
             print(f"tls-web-server: {error}", file=sys.stderr)
             return 2

@@ -98,7 +98,7 @@ def explain_tls_failure(error: TLSError, sent: bytes, received: bytes) -> str:
     ours, theirs = recognise(sent), recognise(received)
     other_port = _other_port_fix(ours, theirs)
     if other_port is not None:
-        return f"TLS handshake failed: {other_port}"
+        return f"TLS failed: {other_port}"
     if error.received_alert is not None:
         name = _alert_name(error.received_alert)
         meaning, section = _RECEIVED_ALERTS.get(
@@ -106,12 +106,12 @@ def explain_tls_failure(error: TLSError, sent: bytes, received: bytes) -> str:
         )
         if section.startswith("section"):
             section = "RFC 8446 " + section
-        return f"TLS handshake failed: the server sent alert {name}: {meaning} ({section})"
+        return f"TLS failed: {error}: the server sent {name}: {meaning} ({section})"
     if error.alert is not None and error.alert in _CHAIN_FIXES:
         section, fix = _CHAIN_FIXES[error.alert]
         return (
-            f"TLS handshake failed verifying the server's certificate: {error.reason}"
-            f" (alert sent: {error.alert.name}, RFC 8446 {section}); fix: {fix}"
+            f"TLS failed: {error}; verifying the server's certificate,"
+            f" RFC 8446 {section}; fix: {fix}"
         )
     return f"TLS failed: {error}"
 

@@ -121,7 +121,7 @@ class Server:
         except OSError as error:
             for listener in self.loop.listeners:
                 listener.sock.close()
-            reason = error.strerror or str(error)
+            reason = os.strerror(error.errno) if error.errno else str(error)
             reason = reason[:1].lower() + reason[1:]  # "address already in use"
             where = f"{spec.position.file}:{spec.position.line}: " if spec.position else ""
             raise ServerStartError(
