@@ -30,6 +30,7 @@ from tls_web_server.config import Config, ConfigError, Position, load_config, pa
 from tls_web_server.server.processes import run_server
 from tls_web_server.server.server import ServerStartError
 from tls_web_server.tls import pki
+from tls_web_server.tls.errors import AlertDescription
 from tls_web_server.tls.keylog import KeyLogFile
 from tls_web_server.tls.tls13.client import TicketStore
 from tls_web_server.tls.trace import Trace, render_text, use_color
@@ -291,7 +292,10 @@ def _get(args: argparse.Namespace) -> int:
             result = fetch(url, new_tls=new_tls, observer=trace)
         except ClientError as error:
             _show_trace(args, trace, url, number)
-            print(f"tls-web-server: {error}", file=sys.stderr)
+            hint = ""
+            if error.alert is AlertDescription.unknown_ca:
+                hint = _untrusted_root_hint(str(error), args.cafile)
+            print(f"tls-web-server: {error}{hint}", file=sys.stderr)
             return 1
         if trace is not None:
             response = result.response
@@ -307,6 +311,35 @@ def _get(args: argparse.Namespace) -> int:
         if not 200 <= response.status < 400:
             status = 1
     return status
+
+
+def _untrusted_root_hint(message: str, cafile: Path | None) -> str:
+    """After unknown_ca: which roots we trusted, and the local CA if the chain ends at it.
+
+    Two generated CAs never share a name (their key's tag ends it), so the
+    subject the message quotes tells whether `serve DIR`'s CA is the one.
+    """
+    hint = ""
+    if cafile is not None:
+        try:
+            trusted = pki.load_trusted_roots(cafile)
+        except pki.PkiError:
+            trusted = ()
+        described = ", ".join(pki.describe_with_fingerprint(root) for root in trusted)
+        hint += f"; {cafile} trusts {described or 'no certificate'}"
+    local_root = quick_serve.LocalCA(quick_serve.state_folder() / "ca").root_cert
+    if local_root.exists() and local_root != cafile:
+        try:
+            roots = pki.load_trusted_roots(local_root)
+        except pki.PkiError:
+            roots = ()
+        for root in roots:
+            if f"'{pki.subject_text(root)}'" in message:
+                hint += (
+                    f"; the chain ends at {pki.describe_with_fingerprint(root)}, the local CA"
+                    f" that `serve` made: use --cafile {local_root}"
+                )
+    return hint
 
 
 def _negotiated_line(negotiated) -> str:

@@ -175,3 +175,33 @@ def test_a_client_that_distrusts_our_root_is_told_to_trust_it(site, tmp_path):
     log = error_log(site)
     assert "does not trust our certificate" in log
     assert "to trust the local root in your browser" in log
+
+
+def test_get_names_the_trusted_roots_and_the_local_ca_the_chain_ends_at(
+    tmp_path, monkeypatch, capsys
+):
+    from tls_web_server import quick_serve
+    from tls_web_server.cli import main
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    local, _created = quick_serve.ensure_local_ca(quick_serve.state_folder() / "ca")
+    served = pki.GeneratedPki(
+        root_cert=local.root_cert,
+        intermediate_cert=local.intermediate_cert,
+        server_cert=local.server_cert,
+        server_key=local.server_key,
+        root_key=local.folder / "root_key.pem",
+        intermediate_key=local.folder / "intermediate_key.pem",
+    )
+    other = pki.generate_pki(tmp_path / "other", ["localhost"])
+    config = write_site(tmp_path / "site", served, extra_http=PATIENT, listens=LISTENS)
+    with serve_in_thread(config) as running:
+        status = main(["get", running.url("ssl"), "--cafile", str(other.root_cert)])
+    assert status == 1
+    message = capsys.readouterr().err.strip()
+    assert len(message.splitlines()) == 1
+    local_root = pki.load_trusted_roots(local.root_cert)[0]
+    other_root = pki.load_trusted_roots(other.root_cert)[0]
+    assert f"{other.root_cert} trusts {pki.describe_with_fingerprint(other_root)}" in message
+    assert f"the chain ends at {pki.describe_with_fingerprint(local_root)}" in message
+    assert f"use --cafile {local.root_cert}" in message

@@ -29,7 +29,7 @@ from tls_web_server.http.messages import HttpError
 from tls_web_server.http.response_reader import HttpResponse, ResponseReader
 from tls_web_server.tls import pki
 from tls_web_server.tls.api import Negotiated, TLSConnection
-from tls_web_server.tls.errors import TLSError
+from tls_web_server.tls.errors import AlertDescription, TLSError
 from tls_web_server.tls.first_bytes import FIRST_BYTES_NEEDED
 from tls_web_server.tls.tls13.client import ClientSettings, TicketStore, TLS13ClientConnection
 from tls_web_server.tls.toy.client import ToyTLSClientConnection
@@ -38,7 +38,15 @@ READ_SIZE = 65536
 
 
 class ClientError(Exception):
-    """The request could not be completed; the message says which step failed."""
+    """The request could not be completed; the message says which step failed.
+
+    `alert` is the TLS alert we sent when our own check failed (unknown_ca:
+    the chain leads to a root we do not trust), so a caller can add its hint.
+    """
+
+    def __init__(self, message: str, alert: AlertDescription | None = None) -> None:
+        super().__init__(message)
+        self.alert = alert
 
 
 @dataclass(frozen=True)
@@ -215,7 +223,8 @@ def fetch(
                 sock, target, new_tls if target.scheme == "https" else None, method, observer, seen
             )
         except TLSError as error:
-            raise ClientError(explain_tls_failure(error, seen.sent, seen.received)) from None
+            explained = explain_tls_failure(error, seen.sent, seen.received)
+            raise ClientError(explained, error.alert) from None
         except HttpError as error:
             explained = explain_plain_failure(seen.received) if new_tls is None else None
             raise ClientError(explained or f"bad response: {error.reason}") from None

@@ -259,6 +259,11 @@ def _describe(certificate: x509.Certificate) -> str:
     return certificate.subject.rfc4514_string() or "(empty subject)"
 
 
+def subject_text(certificate: x509.Certificate) -> str:
+    """The subject as RFC 4514 text, as the verifier's messages quote it."""
+    return _describe(certificate)
+
+
 def describe_with_fingerprint(certificate: x509.Certificate) -> str:
     """`subject (SHA-256 AB:CD:...)`: how a learner tells two roots of the same name apart."""
     digest = certificate.fingerprint(hashes.SHA256())
