@@ -178,6 +178,7 @@ def _serve(args: argparse.Namespace) -> int:
             announce=_announcer(args),
             config_path=args.config,
             trace_output=_print_trace if args.trace else None,
+            trust_command=_trust_command(args),
         )
     except (ConfigError, ServerStartError) as error:
         # A port in use is a mistake in the config as much as a bad directive:
@@ -188,6 +189,14 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"tls-web-server: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _trust_command(args: argparse.Namespace) -> str | None:
+    """For `serve DIR`, the browser trust command it printed (the log repeats it)."""
+    if args.directory is None:
+        return None
+    root = quick_serve.LocalCA(quick_serve.state_folder() / "ca").root_cert
+    return quick_serve.browser_trust_command(root)
 
 
 def startup_warnings(config: Config, environment: dict[str, str] | os._Environ) -> list[str]:

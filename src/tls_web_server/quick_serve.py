@@ -122,17 +122,20 @@ http {{
 
 def trust_instructions(root_cert: Path) -> list[str]:
     """The one command that makes this machine's browser trust the local root (curl: --cacert)."""
+    return [f"to trust the local root in your browser: {browser_trust_command(root_cert)}"]
+
+
+def browser_trust_command(root_cert: Path) -> str:
+    """The command for this platform's browser trust store (the server log repeats it)."""
     system = platform.system()
     if system == "Darwin":
-        browser = (
+        return (
             "sudo security add-trusted-cert -d -r trustRoot "
             f"-k /Library/Keychains/System.keychain {root_cert}"
         )
-    elif system == "Windows":
-        browser = f"certutil -user -addstore Root {root_cert}"
-    else:
-        browser = (
-            "certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n tls-web-server-local-ca "
-            f"-i {root_cert}   # Chromium/Chrome; needs libnss3-tools"
-        )
-    return [f"to trust the local root in your browser: {browser}"]
+    if system == "Windows":
+        return f"certutil -user -addstore Root {root_cert}"
+    return (
+        "certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n tls-web-server-local-ca "
+        f"-i {root_cert}   # Chromium/Chrome; needs libnss3-tools"
+    )

@@ -205,3 +205,13 @@ def test_get_names_the_trusted_roots_and_the_local_ca_the_chain_ends_at(
     assert f"{other.root_cert} trusts {pki.describe_with_fingerprint(other_root)}" in message
     assert f"the chain ends at {pki.describe_with_fingerprint(local_root)}" in message
     assert f"use --cafile {local.root_cert}" in message
+
+
+def test_the_log_repeats_the_trust_command_serve_printed(site, tmp_path):
+    other = pki.generate_pki(tmp_path / "other", ["localhost"])
+    context = ssl.create_default_context(cafile=str(other.root_cert))
+    command = "certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n test-ca -i /path/root_cert.pem"
+    with serve_in_thread(site, trust_command=command) as running:
+        _python_ssl_handshake(running.port("ssl"), context)
+    log = error_log(site)
+    assert f"make it trust `{command}` (as `serve` printed at startup)" in log

@@ -70,6 +70,7 @@ class Server:
         tls13_engine: TLS13Engine | None = None,
         ticket_key: TicketKey | None = None,
         trace_output: Callable[[str], None] | None = None,
+        trust_command: str | None = None,
     ) -> None:
         self.config = config
         self.logs = LogFiles()
@@ -82,7 +83,11 @@ class Server:
                 keylog=KeyLogFile(keylog_path) if keylog_path else None,
             )
         self.specs = build_listener_specs(
-            config, self.logs, tls13_engine=tls13_engine, trace_output=trace_output
+            config,
+            self.logs,
+            tls13_engine=tls13_engine,
+            trace_output=trace_output,
+            trust_command=trust_command,
         )
         self.loop = self._new_loop()
         self.bound: list[BoundListener] = []

@@ -64,6 +64,9 @@ class ListenerSpec:
     trace_output: Callable[[str], None] | None = None
     # Where the `listen` directive is written, for messages such as a port in use.
     position: Position | None = None
+    # The command that makes a browser trust our root (`serve DIR` prints it);
+    # the log repeats it when a client rejects our certificate.
+    trust_command: str | None = None
 
     @property
     def scheme(self) -> str:

@@ -48,7 +48,12 @@ def _wrong_port(protocol: ListenProtocol, first: FirstBytes) -> str | None:
     return None
 
 
-def explain(error: TLSError, protocol: ListenProtocol, first_chunk: bytes | None) -> str:
+def explain(
+    error: TLSError,
+    protocol: ListenProtocol,
+    first_chunk: bytes | None,
+    trust_command: str | None = None,
+) -> str:
     """The log line's text for `error`; `first_chunk` is the client's first bytes, if known."""
     text = f"TLS: {error}"
     if first_chunk is not None:
@@ -61,9 +66,14 @@ def explain(error: TLSError, protocol: ListenProtocol, first_chunk: bytes | None
             " TLS 1.3 only (RFC 8446 section 4.2.1); the client must enable TLS 1.3"
         )
     if error.received_alert in _DISTRUST_ALERTS:
+        how = (
+            f"`{trust_command}` (as `serve` printed at startup)"
+            if trust_command
+            else "the root CA that issued it (after `serve DIR`: the command printed as"
+            " 'to trust the local root in your browser')"
+        )
         return (
             f"{text}: the client does not trust our certificate (RFC 8446 section 6.2);"
-            " make it trust the root CA that issued it (after `serve DIR`: the command"
-            " printed as 'to trust the local root in your browser')"
+            f" make it trust {how}"
         )
     return text

@@ -235,8 +235,9 @@ class TlsTransport:
         # The alert (if the protocol has one) is already queued: send it, shut
         # down our side and drain the peer before closing (tcp/connection.py).
         # From now on the session hears nothing but connection_lost.
-        explained = tls_failures.explain(error, self.spec.protocol, first_chunk)
-        self.spec.error_log.write("info", explained, peer=self.connection.peer)
+        spec = self.spec
+        explained = tls_failures.explain(error, spec.protocol, first_chunk, spec.trust_command)
+        spec.error_log.write("info", explained, peer=self.connection.peer)
         self._failed = True
         self._send_tls_output()
         self.connection.close()
