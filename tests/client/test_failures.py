@@ -142,9 +142,12 @@ def test_an_expired_certificate_gives_the_date(tmp_path):
     old = pki.generate_pki(tmp_path / "old", ["localhost"], now=time.time() - 3 * 365 * 86400)
     config = write_site(tmp_path / "site", old, extra_http=PATIENT, listens=LISTENS)
     with serve_in_thread(config) as running:
+        before = time.strftime("%Y-%m-%d", time.gmtime())
         message = failure(running.url("ssl"), tls13_client_factory(old.root_cert))
+        after = time.strftime("%Y-%m-%d", time.gmtime())
     assert "certificate_expired" in message
     assert "expired on " in message
+    assert any(f"today is {day} here" in message for day in (before, after))
 
 
 def _python_ssl_handshake(port: int, context: ssl.SSLContext) -> None:

@@ -12,6 +12,8 @@ decide whether something failed; fetch.py does, and calls here to say why.
 
 from __future__ import annotations
 
+from datetime import date
+
 from tls_web_server.tls.errors import AlertDescription, TLSError
 from tls_web_server.tls.first_bytes import FirstBytes, recognise
 
@@ -93,8 +95,13 @@ def _other_port_fix(sent: FirstBytes, received: FirstBytes) -> str | None:
     return None
 
 
-def explain_tls_failure(error: TLSError, sent: bytes, received: bytes) -> str:
-    """Why the TLS connection failed, from the error and the first bytes each way."""
+def explain_tls_failure(
+    error: TLSError, sent: bytes, received: bytes, today: date | None = None
+) -> str:
+    """Why the TLS connection failed, from the error and the first bytes each way.
+
+    `today` is said beside a certificate's dates, so a wrong clock shows too.
+    """
     ours, theirs = recognise(sent), recognise(received)
     other_port = _other_port_fix(ours, theirs)
     if other_port is not None:
@@ -109,6 +116,8 @@ def explain_tls_failure(error: TLSError, sent: bytes, received: bytes) -> str:
         return f"TLS failed: {error}: the server sent {name}: {meaning} ({section})"
     if error.alert is not None and error.alert in _CHAIN_FIXES:
         section, fix = _CHAIN_FIXES[error.alert]
+        if error.alert is AlertDescription.certificate_expired and today is not None:
+            fix = f"today is {today.isoformat()} here; {fix}"
         return (
             f"TLS failed: {error}; verifying the server's certificate,"
             f" RFC 8446 {section}; fix: {fix}"

@@ -17,6 +17,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -223,7 +224,8 @@ def fetch(
                 sock, target, new_tls if target.scheme == "https" else None, method, observer, seen
             )
         except TLSError as error:
-            explained = explain_tls_failure(error, seen.sent, seen.received)
+            today = datetime.fromtimestamp(time.time(), tz=UTC).date()
+            explained = explain_tls_failure(error, seen.sent, seen.received, today)
             raise ClientError(explained, error.alert) from None
         except HttpError as error:
             explained = explain_plain_failure(seen.received) if new_tls is None else None
