@@ -5,6 +5,7 @@
     tls-web-server get https://localhost:8443/ --cafile certs/root_cert.pem -i -v
     tls-web-server get https://localhost:8444/ --toytls --cafile certs/root_cert.pem
     tls-web-server certs certs/ --name localhost --key-type ecdsa-p256
+    tls-web-server demo                    # the one-command demo (what `make demo` runs)
 
 Exit status: 0 on success; 1 when a request or the server failed; 2 for a
 usage or configuration error (printed in one line naming file:line:col).
@@ -13,20 +14,24 @@ usage or configuration error (printed in one line naming file:line:col).
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 from pathlib import Path
 
-from tls_web_server import __version__, quick_serve
+from tls_web_server import __version__, demo, quick_serve
 from tls_web_server.client.fetch import (
     ClientError,
     fetch,
     tls13_client_factory,
     toytls_client_factory,
 )
-from tls_web_server.config import ConfigError, Position, load_config, parse_config
+from tls_web_server.config import Config, ConfigError, Position, load_config, parse_config
 from tls_web_server.server.processes import run_server
 from tls_web_server.server.server import ServerStartError
 from tls_web_server.tls import pki
+from tls_web_server.tls.errors import AlertDescription
+from tls_web_server.tls.keylog import KeyLogFile
 from tls_web_server.tls.tls13.client import TicketStore
 from tls_web_server.tls.trace import Trace, render_text, use_color
 from tls_web_server.tls.trace_html import render_html
@@ -106,8 +111,19 @@ def _argument_parser() -> argparse.ArgumentParser:
     )
     get.set_defaults(handler=_get)
 
-    certs = commands.add_parser("certs", help="make a root CA, an intermediate and a server cert")
-    certs.add_argument("outdir", type=Path)
+    certs = commands.add_parser(
+        "certs",
+        help="make a root CA, an intermediate and a server cert",
+        description="Write a root CA, an intermediate CA and a server certificate (with their"
+        " keys, mode 0600) into OUTDIR; trust OUTDIR/root_cert.pem in the client (--cafile).",
+    )
+    certs.add_argument(
+        "outdir",
+        type=Path,
+        metavar="OUTDIR",
+        help="folder to write root_cert.pem, intermediate_cert.pem, server_cert.pem and"
+        " their keys into (created if missing)",
+    )
     certs.add_argument(
         "--name",
         action="append",
@@ -115,30 +131,94 @@ def _argument_parser() -> argparse.ArgumentParser:
         metavar="DNS",
         help="a name for the server certificate (repeatable; default localhost)",
     )
-    certs.add_argument("--key-type", choices=pki.KEY_TYPES, default="ecdsa-p256")
+    certs.add_argument(
+        "--key-type",
+        choices=pki.KEY_TYPES,
+        default="ecdsa-p256",
+        help="the key algorithm of all three certificates (default ecdsa-p256)",
+    )
     certs.set_defaults(handler=_certs)
+
+    demo_command = commands.add_parser(
+        "demo",
+        help="the one-command demo: a server, and a page fetched over every protocol",
+    )
+    demo_command.add_argument(
+        "folder",
+        nargs="?",
+        type=Path,
+        default=Path("demo-site"),
+        help="where to write the site, certificates and traces (default ./demo-site)",
+    )
+    demo_command.set_defaults(handler=_demo)
     return parser
 
 
+def _demo(args: argparse.Namespace) -> int:
+    return demo.run_demo(args.folder.resolve())
+
+
 def _serve(args: argparse.Namespace) -> int:
-    if (args.config is None) == (args.directory is None):
+    if args.config is not None and args.directory is not None:
+        print(
+            f"tls-web-server: serve was given both -c {args.config} and the folder"
+            f" {args.directory}: give one (the folder's config is written for you)",
+            file=sys.stderr,
+        )
+        return 2
+    if args.config is None and args.directory is None:
         print("tls-web-server: serve needs either -c CONFIG or a DIRECTORY", file=sys.stderr)
         return 2
     try:
         config = load_config(args.config) if args.config is not None else _quick_config(args)
+        for warning in startup_warnings(config, os.environ):
+            print(f"tls-web-server: warning: {warning}", file=sys.stderr, flush=True)
         run_server(
             config,
             announce=_announcer(args),
             config_path=args.config,
             trace_output=_print_trace if args.trace else None,
+            trust_command=_trust_command(args),
         )
-    except ConfigError as error:
+    except (ConfigError, ServerStartError) as error:
+        # A port in use is a mistake in the config as much as a bad directive:
+        # both are reported as file:line and exit 2 (README, "Using it").
         print(f"tls-web-server: {error}", file=sys.stderr)
         return 2
-    except (ServerStartError, pki.PkiError) as error:
+    except pki.PkiError as error:
         print(f"tls-web-server: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _trust_command(args: argparse.Namespace) -> str | None:
+    """For `serve DIR`, the browser trust command it printed (the log repeats it)."""
+    if args.directory is None:
+        return None
+    root = quick_serve.LocalCA(quick_serve.state_folder() / "ca").root_cert
+    return quick_serve.browser_trust_command(root)
+
+
+def startup_warnings(config: Config, environment: dict[str, str] | os._Environ) -> list[str]:
+    """What the server should say before it starts: secrets written out, folders missing."""
+    warnings = []
+    keylog = environment.get("SSLKEYLOGFILE")
+    if keylog:
+        warnings.append(
+            f"SSLKEYLOGFILE is set: the secrets of every TLS 1.3 connection are written to"
+            f" {keylog}, so anyone who reads it can decrypt the traffic"
+        )
+    seen: set[Path] = set()
+    for server in config.servers:
+        for location in server.locations:
+            if location.root not in seen and not location.root.is_dir():
+                seen.add(location.root)
+                position = location.position
+                warnings.append(
+                    f"{position.file}:{position.line}: root {location.root} does not exist"
+                    " (every request there will get 404)"
+                )
+    return warnings
 
 
 def _print_trace(diagram: str) -> None:
@@ -168,9 +248,13 @@ def _quick_config(args: argparse.Namespace):
     ports = {}
     for name, default in (("http", 8080), ("https", 8443), ("toytls", 8444)):
         given = getattr(args, f"{name}_port")
-        ports[name] = (
-            given if given is not None else (default if quick_serve.port_is_free(default) else 0)
-        )
+        if given is not None:
+            ports[name] = given
+        elif quick_serve.port_is_free(default):
+            ports[name] = default
+        else:
+            ports[name] = quick_serve.free_port()
+            print(f"{default} is taken, using {ports[name]}", flush=True)
     text = quick_serve.quick_config_text(
         directory,
         ca,
@@ -189,6 +273,13 @@ def _quick_config(args: argparse.Namespace):
 
 
 def _get(args: argparse.Namespace) -> int:
+    if args.toytls and args.resume:
+        print(
+            "tls-web-server: --resume needs TLS 1.3 session tickets; toytls has no"
+            " resumption (docs/toytls.md lists what it leaves out): drop one of the two",
+            file=sys.stderr,
+        )
+        return 2
     tickets = TicketStore() if args.resume else None
     new_tls = None
     if any(url.startswith("https://") for url in args.urls):
@@ -196,7 +287,9 @@ def _get(args: argparse.Namespace) -> int:
             if args.toytls:
                 new_tls = toytls_client_factory(args.cafile)
             else:
-                new_tls = tls13_client_factory(args.cafile, tickets=tickets)
+                keylog_path = os.environ.get("SSLKEYLOGFILE")  # opt-in, as for the server
+                keylog = KeyLogFile(keylog_path) if keylog_path else None
+                new_tls = tls13_client_factory(args.cafile, tickets=tickets, keylog=keylog)
         except pki.PkiError as error:
             print(f"tls-web-server: {error}", file=sys.stderr)
             return 2
@@ -208,14 +301,17 @@ def _get(args: argparse.Namespace) -> int:
             result = fetch(url, new_tls=new_tls, observer=trace)
         except ClientError as error:
             _show_trace(args, trace, url, number)
-            print(f"tls-web-server: {error}", file=sys.stderr)
+            hint = ""
+            if error.alert is AlertDescription.unknown_ca:
+                hint = _untrusted_root_hint(str(error), args.cafile)
+            print(f"tls-web-server: {error}{hint}", file=sys.stderr)
             return 1
         if trace is not None:
             response = result.response
             trace.add_note(f"{url} -> {response.status} {response.reason}")
         _show_trace(args, trace, url, number)
         if args.verbose and result.negotiated is not None:
-            print(result.negotiated.summary(), file=sys.stderr, flush=True)
+            print(_negotiated_line(result.negotiated), file=sys.stderr, flush=True)
         response = result.response
         if args.include:
             out.write(response.head_text().encode("latin-1"))
@@ -226,17 +322,63 @@ def _get(args: argparse.Namespace) -> int:
     return status
 
 
+def _untrusted_root_hint(message: str, cafile: Path | None) -> str:
+    """After unknown_ca: which roots we trusted, and the local CA if the chain ends at it.
+
+    Two generated CAs never share a name (their key's tag ends it), so the
+    subject the message quotes tells whether `serve DIR`'s CA is the one.
+    """
+    hint = ""
+    if cafile is not None:
+        try:
+            trusted = pki.load_trusted_roots(cafile)
+        except pki.PkiError:
+            trusted = ()
+        described = ", ".join(pki.describe_with_fingerprint(root) for root in trusted)
+        hint += f"; {cafile} trusts {described or 'no certificate'}"
+    local_root = quick_serve.LocalCA(quick_serve.state_folder() / "ca").root_cert
+    if local_root.exists() and local_root != cafile:
+        try:
+            roots = pki.load_trusted_roots(local_root)
+        except pki.PkiError:
+            roots = ()
+        for root in roots:
+            if f"'{pki.subject_text(root)}'" in message:
+                hint += (
+                    f"; the chain ends at {pki.describe_with_fingerprint(root)}, the local CA"
+                    f" that `serve` made: use --cafile {local_root}"
+                )
+    return hint
+
+
+def _negotiated_line(negotiated) -> str:
+    """`get -v`: what TLS agreed; toytls has no HelloRetryRequest, resumption or ALPN to show."""
+    if negotiated.protocol == "toytls":
+        return f"{negotiated.protocol} {negotiated.cipher_suite} {negotiated.group}"
+    return negotiated.summary()
+
+
 def _show_trace(args: argparse.Namespace, trace: Trace | None, url: str, number: int) -> None:
-    """Print the diagram (--trace) and write the page (--trace-html) of one connection."""
+    """Print the diagram (--trace, to stderr) and write the page (--trace-html, mode 0600).
+
+    The diagram goes to stderr so that stdout holds the body alone (`get URL > file`),
+    and it is drawn to the terminal's width.
+    """
     if trace is None or not trace.events:
         return
     if args.trace:
-        print(render_text(trace, color=use_color(sys.stdout)), flush=True)
+        width = shutil.get_terminal_size((100, 24)).columns
+        print(render_text(trace, color=use_color(sys.stderr), width=width), file=sys.stderr)
+        sys.stderr.flush()
     if args.trace_html:
         path = args.trace_html
         if number > 1:  # one page per URL: page.html, page-2.html, ...
             path = path.with_name(f"{path.stem}-{number}{path.suffix}")
-        path.write_text(render_html(trace, title=f"TLS connection to {url}"), encoding="utf-8")
+        # The page shows the connection's secrets: only its owner may read it.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)  # an existing file keeps its mode through O_CREAT
+        with os.fdopen(descriptor, "w", encoding="utf-8") as page:
+            page.write(render_html(trace, title=f"TLS connection to {url}"))
         print(f"trace written to {path}", file=sys.stderr, flush=True)
 
 

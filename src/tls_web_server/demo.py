@@ -347,3 +347,8 @@ class BackgroundServer:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+if __name__ == "__main__":
+    # `python -m tls_web_server.demo [FOLDER]`, the same as `tls-web-server demo`.
+    sys.exit(run_demo(Path(sys.argv[1] if len(sys.argv) > 1 else "demo-site").resolve()))

@@ -77,12 +77,27 @@ def ensure_local_ca(folder: Path, *, now: float | None = None) -> tuple[LocalCA,
 
 
 def port_is_free(port: int) -> bool:
+    """Whether the server could bind `port` now: probed as the real bind is made.
+
+    socket.create_server sets SO_REUSEADDR, so a port whose last connections
+    wait in TIME_WAIT (a server just stopped) is free for it; a probe without
+    the option would call it taken and move the server to another port.
+    """
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
             return False
     return True
+
+
+def free_port() -> int:
+    """A port the system says is free now, to print before the server binds it."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def quick_config_text(
@@ -107,17 +122,20 @@ http {{
 
 def trust_instructions(root_cert: Path) -> list[str]:
     """The one command that makes this machine's browser trust the local root (curl: --cacert)."""
+    return [f"to trust the local root in your browser: {browser_trust_command(root_cert)}"]
+
+
+def browser_trust_command(root_cert: Path) -> str:
+    """The command for this platform's browser trust store (the server log repeats it)."""
     system = platform.system()
     if system == "Darwin":
-        browser = (
+        return (
             "sudo security add-trusted-cert -d -r trustRoot "
             f"-k /Library/Keychains/System.keychain {root_cert}"
         )
-    elif system == "Windows":
-        browser = f"certutil -user -addstore Root {root_cert}"
-    else:
-        browser = (
-            "certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n tls-web-server-local-ca "
-            f"-i {root_cert}   # Chromium/Chrome; needs libnss3-tools"
-        )
-    return [f"to trust the local root in your browser: {browser}"]
+    if system == "Windows":
+        return f"certutil -user -addstore Root {root_cert}"
+    return (
+        "certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n tls-web-server-local-ca "
+        f"-i {root_cert}   # Chromium/Chrome; needs libnss3-tools"
+    )

@@ -17,14 +17,21 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from tls_web_server.client.failures import (
+    explain_handshake_eof,
+    explain_plain_failure,
+    explain_tls_failure,
+)
 from tls_web_server.http.messages import HttpError
 from tls_web_server.http.response_reader import HttpResponse, ResponseReader
 from tls_web_server.tls import pki
 from tls_web_server.tls.api import Negotiated, TLSConnection
-from tls_web_server.tls.errors import TLSError
+from tls_web_server.tls.errors import AlertDescription, TLSError
+from tls_web_server.tls.first_bytes import FIRST_BYTES_NEEDED
 from tls_web_server.tls.tls13.client import ClientSettings, TicketStore, TLS13ClientConnection
 from tls_web_server.tls.toy.client import ToyTLSClientConnection
 
@@ -32,7 +39,15 @@ READ_SIZE = 65536
 
 
 class ClientError(Exception):
-    """The request could not be completed; the message says which step failed."""
+    """The request could not be completed; the message says which step failed.
+
+    `alert` is the TLS alert we sent when our own check failed (unknown_ca:
+    the chain leads to a root we do not trust), so a caller can add its hint.
+    """
+
+    def __init__(self, message: str, alert: AlertDescription | None = None) -> None:
+        super().__init__(message)
+        self.alert = alert
 
 
 @dataclass(frozen=True)
@@ -121,19 +136,42 @@ def tls13_client_factory(
     return new_client
 
 
+class FirstBytesSeen:
+    """The first bytes each way: what they look like explains a failure (client/failures.py)."""
+
+    __slots__ = ("received", "sent")
+
+    def __init__(self) -> None:
+        self.sent = b""
+        self.received = b""
+
+    def add_sent(self, data: bytes) -> None:
+        if len(self.sent) < FIRST_BYTES_NEEDED:
+            self.sent = (self.sent + data)[:FIRST_BYTES_NEEDED]
+
+    def add_received(self, data: bytes) -> None:
+        if len(self.received) < FIRST_BYTES_NEEDED:
+            self.received = (self.received + data)[:FIRST_BYTES_NEEDED]
+
+
 class BlockingTLS:
     """Drives a sans-IO TLS client object over a blocking socket."""
 
-    def __init__(self, sock: socket.socket, tls: TLSConnection) -> None:
+    def __init__(
+        self, sock: socket.socket, tls: TLSConnection, seen: FirstBytesSeen | None = None
+    ) -> None:
         self.sock = sock
         self.tls = tls
+        self.seen = seen if seen is not None else FirstBytesSeen()
 
     def handshake(self) -> None:
         self._send_pending()
+        seen = self.seen
         while not self.tls.is_established:
             data = self.sock.recv(READ_SIZE)
             if not data:
-                raise ClientError("the server closed the connection during the handshake")
+                raise ClientError(explain_handshake_eof(seen.sent, seen.received))
+            seen.add_received(data)
             self.tls.feed_wire_data(data)
             self._send_pending()
 
@@ -159,6 +197,7 @@ class BlockingTLS:
     def _send_pending(self) -> None:
         pending = self.tls.pop_pending_wire_data()
         if pending:
+            self.seen.add_sent(pending)
             self.sock.sendall(pending)
 
 
@@ -178,15 +217,19 @@ def fetch(
         sock = socket.create_connection((target.host, target.port), timeout=timeout)
     except OSError as error:
         raise ClientError(f"cannot connect to {target.host}:{target.port}: {error}") from None
+    seen = FirstBytesSeen()
     with sock:
         try:
             return _exchange(
-                sock, target, new_tls if target.scheme == "https" else None, method, observer
+                sock, target, new_tls if target.scheme == "https" else None, method, observer, seen
             )
         except TLSError as error:
-            raise ClientError(f"TLS failed: {error}") from None
+            today = datetime.fromtimestamp(time.time(), tz=UTC).date()
+            explained = explain_tls_failure(error, seen.sent, seen.received, today)
+            raise ClientError(explained, error.alert) from None
         except HttpError as error:
-            raise ClientError(f"bad response: {error.reason}") from None
+            explained = explain_plain_failure(seen.received) if new_tls is None else None
+            raise ClientError(explained or f"bad response: {error.reason}") from None
         except TimeoutError:
             raise ClientError("timed out waiting for the server") from None
         except OSError as error:
@@ -199,7 +242,9 @@ def _exchange(
     new_tls: TLSClientFactory | None,
     method: str,
     observer=None,
+    seen: FirstBytesSeen | None = None,
 ) -> FetchResult:
+    seen = seen if seen is not None else FirstBytesSeen()
     reader = ResponseReader(method)
     request = build_request(target, method)
     if new_tls is None:
@@ -209,10 +254,11 @@ def _exchange(
             if not data:
                 reader.feed_eof()
                 break
+            seen.add_received(data)
             reader.feed(data)
         return FetchResult(reader.response, None)
 
-    channel = BlockingTLS(sock, new_tls(target.host, target.port, observer=observer))
+    channel = BlockingTLS(sock, new_tls(target.host, target.port, observer=observer), seen)
     channel.handshake()
     channel.send(request)
     while not reader.complete:

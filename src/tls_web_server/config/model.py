@@ -42,7 +42,7 @@ from .directives import (
 )
 from .lexer import ConfigError, Position
 from .log_format import COMBINED, LogFormat, read_log_format
-from .parser import Argument, Directive, parse_directives
+from .parser import Argument, Directive, missing_semicolon_line, parse_directives
 
 __all__ = [
     "Config",
@@ -203,7 +203,24 @@ def parse_config(text: str, path: str | os.PathLike[str]) -> Config:
     file = os.fspath(path)
     absolute_path = Path(os.path.abspath(file))
     base_dir = absolute_path.parent
-    main = _read_block(parse_directives(text, file), MAIN, base_dir)
+    directives = parse_directives(text, file)
+    try:
+        return _build_config(directives, file, absolute_path, base_dir)
+    except ConfigError as error:
+        # `listen 80` + newline + `server_name x;` reads as one directive with
+        # three arguments: say what is missing, not what the next line looks like.
+        line = missing_semicolon_line(directives, error.position)
+        if line is None:
+            raise
+        raise ConfigError(
+            f"missing ';' at the end of line {line}? ({error.message})", error.position
+        ) from None
+
+
+def _build_config(
+    directives: tuple[Directive, ...], file: str, absolute_path: Path, base_dir: Path
+) -> Config:
+    main = _read_block(directives, MAIN, base_dir)
     worker_connections = DEFAULT_WORKER_CONNECTIONS
     if "events" in main.directives:
         events = _read_block(_children(main.directives["events"][0]), EVENTS, base_dir)

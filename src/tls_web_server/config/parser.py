@@ -109,6 +109,39 @@ def parse_directives(text: str, file: str) -> tuple[Directive, ...]:
         else:
             after = f"arguments of '{name.text}'" if arguments else f"'{name.text}'"
             found = "end of file" if terminator.kind is TokenKind.END_OF_FILE else "'}'"
+            last_line = tokens[index - 2].position.line
             raise ConfigError(
-                f"expected ';' or '{{' after {after}, found {found}", terminator.position
+                f"missing ';' at the end of line {last_line}?"
+                f" (expected ';' or '{{' after {after}, found {found})",
+                terminator.position,
             )
+
+
+def missing_semicolon_line(directives: tuple[Directive, ...], position: Position) -> int | None:
+    """The line that probably lacks its ';', when an error at `position` suggests one.
+
+    A simple directive whose arguments run onto a later line, with the error
+    on or after that line's first word, is most often two directives: the
+    first lost its ';'.  (nginx allows arguments over several lines; this
+    only words an error that happened anyway.)
+    """
+    pending = list(directives)
+    while pending:
+        directive = pending.pop()
+        if directive.children is not None:
+            pending.extend(directive.children)
+            continue
+        if not directive.arguments or directive.position.file != position.file:
+            continue
+        where = (position.line, position.col)
+        last = directive.arguments[-1].position
+        if position != directive.position and not (
+            (directive.position.line, directive.position.col) <= where <= (last.line, last.col)
+        ):
+            continue  # the error is about something else
+        previous_line = directive.position.line
+        for argument in directive.arguments:
+            if argument.position.line > previous_line and not argument.quoted:
+                return previous_line
+            previous_line = argument.position.line
+    return None

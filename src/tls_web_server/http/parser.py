@@ -58,6 +58,17 @@ class HttpLimits:
 # comes near 4 KiB, and without a cap a peer could make us buffer forever.
 MAX_CHUNK_LINE = 4096
 
+# RFC 9112 section 3: a request line starts with its method, a token (RFC 9110
+# section 5.6.2).  Any other first byte cannot become a request, so it is
+# refused at once instead of waiting for a line end that may never come: a
+# TLS ClientHello (0x16, RFC 8446 section 5.1) or a toytls record (a uint32
+# length, so 0x00) sent to a plain port is answered 400 without a timeout.
+# A CR may be the first half of an empty line's CRLF still on its way.
+_REQUEST_LINE_FIRST_BYTES = frozenset(
+    b"\r!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+_TLS_HANDSHAKE_RECORD = 0x16
+
 # A chunk size longer than this is larger than any body we would accept, and
 # converting it would only invite int() to work hard on peer input.
 _MAX_HEX_DIGITS = 15
@@ -181,6 +192,10 @@ class RequestParser:
         if buffer[start] == 0x0A or buffer[start] == 0x0D:
             self._skip_empty_lines()
             start = self._start
+            if start == len(buffer):
+                return None
+        if buffer[start] not in _REQUEST_LINE_FIRST_BYTES:
+            raise HttpError(400, _not_a_request_line(bytes(buffer[start : start + 2])))
         head_end = self._find_head_end()
         if head_end < 0:
             self._check_incomplete_head()
@@ -484,3 +499,18 @@ class RequestParser:
         self._start = 0
         self._head_scan_from = max(0, self._head_scan_from - start)
         self._line_scan_from = max(0, self._line_scan_from - start)
+
+
+def _not_a_request_line(first_bytes: bytes) -> str:
+    """The log's sentence for a head whose first byte cannot start a method."""
+    if first_bytes[:1] == bytes([_TLS_HANDSHAKE_RECORD]):
+        return (
+            "a TLS handshake record on a plain HTTP port (RFC 8446 section 5.1):"
+            " the client should use http:// here, or this server's TLS port"
+        )
+    if first_bytes[:1] == b"\x00":
+        return (
+            "a request line cannot start with byte 0x00 (RFC 9112 section 3); a toytls"
+            " ClientHello does: the client should use http:// here, or the toytls port"
+        )
+    return f"a request line cannot start with byte 0x{first_bytes[0]:02x} (RFC 9112 section 3)"

@@ -159,6 +159,7 @@ def build_listener_specs(
     random_bytes: Callable[[int], bytes] = os.urandom,
     tls13_engine: TLS13Engine | None = None,
     trace_output: Callable[[str], None] | None = None,
+    trust_command: str | None = None,
 ) -> list[ListenerSpec]:
     """Group the servers' `listen` directives by address:port into listener specs."""
     groups: dict[tuple[str, int, Position | None], list[tuple[ServerConfig, Listen]]] = {}
@@ -219,6 +220,8 @@ def build_listener_specs(
                 new_tls=new_tls,
                 error_log=logs.error(default_server.error_log),
                 trace_output=trace_output if new_tls is not None else None,
+                position=members[0][1].position,
+                trust_command=trust_command if new_tls is not None else None,
             )
         )
     return specs

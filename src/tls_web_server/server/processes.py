@@ -52,16 +52,24 @@ def run_server(
     install_signal_handlers: bool = True,
     config_path: Path | None = None,
     trace_output: Callable[[str], None] | None = None,
+    trust_command: str | None = None,
 ) -> None:
     """Serve `config` until SIGINT/SIGTERM: in this process, or with worker processes.
 
-    `trace_output` receives the diagram of every TLS connection (`serve --trace`).
+    `trace_output` receives the diagram of every TLS connection (`serve --trace`);
+    `trust_command` is named in the log when a client rejects our certificate.
     """
     raise_open_file_limit(config.worker_connections)
     if config.worker_processes != 1:
-        Master(config, config_path=config_path, announce=announce, trace_output=trace_output).run()
+        Master(
+            config,
+            config_path=config_path,
+            announce=announce,
+            trace_output=trace_output,
+            trust_command=trust_command,
+        ).run()
         return
-    server = Server(config, trace_output=trace_output)
+    server = Server(config, trace_output=trace_output, trust_command=trust_command)
     if install_signal_handlers:
         # Before the "listening on" lines: whoever reads them may signal at once.
         server.loop.install_signal_handlers()
@@ -102,13 +110,20 @@ class Master:
         config_path: Path | None = None,
         announce: Callable[[str], None] = print,
         trace_output: Callable[[str], None] | None = None,
+        trust_command: str | None = None,
     ) -> None:
         self.config = config
         self.trace_output = trace_output
+        self.trust_command = trust_command
         self.config_path = Path(config_path or config.path).resolve()
         self.announce = announce
         self.ticket_key = TicketKey.generate(os.urandom)  # shared by every worker, kept on reload
-        self.server = Server(config, ticket_key=self.ticket_key, trace_output=trace_output)
+        self.server = Server(
+            config,
+            ticket_key=self.ticket_key,
+            trace_output=trace_output,
+            trust_command=trust_command,
+        )
         self.error_log = ErrorLog(config.error_log)
         self.workers: dict[int, tuple[int, float]] = {}  # pid -> (generation, started at)
         self.generation = 0
@@ -226,7 +241,12 @@ class Master:
         self._log("notice", f"reloading {self.config_path}")
         try:
             config = load_config(self.config_path)
-            server = Server(config, ticket_key=self.ticket_key, trace_output=self.trace_output)
+            server = Server(
+                config,
+                ticket_key=self.ticket_key,
+                trace_output=self.trace_output,
+                trust_command=self.trust_command,
+            )
             old_sockets = self.server.sockets_by_key()
             server.bind(reuse=old_sockets)
         except (ConfigError, ServerStartError, OSError) as error:

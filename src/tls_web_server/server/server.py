@@ -70,6 +70,7 @@ class Server:
         tls13_engine: TLS13Engine | None = None,
         ticket_key: TicketKey | None = None,
         trace_output: Callable[[str], None] | None = None,
+        trust_command: str | None = None,
     ) -> None:
         self.config = config
         self.logs = LogFiles()
@@ -82,7 +83,11 @@ class Server:
                 keylog=KeyLogFile(keylog_path) if keylog_path else None,
             )
         self.specs = build_listener_specs(
-            config, self.logs, tls13_engine=tls13_engine, trace_output=trace_output
+            config,
+            self.logs,
+            tls13_engine=tls13_engine,
+            trace_output=trace_output,
+            trust_command=trust_command,
         )
         self.loop = self._new_loop()
         self.bound: list[BoundListener] = []
@@ -121,8 +126,11 @@ class Server:
         except OSError as error:
             for listener in self.loop.listeners:
                 listener.sock.close()
+            reason = os.strerror(error.errno) if error.errno else str(error)
+            reason = reason[:1].lower() + reason[1:]  # "address already in use"
+            where = f"{spec.position.file}:{spec.position.line}: " if spec.position else ""
             raise ServerStartError(
-                f"cannot listen on {spec.address}:{spec.port}: {error.strerror or error}"
+                f"{where}cannot listen on {spec.address}:{spec.port}: {reason}"
             ) from error
 
     def sockets_by_key(self) -> dict[tuple, socket.socket]:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from tls_web_server.config import ListenProtocol
+from tls_web_server.config import ListenProtocol, Position
 from tls_web_server.http.parser import HttpLimits
 from tls_web_server.http.router import SiteSettings, VirtualHosts
 from tls_web_server.server.logs import AccessLog, ErrorLog
@@ -65,6 +65,11 @@ class ListenerSpec:
     # `serve --trace`: each TLS connection's diagram (tls/trace.py) goes here
     # when it closes.  Off by default: tracing keeps every record of a connection.
     trace_output: Callable[[str], None] | None = None
+    # Where the `listen` directive is written, for messages such as a port in use.
+    position: Position | None = None
+    # The command that makes a browser trust our root (`serve DIR` prints it);
+    # the log repeats it when a client rejects our certificate.
+    trust_command: str | None = None
 
     @property
     def scheme(self) -> str:

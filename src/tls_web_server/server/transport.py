@@ -25,6 +25,7 @@ from collections.abc import Callable
 from enum import Enum
 from typing import BinaryIO, Protocol
 
+from tls_web_server.server import tls_failures
 from tls_web_server.server.settings import ListenerSpec, Timeout
 from tls_web_server.tcp.connection import Connection, ConnectionProtocol
 from tls_web_server.tls.api import Negotiated, TLSConnection
@@ -91,6 +92,7 @@ class TlsTransport:
 
     __slots__ = (
         "_failed",
+        "_handshake_started",
         "_new_session",
         "_peer_closed_told",
         "connection",
@@ -119,6 +121,7 @@ class TlsTransport:
         self._new_session = new_session
         self.session: ConnectionProtocol | None = None  # once the handshake has ended
         self._failed = False
+        self._handshake_started = False  # has the client sent anything yet?
         self._peer_closed_told = False
         self.trace = trace
         self.note = trace.add_note if trace is not None else None
@@ -152,10 +155,12 @@ class TlsTransport:
         if self._failed:
             return
         tls = self.tls
+        first_chunk = None if self._handshake_started else data
+        self._handshake_started = True
         try:
             tls.feed_wire_data(data)
         except TLSError as error:
-            self._tls_failed(error)
+            self._tls_failed(error, first_chunk)
             return
         self._send_tls_output()
         session = self.session
@@ -234,11 +239,13 @@ class TlsTransport:
         if pending:
             self.connection.write(pending)
 
-    def _tls_failed(self, error: TLSError) -> None:
+    def _tls_failed(self, error: TLSError, first_chunk: bytes | None) -> None:
         # The alert (if the protocol has one) is already queued: send it, shut
         # down our side and drain the peer before closing (tcp/connection.py).
         # From now on the session hears nothing but connection_lost.
-        self.spec.error_log.write("info", f"TLS: {error}", peer=self.connection.peer)
+        spec = self.spec
+        explained = tls_failures.explain(error, spec.protocol, first_chunk, spec.trust_command)
+        spec.error_log.write("info", explained, peer=self.connection.peer)
         self._failed = True
         self._send_tls_output()
         self.connection.close()

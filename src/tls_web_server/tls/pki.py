@@ -226,6 +226,17 @@ def describe_subject(certificate: x509.Certificate) -> str:
     return certificate.subject.rfc4514_string() or "(empty subject)"
 
 
+def subject_text(certificate: x509.Certificate) -> str:
+    """The subject as RFC 4514 text, as the verifier's messages quote it."""
+    return describe_subject(certificate)
+
+
+def describe_with_fingerprint(certificate: x509.Certificate) -> str:
+    """`subject (SHA-256 AB:CD:...)`: how a learner tells two roots of the same name apart."""
+    digest = certificate.fingerprint(hashes.SHA256())
+    return f"'{describe_subject(certificate)}' (SHA-256 {digest.hex(':').upper()})"
+
+
 # --------------------------------------------------------------------------
 # Generating the demo PKI.
 # --------------------------------------------------------------------------
@@ -404,11 +415,18 @@ def generate_pki(
     root_key = _new_private_key(key_type)
     intermediate_key = _new_private_key(key_type)
     server_key = _new_private_key(key_type)
+    # Each CA's name ends with a tag of its own key, so two generated CAs (two
+    # `certs` runs, two machines' `serve`) are never confused in a message.
     root = _ca_certificate(
-        "tls-web-server demo root CA", root_key, None, 1, not_before, ROOT_LIFETIME
+        f"tls-web-server demo root CA {_key_tag(root_key)}",
+        root_key,
+        None,
+        1,
+        not_before,
+        ROOT_LIFETIME,
     )
     intermediate = _ca_certificate(
-        "tls-web-server demo intermediate CA",
+        f"tls-web-server demo intermediate CA {_key_tag(intermediate_key)}",
         intermediate_key,
         (root, root_key),
         0,
@@ -437,6 +455,16 @@ def generate_pki(
     _write_certificate(files.intermediate_cert, intermediate)
     _write_certificate(files.server_cert, server)
     return files
+
+
+def _key_tag(key: crypto.PrivateKey) -> str:
+    """8 hex digits of the SHA-256 of the public key (SubjectPublicKeyInfo)."""
+    public_der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(public_der)
+    return digest.finalize()[:4].hex()
 
 
 def issue_server_certificate(
