@@ -23,6 +23,16 @@ CONFIG_PATH = CONFIG_DIR / "site.conf"
 FILE = str(CONFIG_PATH)
 ALL_SUITES = ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
 ALL_GROUPS = ("x25519", "secp256r1", "secp384r1", "x448")
+# `auto` and the default: the post-quantum hybrids first (tls/tls13/negotiation.py).
+DEFAULT_GROUPS = (
+    "X25519MLKEM768",
+    "SecP256r1MLKEM768",
+    "x25519",
+    "secp256r1",
+    "SecP384r1MLKEM1024",
+    "secp384r1",
+    "x448",
+)
 
 
 def parse(text: str) -> Config:
@@ -53,7 +63,7 @@ def test_every_default() -> None:
     assert server.ssl_certificate_chain is None
     assert server.ssl_protocols == ("TLSv1.3",)
     assert server.ssl_ciphers == ALL_SUITES
-    assert server.ssl_ecdh_curve == ALL_GROUPS
+    assert server.ssl_ecdh_curve == DEFAULT_GROUPS
     assert server.ssl_session_tickets is True
     assert server.keepalive_timeout == 75.0
     assert server.keepalive_requests == 1000
@@ -104,7 +114,12 @@ def test_every_default() -> None:
         ("ssl_ecdh_curve X25519:prime256v1:P-384:X448;", "ssl_ecdh_curve", ALL_GROUPS),
         ("ssl_ecdh_curve x448:P-256:secp256r1;", "ssl_ecdh_curve", ("x448", "secp256r1")),
         ("ssl_ecdh_curve secp384r1:x25519;", "ssl_ecdh_curve", ("secp384r1", "x25519")),
-        ("ssl_ecdh_curve auto;", "ssl_ecdh_curve", ALL_GROUPS),
+        ("ssl_ecdh_curve auto;", "ssl_ecdh_curve", DEFAULT_GROUPS),
+        (
+            "ssl_ecdh_curve X25519MLKEM768:X25519:P-256;",
+            "ssl_ecdh_curve",
+            ("X25519MLKEM768", "x25519", "secp256r1"),
+        ),
         ("ssl_session_tickets off;", "ssl_session_tickets", False),
         ("ssl_session_tickets on;", "ssl_session_tickets", True),
         (

@@ -59,3 +59,11 @@ def test_an_unknown_name_is_refused_with_the_name_and_the_choices(value: str, ba
     assert repr(bad) in str(raised.value)
     assert "X25519MLKEM768" in str(raised.value)
     assert isinstance(raised.value, ValueError)
+
+
+def test_the_configurations_default_groups_are_the_tls_layers() -> None:
+    # `ssl_ecdh_curve` unset or `auto`: what negotiation.py prefers, hybrids first.
+    from tls_web_server.config import model
+
+    assert model.DEFAULT_GROUPS == tuple(group.name for group in DEFAULT_GROUPS)
+    assert model.GROUP_SPELLINGS is tls_names.GROUP_SPELLINGS

@@ -33,6 +33,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from . import tls_names
 from .lexer import ConfigError, Position
 from .parser import Argument, Directive, parse_directives
 
@@ -49,19 +50,20 @@ __all__ = [
 
 # RFC 8446 appendix B.4: the cipher suites this server implements, in its default preference.
 CIPHER_SUITES = ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
-# RFC 8446 section 4.2.7 groups under the spellings OpenSSL (and so nginx) accepts.
-GROUP_SPELLINGS = {
-    "x25519": "x25519",
-    "X25519": "x25519",
-    "prime256v1": "secp256r1",
-    "secp256r1": "secp256r1",
-    "P-256": "secp256r1",
-    "secp384r1": "secp384r1",
-    "P-384": "secp384r1",
-    "x448": "x448",
-    "X448": "x448",
-}
-DEFAULT_GROUPS = ("x25519", "secp256r1", "secp384r1", "x448")
+# RFC 8446 section 4.2.7 groups and the post-quantum hybrids under the spellings
+# OpenSSL (and so nginx) accepts: one table, config/tls_names.py.
+GROUP_SPELLINGS = tls_names.GROUP_SPELLINGS
+# `auto`: tls/tls13/negotiation.py DEFAULT_GROUPS by name (config may not import
+# tls; tests/config/test_tls_names.py keeps the two equal).
+DEFAULT_GROUPS = (
+    "X25519MLKEM768",
+    "SecP256r1MLKEM768",
+    "x25519",
+    "secp256r1",
+    "SecP384r1MLKEM1024",
+    "secp384r1",
+    "x448",
+)
 TIME_UNIT_MILLISECONDS = {
     "": 1000,
     "ms": 1,

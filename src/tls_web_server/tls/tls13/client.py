@@ -47,7 +47,8 @@ from ..handshake_states import Transition
 from ..names import describe
 from . import extensions as ext
 from . import key_schedule
-from .client_hello import KeyShares, first_client_hello, second_client_hello
+from .certificate_compression import decompressed_certificate
+from .client_hello import KeyShares, first_client_hello, new_key_shares, second_client_hello
 from .client_settings import ClientSettings, Ticket, TicketStore
 from .connection import TLS13Connection
 from .enums import (
@@ -72,6 +73,7 @@ from .messages import (
     CertificateRequest,
     CertificateVerify,
     ClientHello,
+    CompressedCertificate,
     EncryptedExtensions,
     Finished,
     NewSessionTicket,
@@ -89,6 +91,7 @@ CLIENT_TRANSITIONS = (
     Transition("ExpectEncryptedExtensions", "EncryptedExtensions (resumed)", "ExpectFinished"),
     Transition("ExpectCertificate", "CertificateRequest", "ExpectCertificate"),
     Transition("ExpectCertificate", "Certificate", "ExpectCertificateVerify"),
+    Transition("ExpectCertificate", "CompressedCertificate", "ExpectCertificateVerify"),
     Transition("ExpectCertificateVerify", "CertificateVerify", "ExpectFinished"),
     Transition("ExpectFinished", "Finished", "Traffic"),
     Transition("Traffic", "NewSessionTicket", "Traffic"),
@@ -144,10 +147,7 @@ class TLS13ClientConnection(TLS13Connection):
         setup = _Setup(settings, server_name, ticket_scope or server_name)
         tickets = settings.tickets
         ticket = tickets.take(setup.ticket_scope, clock()) if tickets is not None else None
-        shares = {
-            group: crypto.EphemeralKey(group.name, random_bytes)
-            for group in settings.key_share_groups
-        }
+        shares = new_key_shares(settings.key_share_groups, random_bytes)
         hello = first_client_hello(
             settings, server_name, shares, ticket, random_bytes=random_bytes, clock=clock
         )
@@ -271,7 +271,7 @@ class ExpectServerHello:
                 # Section 4.2.8: a group we did not offer, or one we already sent a share for.
                 raise _illegal(f"the HelloRetryRequest asks for group {group_number:#06x}")
             group = NamedGroup(group_number)
-            shares = {group: crypto.EphemeralKey(group.name, context.random_bytes)}
+            shares = new_key_shares((group,), context.random_bytes)
         transcript = self.transcript
         transcript.replace_first_client_hello_with_message_hash()
         transcript.add(raw)
@@ -424,6 +424,7 @@ class ExpectCertificate:
     name: ClassVar[str] = "ExpectCertificate"
     expects: ClassVar[tuple[HandshakeType, ...]] = (
         HandshakeType.certificate,
+        HandshakeType.compressed_certificate,
         HandshakeType.certificate_request,
     )
 
@@ -445,9 +446,20 @@ class ExpectCertificate:
                 certificate_request_context=request.certificate_request_context
             )
             return ExpectCertificate(handshake, answers)
-        certificate = Certificate.decode(body)
-        context.observe_received("Certificate", certificate, raw)
         setup = handshake.setup
+        if msg_type == HandshakeType.compressed_certificate:
+            compressed = CompressedCertificate.decode(body)
+            context.observe_received("CompressedCertificate", compressed, raw)
+            # RFC 8879 section 4: only an algorithm we offered; never more than
+            # the announced length, itself within our message limit.
+            certificate = decompressed_certificate(
+                compressed,
+                setup.settings.certificate_compression,
+                TLS13ClientConnection.max_handshake_message_size,
+            )
+        else:
+            certificate = Certificate.decode(body)
+            context.observe_received("Certificate", certificate, raw)
         verified = verify_server_chain(
             certificate, setup.settings.trusted_roots, setup.server_name, context.clock()
         )
