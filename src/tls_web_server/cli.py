@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from tls_web_server import __version__, quick_serve
-from tls_web_server.config import ConfigError, Position, load_config, parse_config
+from tls_web_server.config import ConfigError, Position, load_config, parse_config, tls_names
 from tls_web_server.tcp.client import (
     ClientError,
     fetch,
@@ -28,6 +28,7 @@ from tls_web_server.tcp.processes import run_server
 from tls_web_server.tcp.server import ServerStartError
 from tls_web_server.tls import pki
 from tls_web_server.tls.tls13.client import TicketStore
+from tls_web_server.tls.tls13.enums import NamedGroup
 from tls_web_server.tls.trace import Trace, render_text, use_color
 from tls_web_server.tls.trace_html import render_html
 
@@ -98,6 +99,12 @@ def _argument_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="FILE",
         help="write each TLS connection as an HTML page annotating every byte",
+    )
+    get.add_argument(
+        "--groups",
+        type=_group_list,
+        metavar="LIST",
+        help="key exchange groups to offer, OpenSSL's names: X25519MLKEM768:X25519:P-256",
     )
     get.add_argument(
         "--resume",
@@ -188,6 +195,15 @@ def _quick_config(args: argparse.Namespace):
     return parse_config(text, config_path)
 
 
+def _group_list(value: str) -> tuple[NamedGroup, ...] | None:
+    """`--groups A:B:C` in OpenSSL's spellings (config/tls_names.py); `auto`: the defaults."""
+    try:
+        names = tls_names.read_group_list(value)
+    except tls_names.UnknownGroupName as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    return None if names is None else tuple(NamedGroup[name] for name in names)
+
+
 def _get(args: argparse.Namespace) -> int:
     tickets = TicketStore() if args.resume else None
     new_tls = None
@@ -196,7 +212,7 @@ def _get(args: argparse.Namespace) -> int:
             if args.toytls:
                 new_tls = toytls_client_factory(args.cafile)
             else:
-                new_tls = tls13_client_factory(args.cafile, tickets=tickets)
+                new_tls = tls13_client_factory(args.cafile, tickets=tickets, groups=args.groups)
         except pki.PkiError as error:
             print(f"tls-web-server: {error}", file=sys.stderr)
             return 2

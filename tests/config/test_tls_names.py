@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tls_web_server.config import tls_names
+from tls_web_server.config import model, tls_names
 from tls_web_server.tls.tls13.enums import NamedGroup
 from tls_web_server.tls.tls13.negotiation import DEFAULT_GROUPS
 
@@ -63,7 +63,5 @@ def test_an_unknown_name_is_refused_with_the_name_and_the_choices(value: str, ba
 
 def test_the_configurations_default_groups_are_the_tls_layers() -> None:
     # `ssl_ecdh_curve` unset or `auto`: what negotiation.py prefers, hybrids first.
-    from tls_web_server.config import model
-
-    assert model.DEFAULT_GROUPS == tuple(group.name for group in DEFAULT_GROUPS)
+    assert tuple(group.name for group in DEFAULT_GROUPS) == model.DEFAULT_GROUPS
     assert model.GROUP_SPELLINGS is tls_names.GROUP_SPELLINGS

@@ -86,6 +86,17 @@ class TicketStore:
         return sum(len(tickets) for tickets in self._tickets.values())
 
 
+def key_share_groups_for(groups: tuple[NamedGroup, ...]) -> tuple[NamedGroup, ...]:
+    """The key shares to send when offering `groups` (in that order): `get --groups`.
+
+    Our default shares (X25519MLKEM768, x25519) among them, else the first
+    group: a server that takes one answers at once, any other group costs
+    one HelloRetryRequest (RFC 8446 section 4.1.1).
+    """
+    chosen = tuple(group for group in DEFAULT_KEY_SHARE_GROUPS if group in groups)
+    return chosen or groups[:1]
+
+
 @dataclass(frozen=True)
 class ClientSettings:
     """Everything a TLS 1.3 client needs that outlives one connection."""
