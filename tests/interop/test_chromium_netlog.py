@@ -118,3 +118,34 @@ def test_chromium_receives_a_brotli_compressed_certificate(servers: ServerPool, 
         assert len(body) == compressed.uncompressed_length
     # None of the connections got the certificate uncompressed.
     assert handshake_messages(netlog, "RECEIVED", 11) == []
+
+
+@pytest.fixture(scope="module")
+def traced_server(
+    tmp_path_factory: pytest.TempPathFactory, chains: ChainStore
+) -> Iterator[tuple[InteropServer, list[str]]]:
+    """Our server with its defaults, drawing every TLS connection (`serve --trace`)."""
+    folder = tmp_path_factory.mktemp("traced-server")
+    diagrams: list[str] = []
+    with run_interop_server(
+        folder, chains.get("ecdsa-p256"), "ecdsa-p256", None, trace_output=diagrams.append
+    ) as server:
+        yield server, diagrams
+
+
+def test_our_servers_trace_shows_the_hybrid_and_the_brotli_certificate_chromium_got(
+    traced_server: tuple[InteropServer, list[str]], tmp_path: Path
+):
+    server, diagrams = traced_server
+    connects, _netlog = chromium_connects(server, tmp_path)
+    assert [connect.key_exchange_group for connect in connects] == [X25519MLKEM768] * len(connects)
+    # Chromium's connections (its hello carries a GREASE encrypted_client_hello); the
+    # harness's own readiness check connects with Python's ssl and is left out.
+    chromium = [diagram for diagram in diagrams if "encrypted_client_hello" in diagram]
+    assert chromium, "the server drew none of Chromium's connections"
+    for diagram in chromium:
+        # The server's own record: the share it took, and what it sent for the Certificate.
+        assert "key share: X25519MLKEM768 " in diagram
+        assert "ML-KEM-768 ciphertext (1088 bytes)" in diagram
+        assert "CompressedCertificate [encrypted]" in diagram
+        assert "algorithm: brotli, " in diagram

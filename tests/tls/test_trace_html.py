@@ -320,6 +320,10 @@ def test_the_hybrid_shares_and_the_compressed_certificate_are_explained(ecdsa_pk
     assert value_of(length) == str(int(inside.attributes["data-total"]) - 4)
     assert [field_of(node) for node in find_range(inside, "certificate")] == ["certificate"]
     assert len(find_range(inside, "cert_data")) == 2
+    # The joined secret, explained where it was derived.
+    secrets = [node.text() for node in root.walk() if "secret" in node.classes]
+    (shared,) = [text for text in secrets if "shared_secret" in text]
+    assert "ML-KEM-768 secret (32 bytes) || x25519 secret (32 bytes)" in shared
 
 
 def test_http_inside_application_data_is_split(ecdsa_pki: DemoPki):

@@ -47,6 +47,7 @@ from .trace import (
     record_label,
     starts_like_http,
 )
+from .trace_tls13 import hybrid_secret_text
 
 # Hex shown per range and per record strip; longer data is elided with a count,
 # so that tracing a large download does not make a page of many megabytes.
@@ -328,6 +329,8 @@ def _event_html(trace: Trace, event: Mapping[str, Any], first_time: bool) -> str
             # The same secret again: the moment its keys start protecting records.
             return f'<li class="secret {side}">keys from {_e(name)} now in use</li>'
         explanation = SECRET_EXPLANATIONS.get(name, "")
+        if name == "shared_secret" and (hybrid := hybrid_secret_text(trace.events)):
+            explanation += f" ({hybrid})"
         return (
             f'<li class="secret {side}"><span class="what">derived</span> '
             f'<span class="name">{_e(name)}</span> <code>{as_bytes(event.get("value")).hex()}'
