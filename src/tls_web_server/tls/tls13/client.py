@@ -23,9 +23,10 @@ only with the proof that the server's Finished verified.  Each state acts
 through its narrow context (handshake_context.py) and returns the next one.
 
 What this module owns: the client's states, checking every server choice
-against what we offered, and keeping tickets for resumption.  Its neighbours:
+against what we offered, and keeping tickets for resumption.  Neighbours:
 client_settings.py (settings, tickets), client_hello.py (the hello we send),
-server_authentication.py (the certificate chain and CertificateVerify checks).
+certificate_compression.py (a CompressedCertificate, decompressed within
+limits), server_authentication.py (the chain and CertificateVerify checks).
 
 What it must never do: accept a server that skipped authentication, a
 parameter we did not offer, or read the clock and randomness except through
@@ -450,8 +451,7 @@ class ExpectCertificate:
         if msg_type == HandshakeType.compressed_certificate:
             compressed = CompressedCertificate.decode(body)
             context.observe_received("CompressedCertificate", compressed, raw)
-            # RFC 8879 section 4: only an algorithm we offered; never more than
-            # the announced length, itself within our message limit.
+            # RFC 8879 section 4: an offered algorithm, within our message limit.
             certificate = decompressed_certificate(
                 compressed,
                 setup.settings.certificate_compression,

@@ -17,7 +17,11 @@ transcript, the suite, the secrets) and acts only through its narrow context
 Finished verified.
 
 What this module owns: the server's decisions (through negotiation.py), its
-flight, its key schedule steps and its tickets.  Records, alerts, KeyUpdate
+flight, its key schedule steps and its tickets.  Every group goes through
+one call, crypto.server_key_share (a hybrid share gives back an ML-KEM
+ciphertext with an ECDH key); the Certificate goes out as a
+CompressedCertificate (RFC 8879) when the client asks for an algorithm we
+have, compressed once per chain (prepared.py).  Records, alerts, KeyUpdate
 and the tls/api.py contract live in connection.py.
 
 What it must never do: release application data before the client's Finished
