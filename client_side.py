@@ -5,6 +5,7 @@ Run python3 server_side.py first.
 
 from pathlib import Path
 
+from tls_web_server.client.fetch import tls13_client_factory, toytls_client_factory
 from tls_web_server.demo import (
     DEFAULT_HTTP_PORT,
     DEFAULT_TLS13_PORT,
@@ -12,7 +13,6 @@ from tls_web_server.demo import (
     narrated_fetch,
     succeeded,
 )
-from tls_web_server.tcp.client import tls13_client_factory, toytls_client_factory
 
 if __name__ == "__main__":
     root_certificate = Path(__file__).parent / "demo-site" / "certs" / "root_cert.pem"

@@ -109,6 +109,6 @@ def openssl_context(server: ServerConfig) -> ssl.SSLContext:
 
 
 def openssl_engine(servers: list[ServerConfig]) -> Callable[[], TLSConnection]:
-    """A tcp/pipeline.py TLS 1.3 engine backed by OpenSSL (default server's certificate)."""
+    """A server/listeners.py TLS 1.3 engine backed by OpenSSL (default server's certificate)."""
     context = openssl_context(servers[0])
     return lambda: OpenSSLServerConnection(context)

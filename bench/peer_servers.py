@@ -221,7 +221,7 @@ def ours_server(
     """Our server (engine "ours") or the stdlib-ssl one (engine "openssl"), not yet started.
 
     accept="reuseport" runs our workers on one SO_REUSEPORT socket each
-    (bench/reuseport_server.py) instead of tcp/processes.py's shared socket.
+    (bench/reuseport_server.py) instead of server/processes.py's shared socket.
     """
     label = f"{engine}-{workers}w-{accept}"
     config = site.work / f"{label}.conf"

@@ -1,6 +1,6 @@
 """Our server's workers each on a socket of their own (SO_REUSEPORT): the road not taken.
 
-tcp/processes.py gives every worker the same listening socket (the master
+server/processes.py gives every worker the same listening socket (the master
 binds it, the workers inherit it with fork) and lets them race for each new
 connection.  The other common design, nginx's `listen ... reuseport`, gives
 each worker its own socket bound to the same port with SO_REUSEPORT, and the
@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tls_web_server.config import load_config
-from tls_web_server.tcp.server import LISTEN_BACKLOG, BoundListener, Server, listen_key
+from tls_web_server.server.server import LISTEN_BACKLOG, BoundListener, Server, listen_key
 
 
 def reuseport_socket(address: str, port: int) -> socket.socket:

@@ -66,8 +66,8 @@ from bench.tls13 import (
 )
 from bench.tls13_report import tls13_report
 from bench.wrk import ensure_wrk, wrk_version
+from tls_web_server.client.fetch import toytls_client_factory
 from tls_web_server.demo import BackgroundServer
-from tls_web_server.tcp.client import toytls_client_factory
 from tls_web_server.tls import pki
 
 SERVER_CPU = 0

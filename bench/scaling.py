@@ -18,7 +18,7 @@ How evenly are connections spread over the workers?  There is no
 per-worker counter, so it is read from outside: each worker's CPU time over
 the window (/proc/PID/stat), which for a handshake-only load is
 proportional to the handshakes it did.  Two ways of sharing the port are
-measured with 2 workers: ours (tcp/processes.py: one listening socket,
+measured with 2 workers: ours (server/processes.py: one listening socket,
 inherited by every worker, which race to accept) and the alternative, one
 SO_REUSEPORT socket per worker with the kernel choosing
 (bench/reuseport_server.py).
@@ -49,7 +49,7 @@ FIRST_CORE, SECOND_CORE = 0, 1
 @dataclass(frozen=True)
 class ScalingRound:
     workers: int
-    accept: str  # "shared" (one socket, tcp/processes.py) or "reuseport" (one per worker)
+    accept: str  # "shared" (one socket, server/processes.py) or "reuseport" (one per worker)
     rate: float  # handshakes/s
     worker_cores: tuple[float, ...]  # each worker's CPU use, in cores, largest first
     master_cores: float

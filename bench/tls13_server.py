@@ -11,7 +11,7 @@ so the ratio of the two measures what our TLS costs and nothing else.
 Run as a child process (`python bench/tls13_server.py --engine ours -c CONF`),
 it prints one "listening on ..." line per listener and serves until SIGTERM.
 With `worker_processes N;` (N > 1) in the config and engine "ours", it runs
-the master and N workers of tcp/processes.py instead (the scaling scenario;
+the master and N workers of server/processes.py instead (the scaling scenario;
 the OpenSSL engine has no worker mode).
 When our TLS 1.3 is not there yet, `Server(config)` refuses the `ssl`
 listener with a ConfigError saying "not implemented yet": the child then
@@ -38,13 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.openssl_engine import openssl_engine
 from bench.peer_servers import stop_child
 from tls_web_server.config import ConfigError, load_config
-from tls_web_server.tcp.processes import run_server
-from tls_web_server.tcp.server import Server, ServerStartError
+from tls_web_server.server.processes import run_server
+from tls_web_server.server.server import Server, ServerStartError
 
 ENGINES = ("ours", "openssl")
 # Exit status of the child when the engine cannot serve `ssl` listeners yet.
 NOT_AVAILABLE = 3
-# The phrase Server(config) uses while our TLS 1.3 has not landed (tcp/pipeline.py).
+# The phrase Server(config) uses while our TLS 1.3 has not landed (server/listeners.py).
 NOT_IMPLEMENTED_PHRASE = "not implemented yet"
 STARTUP_TIMEOUT_SECONDS = 30.0
 
@@ -67,7 +67,7 @@ def serve(config_path: Path, engine: str) -> int:
     try:
         config = load_config(config_path)
         if engine == "ours" and config.worker_processes != 1:
-            # A master and worker processes sharing the sockets (tcp/processes.py),
+            # A master and worker processes sharing the sockets (server/processes.py),
             # for the scaling scenario; it prints its own "listening on" lines.
             announce = lambda line: print(line, flush=True)  # noqa: E731 - a pipe buffers
             run_server(config, announce=announce, config_path=config_path)

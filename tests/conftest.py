@@ -11,7 +11,7 @@ import pytest
 from hypothesis import settings
 
 from tls_web_server.config import load_config
-from tls_web_server.tcp.server import BoundListener, Server
+from tls_web_server.server.server import BoundListener, Server
 from tls_web_server.tls import pki
 
 # Property tests assert what is decoded, never how fast: hypothesis's per-example

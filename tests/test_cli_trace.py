@@ -8,8 +8,8 @@ import pytest
 
 from tests.conftest import serve_in_thread, write_site
 from tls_web_server.cli import main
+from tls_web_server.client.fetch import fetch, tls13_client_factory, toytls_client_factory
 from tls_web_server.demo import BackgroundServer
-from tls_web_server.tcp.client import fetch, tls13_client_factory, toytls_client_factory
 
 ALL_LISTENERS = (
     "listen 127.0.0.1:0;\n        listen 127.0.0.1:0 ssl;\n        listen 127.0.0.1:0 toytls;"

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tls_web_server.config.directives import RULES
+from tls_web_server.config.log_format import VARIABLES
 from tls_web_server.tls.tls13 import client as tls13_client
 from tls_web_server.tls.tls13 import server as tls13_server
 
@@ -42,6 +44,14 @@ def test_every_code_link_points_at_something_that_exists(doc):
         assert name in defined_names(path), f"{doc.name} links to {module}#{name}, not defined"
     for linked in DOC_LINK.findall(text):
         assert (doc.parent / linked).exists(), f"{doc.name} links to missing {linked}"
+
+
+def test_the_configuration_doc_lists_every_directive_and_log_variable():
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    for directive in RULES:
+        assert f"| `{directive} " in text or f"| `{directive};` " in text, directive
+    for variable in VARIABLES:
+        assert f"| `${variable}` |" in text, variable
 
 
 def test_the_walkthrough_links_many_steps():

@@ -1,6 +1,10 @@
 """DESIGN.md's import rules, checked on the package's source so a breach fails the build.
 
-1. Downward only: tls and http never import tcp; http and tls never import each other.
+1. Downward only: tcp/ (sockets only) imports nothing of ours outside itself;
+   tls and http never import tcp, server or client, nor each other.  The
+   wiring (server/) is the one place where TLS and HTTP meet; the client
+   package may import both too; nothing in tcp, tls, http or config imports
+   server or client, and server and client do not import each other.
 2. config imports nothing of ours; tls and http never read the config model.
 3. `cryptography` is imported only by tls/crypto.py and tls/pki.py; the TLS 1.3
    codec modules (and tls/names.py) import nothing but the standard library,
@@ -77,16 +81,31 @@ def layer(name: str) -> str:
     return name.split(".")[0]
 
 
+OUR_LAYERS = {"tcp", "tls", "http", "config", "server", "client", "cli", "demo", "quick_serve"}
+BELOW_THE_WIRING = {"tcp", "tls", "http", "config"}
+WHERE_TLS_MEETS_HTTP = {"server", "client"}
+
+
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_module_keeps_the_import_rules(name: str) -> None:
     imports = imported_modules(MODULES[name])
-    ours = {imp for imp in imports if layer(imp) in {"tcp", "tls", "http", "config", "cli"}}
+    ours = {imp for imp in imports if layer(imp) in OUR_LAYERS}
     here = layer(name)
     breaches: list[str] = []
+    if here == "tcp":
+        breaches += [f"imports {imp}" for imp in ours if layer(imp) != "tcp"]
     if here in {"tls", "http"}:
-        breaches += [f"imports {imp}" for imp in ours if layer(imp) in {"tcp", "config", "cli"}]
+        breaches += [f"imports {imp}" for imp in ours if layer(imp) not in {"tls", "http"}]
         other = "http" if here == "tls" else "tls"
         breaches += [f"imports {imp}" for imp in ours if layer(imp) == other]
+    if here in BELOW_THE_WIRING:
+        breaches += [f"imports {imp}" for imp in ours if layer(imp) in WHERE_TLS_MEETS_HTTP]
+    if here in WHERE_TLS_MEETS_HTTP:
+        other = "client" if here == "server" else "server"
+        breaches += [f"imports {imp}" for imp in ours if layer(imp) == other]
+    layers_used = {layer(imp) for imp in ours}
+    if {"tls", "http"} <= layers_used and here not in WHERE_TLS_MEETS_HTTP:
+        breaches.append("imports both tls and http (only server/ and client/ may)")
     if here == "config":
         breaches += [f"imports {imp}" for imp in ours if layer(imp) != "config"]
     uses_cryptography = any(imp.split(".")[0] == "cryptography" for imp in imports)
@@ -118,4 +137,13 @@ def test_module_keeps_the_import_rules(name: str) -> None:
 def test_the_rules_are_checked_on_real_modules() -> None:
     # Guard against the walk silently finding nothing (a moved package).
     assert {"tls.crypto", "tls.api", "tls.errors"} <= set(MODULES)
+    assert {"tcp.loop", "tcp.connection", "server.accept", "client.fetch"} <= set(MODULES)
+    assert "tcp.deadlines" in imported_modules(MODULES["tcp.connection"])
     assert "cryptography.hazmat.primitives.asymmetric" in imported_modules(MODULES["tls.crypto"])
+
+
+def test_tcp_and_the_loop_have_no_import_cycle() -> None:
+    # The connection asks the loop for what ConnectionHost names, so it needs
+    # nothing from loop.py, not even for type checking.
+    assert "tcp.loop" not in imported_modules(MODULES["tcp.connection"])
+    assert "tcp.connection" in imported_modules(MODULES["tcp.loop"])

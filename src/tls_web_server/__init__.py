@@ -2,7 +2,10 @@
 
 Layers (each a sub-package, each importing only the layers below it):
 
-    tcp/    sockets, the event loop, and pipeline.py where the layers meet
+    server/ the wiring: config -> listeners, a TLS transport and an HTTP session
+            per connection, worker processes, logs; where the layers meet
+    client/ our blocking client, over the same TLS objects and HTTP reader
+    tcp/    sockets only: the event loop, connections, deadlines
     tls/    sans-IO TLS: the learning protocol (toy/) and RFC 8446 (tls13/)
     http/   sans-IO HTTP/1.1: parser, router, static files
     config/ the nginx-style configuration file

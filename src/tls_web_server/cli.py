@@ -17,15 +17,15 @@ import sys
 from pathlib import Path
 
 from tls_web_server import __version__, quick_serve
-from tls_web_server.config import ConfigError, Position, load_config, parse_config, tls_names
-from tls_web_server.tcp.client import (
+from tls_web_server.client.fetch import (
     ClientError,
     fetch,
     tls13_client_factory,
     toytls_client_factory,
 )
-from tls_web_server.tcp.processes import run_server
-from tls_web_server.tcp.server import ServerStartError
+from tls_web_server.config import ConfigError, Position, load_config, parse_config, tls_names
+from tls_web_server.server.processes import run_server
+from tls_web_server.server.server import ServerStartError
 from tls_web_server.tls import pki
 from tls_web_server.tls.tls13.client import TicketStore
 from tls_web_server.tls.tls13.enums import NamedGroup

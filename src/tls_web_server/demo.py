@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tls_web_server.tcp.client import (
+from tls_web_server.client.fetch import (
     ClientError,
     FetchResult,
     TLSClientFactory,

@@ -24,14 +24,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tls_web_server.config import Config, ConfigError, Position, parse_config
-from tls_web_server.config.model import (
+from tls_web_server.config.directives import (
     CIPHER_SUITES,
-    DEFAULT_GROUPS,
-    GROUP_SPELLINGS,
-    SERVER_DEFAULTS,
     SIZE_UNIT_BYTES,
     TIME_UNIT_MILLISECONDS,
 )
+from tls_web_server.config.model import SERVER_DEFAULTS
+from tls_web_server.config.tls_names import GROUP_SPELLINGS
 
 CONFIG_DIR = "/nonexistent-codec-properties/conf"
 CONFIG_PATH = f"{CONFIG_DIR}/site.conf"
@@ -92,7 +91,7 @@ suite_lists = st.lists(st.sampled_from(CIPHER_SUITES), min_size=1, max_size=4).m
     lambda suites: (":".join(suites), tuple(dict.fromkeys(suites)))
 )
 curve_lists = st.one_of(
-    st.just(("auto", DEFAULT_GROUPS)),
+    st.just(("auto", None)),  # the TLS layer's defaults, chosen in server/listeners.py
     st.lists(st.sampled_from(sorted(GROUP_SPELLINGS)), min_size=1, max_size=4).map(
         lambda names: (":".join(names), tuple(dict.fromkeys(GROUP_SPELLINGS[n] for n in names)))
     ),
@@ -114,6 +113,7 @@ SERVER_SETTINGS: dict[str, st.SearchStrategy[tuple[str, Any]]] = {
     "ssl_ciphers": suite_lists,
     "ssl_ecdh_curve": curve_lists,
     "ssl_session_tickets": st.sampled_from([("on", True), ("off", False)]),
+    "ssl_certificate_compression": st.sampled_from([("on", True), ("off", False)]),
 }
 ADDRESSES = [
     ("", "0.0.0.0"),

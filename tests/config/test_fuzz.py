@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tls_web_server.config import Config, ConfigError, parse_config
-from tls_web_server.config.model import RULES
+from tls_web_server.config.directives import RULES
 
 # A path that does not exist, so relative certificate paths in the noise fail to open.
 CONFIG_PATH = "/nonexistent-config-tests/site.conf"

@@ -23,16 +23,6 @@ CONFIG_PATH = CONFIG_DIR / "site.conf"
 FILE = str(CONFIG_PATH)
 ALL_SUITES = ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
 ALL_GROUPS = ("x25519", "secp256r1", "secp384r1", "x448")
-# `auto` and the default: the post-quantum hybrids first (tls/tls13/negotiation.py).
-DEFAULT_GROUPS = (
-    "X25519MLKEM768",
-    "SecP256r1MLKEM768",
-    "x25519",
-    "secp256r1",
-    "SecP384r1MLKEM1024",
-    "secp384r1",
-    "x448",
-)
 
 
 def parse(text: str) -> Config:
@@ -63,8 +53,9 @@ def test_every_default() -> None:
     assert server.ssl_certificate_chain is None
     assert server.ssl_protocols == ("TLSv1.3",)
     assert server.ssl_ciphers == ALL_SUITES
-    assert server.ssl_ecdh_curve == DEFAULT_GROUPS
+    assert server.ssl_ecdh_curve is None  # `auto`: the TLS layer's defaults
     assert server.ssl_session_tickets is True
+    assert server.ssl_certificate_compression is True
     assert server.keepalive_timeout == 75.0
     assert server.keepalive_requests == 1000
     assert server.client_header_timeout == 60.0
@@ -72,6 +63,7 @@ def test_every_default() -> None:
     assert server.send_timeout == 60.0
     assert server.client_max_body_size == 1024 * 1024
     assert server.access_log == "stdout"
+    assert server.access_log_format.name == "combined"
     assert server.error_log == "stderr"
     assert server.position == Position(FILE, 2, 3)
     assert dict(server.directive_positions) == {"listen": Position(FILE, 3, 12)}
@@ -114,14 +106,21 @@ def test_every_default() -> None:
         ("ssl_ecdh_curve X25519:prime256v1:P-384:X448;", "ssl_ecdh_curve", ALL_GROUPS),
         ("ssl_ecdh_curve x448:P-256:secp256r1;", "ssl_ecdh_curve", ("x448", "secp256r1")),
         ("ssl_ecdh_curve secp384r1:x25519;", "ssl_ecdh_curve", ("secp384r1", "x25519")),
-        ("ssl_ecdh_curve auto;", "ssl_ecdh_curve", DEFAULT_GROUPS),
+        ("ssl_ecdh_curve auto;", "ssl_ecdh_curve", None),
         (
-            "ssl_ecdh_curve X25519MLKEM768:X25519:P-256;",
+            "ssl_ecdh_curve X25519MLKEM768:X25519:prime256v1;",
             "ssl_ecdh_curve",
             ("X25519MLKEM768", "x25519", "secp256r1"),
         ),
+        (
+            "ssl_ecdh_curve SecP256r1MLKEM768:SecP384r1MLKEM1024:P-256;",
+            "ssl_ecdh_curve",
+            ("SecP256r1MLKEM768", "SecP384r1MLKEM1024", "secp256r1"),
+        ),
         ("ssl_session_tickets off;", "ssl_session_tickets", False),
         ("ssl_session_tickets on;", "ssl_session_tickets", True),
+        ("ssl_certificate_compression off;", "ssl_certificate_compression", False),
+        ("ssl_certificate_compression on;", "ssl_certificate_compression", True),
         (
             "server_name Example.COM *.example.org www.example.com;",
             "server_name",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tls_web_server.config import model, tls_names
+from tls_web_server.config import tls_names
 from tls_web_server.tls.tls13.enums import NamedGroup
 from tls_web_server.tls.tls13.negotiation import DEFAULT_GROUPS
 
@@ -59,9 +59,3 @@ def test_an_unknown_name_is_refused_with_the_name_and_the_choices(value: str, ba
     assert repr(bad) in str(raised.value)
     assert "X25519MLKEM768" in str(raised.value)
     assert isinstance(raised.value, ValueError)
-
-
-def test_the_configurations_default_groups_are_the_tls_layers() -> None:
-    # `ssl_ecdh_curve` unset or `auto`: what negotiation.py prefers, hybrids first.
-    assert tuple(group.name for group in DEFAULT_GROUPS) == model.DEFAULT_GROUPS
-    assert model.GROUP_SPELLINGS is tls_names.GROUP_SPELLINGS

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tests.interop.harness import InteropServer
-from tests.interop.test_chromium import CHROMIUM_FLAGS, CHROMIUM_TIMEOUT_SECONDS
+from tests.interop.test_chromium import dump_dom
 
 
 @dataclass(frozen=True)
@@ -44,28 +43,7 @@ def run_chromium_with_netlog(
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
     """`chromium --dump-dom` on the server's page, writing a NetLog; returns (run, NetLog path)."""
     netlog = folder / "netlog.json"
-    environment = {
-        **os.environ,
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-    }
-    result = subprocess.run(
-        [
-            "chromium",
-            *CHROMIUM_FLAGS,
-            *extra_flags,
-            f"--user-data-dir={folder / 'profile'}",
-            f"--log-net-log={netlog}",
-            "--dump-dom",
-            server.https_url("localhost"),
-        ],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=CHROMIUM_TIMEOUT_SECONDS,
-        check=False,
-    )
+    result = dump_dom(server, home, folder, *extra_flags, f"--log-net-log={netlog}")
     return result, netlog
 
 

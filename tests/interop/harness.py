@@ -33,11 +33,11 @@ from pathlib import Path
 import pytest
 
 from bench.openssl_engine import OpenSSLServerConnection, openssl_context, openssl_engine
+from tls_web_server.client.fetch import fetch
 from tls_web_server.config import ServerConfig, load_config
 from tls_web_server.http.response_reader import HttpResponse, ResponseReader
-from tls_web_server.tcp.client import fetch
-from tls_web_server.tcp.listeners import TLS13Engine
-from tls_web_server.tcp.server import Server
+from tls_web_server.server.listeners import TLS13Engine
+from tls_web_server.server.server import Server
 from tls_web_server.tls import pki
 from tls_web_server.tls.api import TLSConnection
 
@@ -131,7 +131,7 @@ class InteropServer:
     ) -> str:
         """The first line of the ssl listener's access log that `matches`, polling until then.
 
-        The log is flushed once per event-loop iteration (tcp/logs.py), so a
+        The log is flushed once per event-loop iteration (server/logs.py), so a
         line can trail the response a client has already read by a moment.
         """
         deadline = time.monotonic() + timeout

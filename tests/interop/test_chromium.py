@@ -75,7 +75,9 @@ def trust_root_in_nssdb(home: Path, root_cert: Path) -> None:
         subprocess.run(command, check=True, capture_output=True, timeout=CHROMIUM_TIMEOUT_SECONDS)
 
 
-def dump_dom(server: InteropServer, home: Path, folder: Path) -> subprocess.CompletedProcess[str]:
+def dump_dom(
+    server: InteropServer, home: Path, folder: Path, *extra_flags: str
+) -> subprocess.CompletedProcess[str]:
     """chromium --dump-dom https://localhost:PORT/ with HOME (so the NSS database) at `home`."""
     environment = {
         **os.environ,
@@ -88,6 +90,7 @@ def dump_dom(server: InteropServer, home: Path, folder: Path) -> subprocess.Comp
         [
             "chromium",
             *CHROMIUM_FLAGS,
+            *extra_flags,
             f"--user-data-dir={folder / 'profile'}",
             "--dump-dom",
             server.https_url("localhost"),

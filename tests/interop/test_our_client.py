@@ -1,7 +1,7 @@
 """Our TLS 1.3 client over real sockets: against OpenSSL's s_server, Python's ssl, and our server.
 
 Every connection here is a real TCP connection on loopback, driven by
-tcp/client.py (`fetch`, `tls13_client_factory`) or by the `tls-web-server get`
+client/fetch.py (`fetch`, `tls13_client_factory`) or by the `tls-web-server get`
 command itself, run as a child process.  The servers are the independent
 implementations: `openssl s_server -tls1_3` (one child per test, on a port the
 kernel chose, read back from its "ACCEPT" line) and an `ssl.SSLContext`
@@ -31,7 +31,7 @@ import pytest
 from tests.conftest import serve_in_thread, write_site
 from tests.interop.harness import CLIENT_TIMEOUT_SECONDS, KEY_TYPES, ChainStore, require_tool
 from tests.interop.openssl_cli import InteractiveProcess
-from tls_web_server.tcp.client import FetchResult, fetch, tls13_client_factory
+from tls_web_server.client.fetch import FetchResult, fetch, tls13_client_factory
 from tls_web_server.tls import pki
 from tls_web_server.tls.tls13.client import TicketStore
 

@@ -1,8 +1,11 @@
 """The nginx-style configuration file: read it, check it, hand out frozen settings.
 
-    lexer.py   text -> tokens with (line, col); `Position` and `ConfigError` live here
-    parser.py  tokens -> a tree of directives (shape only)
-    model.py   tree -> `Config` (meaning: the directive table, units, inheritance, checks)
+    lexer.py       text -> tokens with (line, col); `Position` and `ConfigError` live here
+    parser.py      tokens -> a tree of directives (shape only)
+    directives.py  the directive table (`RULES`) and the meaning of single values (units, paths)
+    model.py       tree -> `Config` (inheritance, listeners, the checks across directives)
+    tls_names.py   OpenSSL's key exchange group names (ssl_ecdh_curve) -> ours
+    log_format.py  log_format's text split into literal text and `$variables`, checked
 
 This package imports nothing else of ours (DESIGN.md import rule 2).  Everything
 wrong with a configuration, from a stray '}' to an unreadable certificate file,
@@ -13,6 +16,7 @@ from .model import (
     Config,
     ConfigError,
     Listen,
+    ListenProtocol,
     Location,
     Position,
     ServerConfig,
@@ -24,6 +28,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "Listen",
+    "ListenProtocol",
     "Location",
     "Position",
     "ServerConfig",

@@ -3,145 +3,59 @@
 What this module owns:
 - The settings the rest of the server reads: `Config`, `ServerConfig`,
   `Listen`, `Location`, and the entry points `load_config` / `parse_config`.
-- The directive table (`RULES`): which directives exist, where they may
-  appear, how many arguments they take, whether they carry a block and
-  whether they may repeat.  One table, so the error for "not allowed here"
-  and the documentation cannot disagree.
-- nginx's meaning: units (`30s`, `500ms`, `10k`), inheritance from `http` to
-  `server` to `location`, relative paths resolved against the folder of the
-  configuration file, the implicit `location /`.
+- nginx's structure: every block checked against the directive table
+  (directives.py, which also reads single values), inheritance from `http`
+  to `server` to `location`, the implicit `location /`, listeners that must
+  agree when servers share an address:port, the access log's format (the
+  http block's `log_format`s, log_format.py) named by each `access_log`.
 
 What it must never do: import anything else of ours (DESIGN.md import rule 2),
-parse PEM or keys (it only proves the files can be opened; tcp/listeners.py
+parse PEM or keys (directives.py only proves the files can be opened; server/listeners.py
 parses them and reports failures through `ServerConfig.directive_positions`),
 or open sockets.  Every mistake is a ConfigError at the most precise position.
-
-Why one long module: the package is fixed at lexer, parser and model.  The
-natural cut, if it is ever wanted, is the last section ("Values of single
-directives"), which depends only on `Directive`, `Argument` and `ConfigError`.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-import re
-import stat
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from . import tls_names
+from .directives import (
+    CIPHER_SUITES,
+    CONTEXT_ORDER,
+    EVENTS,
+    HTTP,
+    LOCATION,
+    LOCATION_MODIFIERS,
+    MAIN,
+    RULES,
+    SERVER,
+    VALUE_READERS,
+    Rule,
+    parse_unsigned,
+)
 from .lexer import ConfigError, Position
+from .log_format import COMBINED, LogFormat, read_log_format
 from .parser import Argument, Directive, parse_directives
 
 __all__ = [
     "Config",
     "ConfigError",
     "Listen",
+    "ListenProtocol",
     "Location",
+    "LogFormat",
     "Position",
     "ServerConfig",
     "load_config",
     "parse_config",
 ]
-
-# RFC 8446 appendix B.4: the cipher suites this server implements, in its default preference.
-CIPHER_SUITES = ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
-# RFC 8446 section 4.2.7 groups and the post-quantum hybrids under the spellings
-# OpenSSL (and so nginx) accepts: one table, config/tls_names.py.
-GROUP_SPELLINGS = tls_names.GROUP_SPELLINGS
-# `auto`: tls/tls13/negotiation.py DEFAULT_GROUPS by name (config may not import
-# tls; tests/config/test_tls_names.py keeps the two equal).
-DEFAULT_GROUPS = (
-    "X25519MLKEM768",
-    "SecP256r1MLKEM768",
-    "x25519",
-    "secp256r1",
-    "SecP384r1MLKEM1024",
-    "secp384r1",
-    "x448",
-)
-TIME_UNIT_MILLISECONDS = {
-    "": 1000,
-    "ms": 1,
-    "s": 1000,
-    "m": 60_000,
-    "h": 3_600_000,
-    "d": 86_400_000,
-}
-SIZE_UNIT_BYTES = {
-    "": 1,
-    "k": 1 << 10,
-    "K": 1 << 10,
-    "m": 1 << 20,
-    "M": 1 << 20,
-    "g": 1 << 30,
-    "G": 1 << 30,
-}
-TIME_PATTERN = re.compile(r"([0-9]{1,15})(ms|s|m|h|d)?")
-SIZE_PATTERN = re.compile(r"([0-9]{1,15})([kKmMgG])?")
-# Timeouts end up in poll()/epoll_wait(), which take a C int of milliseconds.
-MAXIMUM_TIME_MILLISECONDS = 2**31 - 1  # about 24.8 days
-# Sizes meet file sizes and Content-Length, which the OS keeps in a signed 64-bit off_t.
-MAXIMUM_SIZE_BYTES = 2**63 - 1
-# Counts (workers, connections, requests) are C ints in nginx; more is never meant.
-MAXIMUM_COUNT = 2**31 - 1
-LOCATION_MODIFIERS = frozenset({"=", "~", "~*", "^~"})
-FILE_DESCRIPTIONS = {
-    "ssl_certificate": "certificate file",
-    "ssl_certificate_key": "certificate key file",
-    "ssl_certificate_chain": "certificate chain file",
-}
-
-MAIN, EVENTS, HTTP, SERVER, LOCATION = "main", "events", "http", "server", "location"
-CONTEXT_ORDER = (MAIN, EVENTS, HTTP, SERVER, LOCATION)
-
-
-@dataclass(frozen=True)
-class Rule:
-    contexts: frozenset[str]
-    min_arguments: int = 1
-    max_arguments: int | None = 1  # None: no upper limit
-    block: bool = False
-    repeatable: bool = False
-
-
-_SERVER_LEVEL = frozenset({HTTP, SERVER})
-_PATH_LEVEL = frozenset({HTTP, SERVER, LOCATION})
-RULES: Mapping[str, Rule] = MappingProxyType(
-    {
-        "worker_processes": Rule(frozenset({MAIN})),
-        "events": Rule(frozenset({MAIN}), 0, 0, block=True),
-        "worker_connections": Rule(frozenset({EVENTS})),
-        "http": Rule(frozenset({MAIN}), 0, 0, block=True),
-        "error_log": Rule(frozenset({MAIN, HTTP, SERVER})),
-        "server": Rule(frozenset({HTTP}), 0, 0, block=True, repeatable=True),
-        "listen": Rule(frozenset({SERVER}), 1, 3, repeatable=True),
-        # nginx lets server_name repeat and collects every name; so do we.
-        "server_name": Rule(frozenset({SERVER}), 1, None, repeatable=True),
-        "location": Rule(frozenset({SERVER}), block=True, repeatable=True),
-        "root": Rule(_PATH_LEVEL),
-        "index": Rule(_PATH_LEVEL, 1, None),
-        "keepalive_timeout": Rule(_SERVER_LEVEL),
-        "keepalive_requests": Rule(_SERVER_LEVEL),
-        "client_header_timeout": Rule(_SERVER_LEVEL),
-        "client_body_timeout": Rule(_SERVER_LEVEL),
-        "send_timeout": Rule(_SERVER_LEVEL),
-        "ssl_handshake_timeout": Rule(_SERVER_LEVEL),
-        "client_max_body_size": Rule(_SERVER_LEVEL),
-        "access_log": Rule(_SERVER_LEVEL),
-        "ssl_protocols": Rule(_SERVER_LEVEL, 1, None),
-        "ssl_ciphers": Rule(_SERVER_LEVEL),
-        "ssl_ecdh_curve": Rule(_SERVER_LEVEL),
-        "ssl_certificate": Rule(_SERVER_LEVEL),
-        "ssl_certificate_key": Rule(_SERVER_LEVEL),
-        "ssl_certificate_chain": Rule(_SERVER_LEVEL),
-        "ssl_session_tickets": Rule(_SERVER_LEVEL),
-    }
-)
 
 
 class PositionsByName(Mapping[str, Position]):
@@ -167,11 +81,19 @@ class PositionsByName(Mapping[str, Position]):
         return f"PositionsByName({self._positions!r})"
 
 
+class ListenProtocol(StrEnum):
+    """What a listening socket speaks: the `listen` parameter that says so, or plain."""
+
+    PLAIN = "plain"  # HTTP straight over TCP
+    SSL = "ssl"  # TLS 1.3 (nginx's word)
+    TOYTLS = "toytls"  # the learning protocol (ours)
+
+
 @dataclass(frozen=True)
 class Listen:
     address: str  # "0.0.0.0" for a bare port or `*`; "127.0.0.1" for localhost; "::" for [::]
     port: int  # 0 asks the OS for a free port; servers naming the same address:0 share it
-    protocol: str  # "plain" | "ssl" | "toytls"
+    protocol: ListenProtocol
     default_server: bool
     position: Position  # of the `listen` keyword
 
@@ -194,8 +116,9 @@ class ServerConfig:
     ssl_certificate_chain: Path | None
     ssl_protocols: tuple[str, ...]
     ssl_ciphers: tuple[str, ...]
-    ssl_ecdh_curve: tuple[str, ...]
+    ssl_ecdh_curve: tuple[str, ...] | None  # our group names; None: `auto`, the TLS defaults
     ssl_session_tickets: bool
+    ssl_certificate_compression: bool  # ours: RFC 8879 compressed Certificate messages
     keepalive_timeout: float  # seconds
     keepalive_requests: int
     client_header_timeout: float
@@ -204,6 +127,7 @@ class ServerConfig:
     ssl_handshake_timeout: float  # nginx 1.25.3: the TLS handshake must end within it
     client_max_body_size: int  # bytes; 0 means unlimited
     access_log: Path | str | None  # a Path, "stdout", or None for off
+    access_log_format: LogFormat  # `combined` unless access_log names another
     error_log: Path | str  # a Path or "stderr"
     position: Position  # of the `server` keyword
     # Directive name -> position of its first argument (inherited ones included), so later
@@ -230,8 +154,9 @@ SERVER_DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "ssl_certificate_chain": None,
         "ssl_protocols": ("TLSv1.3",),
         "ssl_ciphers": CIPHER_SUITES,
-        "ssl_ecdh_curve": DEFAULT_GROUPS,
+        "ssl_ecdh_curve": None,  # `auto`
         "ssl_session_tickets": True,
+        "ssl_certificate_compression": True,
         "keepalive_timeout": 75.0,
         "keepalive_requests": 1000,
         "client_header_timeout": 60.0,
@@ -294,7 +219,12 @@ def parse_config(text: str, path: str | os.PathLike[str]) -> Config:
     # nginx's http-level error_log falls back to the main one; servers inherit from both.
     inherited = {name: main.settings[name] for name in ("error_log",) if name in main.settings}
     inherited.update(http.settings)
-    servers = tuple(_build_server(server, inherited, base_dir) for server in server_directives)
+    formats = _read_log_formats(http.directives.get("log_format", []))
+    if "access_log" in http.settings:  # checked even when every server names its own
+        _access_log_format(http.settings["access_log"][0], formats)
+    servers = tuple(
+        _build_server(server, inherited, formats, base_dir) for server in server_directives
+    )
     _check_listeners_agree(servers)
     return Config(
         path=absolute_path,
@@ -387,12 +317,54 @@ def _argument_count(rule: Rule) -> str:
 # Servers, listeners, locations
 
 
-def _build_server(server: Directive, inherited: dict[str, Setting], base_dir: Path) -> ServerConfig:
+def _read_log_formats(directives: list[Directive]) -> dict[str, LogFormat]:
+    """The http block's `log_format`s by name, `combined` (nginx's, predefined) among them."""
+    formats = {COMBINED.name: COMBINED}
+    first: dict[str, Position] = {}
+    for directive in directives:
+        name = directive.arguments[0]
+        if name.value in formats:
+            where = f" (first at {first[name.value]})" if name.value in first else " (predefined)"
+            raise ConfigError(f"duplicate log_format name {name.value!r}{where}", name.position)
+        formats[name.value] = read_log_format(directive.arguments)
+        first[name.value] = name.position
+    return formats
+
+
+def _access_log_format(
+    setting: tuple[Path | str | None, Argument | None], formats: Mapping[str, LogFormat]
+) -> LogFormat:
+    """The format an `access_log` names (nginx: defined by a log_format in http), or combined."""
+    _, name = setting
+    if name is None:
+        return COMBINED
+    found = formats.get(name.value)
+    if found is None:
+        expected = ", ".join(formats)
+        raise ConfigError(
+            f"unknown log format {name.value!r} in access_log, expected one of: {expected} "
+            "(log_format NAME ... in the http block defines one)",
+            name.position,
+        )
+    return found
+
+
+def _build_server(
+    server: Directive,
+    inherited: dict[str, Setting],
+    formats: Mapping[str, LogFormat],
+    base_dir: Path,
+) -> ServerConfig:
     block = _read_block(_children(server), SERVER, base_dir)
     settings = {**inherited, **block.settings}
 
     def value(name: str) -> Any:
         return settings[name][0] if name in settings else SERVER_DEFAULTS[name]
+
+    access_log, access_log_format = SERVER_DEFAULTS["access_log"], COMBINED
+    if "access_log" in settings:  # (target, the format name's argument or None)
+        access_log = settings["access_log"][0][0]
+        access_log_format = _access_log_format(settings["access_log"][0], formats)
 
     listens = tuple(_read_listen(each) for each in block.directives.get("listen", []))
     if not listens:
@@ -406,7 +378,7 @@ def _build_server(server: Directive, inherited: dict[str, Setting], base_dir: Pa
                     f"(first at {earlier.position})",
                     listen.position,
                 )
-        if listen.protocol != "plain":
+        if listen.protocol is not ListenProtocol.PLAIN:
             missing = [
                 name for name in ("ssl_certificate", "ssl_certificate_key") if name not in settings
             ]
@@ -437,6 +409,7 @@ def _build_server(server: Directive, inherited: dict[str, Setting], base_dir: Pa
         ssl_ciphers=value("ssl_ciphers"),
         ssl_ecdh_curve=value("ssl_ecdh_curve"),
         ssl_session_tickets=value("ssl_session_tickets"),
+        ssl_certificate_compression=value("ssl_certificate_compression"),
         keepalive_timeout=value("keepalive_timeout"),
         keepalive_requests=value("keepalive_requests"),
         client_header_timeout=value("client_header_timeout"),
@@ -444,7 +417,8 @@ def _build_server(server: Directive, inherited: dict[str, Setting], base_dir: Pa
         send_timeout=value("send_timeout"),
         ssl_handshake_timeout=value("ssl_handshake_timeout"),
         client_max_body_size=value("client_max_body_size"),
-        access_log=value("access_log"),
+        access_log=access_log,
+        access_log_format=access_log_format,
         error_log=value("error_log"),
         position=server.position,
         directive_positions=PositionsByName(positions),
@@ -489,16 +463,16 @@ def _build_locations(
 
 def _read_listen(directive: Directive) -> Listen:
     address, port = _read_endpoint(directive.arguments[0])
-    protocol = "plain"
+    protocol = ListenProtocol.PLAIN
     default_server = False
     for argument in directive.arguments[1:]:
-        if argument.value in ("ssl", "toytls"):
-            if protocol != "plain":
+        if argument.value in (ListenProtocol.SSL, ListenProtocol.TOYTLS):
+            if protocol is not ListenProtocol.PLAIN:
                 raise ConfigError(
                     f"listen already says {protocol}; give one of ssl and toytls",
                     argument.position,
                 )
-            protocol = argument.value
+            protocol = ListenProtocol(argument.value)
         elif argument.value == "default_server":
             if default_server:
                 raise ConfigError("listen says default_server twice", argument.position)
@@ -545,7 +519,7 @@ def _read_endpoint(argument: Argument) -> tuple[str, int]:
                 ) from None
     else:
         address, port_text = "0.0.0.0", text
-    port = _parse_unsigned(port_text)
+    port = parse_unsigned(port_text)
     if port is None or port > 65535:
         raise ConfigError(f"port must be 0..65535, got {port_text!r}", argument.position)
     return address, port
@@ -571,7 +545,7 @@ def _check_listeners_agree(servers: tuple[ServerConfig, ...]) -> None:
             key = (listen.address, listen.port)
             first = first_listen.setdefault(key, listen)
             if first.protocol != listen.protocol:
-                article = "an" if first.protocol == "ssl" else "a"
+                article = "an" if first.protocol is ListenProtocol.SSL else "a"
                 raise ConfigError(
                     f"{_endpoint(listen)} is already {article} {first.protocol} listener "
                     f"at {first.position}",
@@ -600,196 +574,3 @@ def _read_server_name(argument: Argument) -> str:
     if problem is not None:
         raise ConfigError(problem, argument.position)
     return name
-
-
-# ---------------------------------------------------------------------------------------------
-# Values of single directives.  Each reader gets the directive (already checked against RULES)
-# and the folder relative paths start from, and returns the value or raises ConfigError.
-
-
-def _parse_unsigned(text: str) -> int | None:
-    # ASCII digits only: str.isdigit() would accept '²' and Arabic-Indic digits.
-    if not text or len(text) > 15 or not all("0" <= character <= "9" for character in text):
-        return None
-    return int(text)
-
-
-def _read_count(directive: Directive, *, minimum: int, alternative: str = "") -> int:
-    argument = directive.arguments[0]
-    number = _parse_unsigned(argument.value)
-    if number is None or not minimum <= number <= MAXIMUM_COUNT:
-        qualifier = "a positive" if minimum else "a non-negative"
-        raise ConfigError(
-            f"{directive.name} must be {qualifier} whole number{alternative} "
-            f"up to {MAXIMUM_COUNT}, got {argument.value!r}",
-            argument.position,
-        )
-    return number
-
-
-def _read_time(directive: Directive, base_dir: Path) -> float:
-    argument = directive.arguments[0]
-    match = TIME_PATTERN.fullmatch(argument.value)
-    if match is not None:
-        milliseconds = int(match[1]) * TIME_UNIT_MILLISECONDS[match[2] or ""]
-        if milliseconds <= MAXIMUM_TIME_MILLISECONDS:
-            return milliseconds / 1000
-    raise ConfigError(
-        f"invalid time {argument.value!r}, expected a number with an optional unit "
-        f"ms, s, m, h or d (e.g. 30s), at most {MAXIMUM_TIME_MILLISECONDS}ms (about 24.8 days)",
-        argument.position,
-    )
-
-
-def _read_size(directive: Directive, base_dir: Path) -> int:
-    argument = directive.arguments[0]
-    match = SIZE_PATTERN.fullmatch(argument.value)
-    if match is not None:
-        size = int(match[1]) * SIZE_UNIT_BYTES[match[2] or ""]
-        if size <= MAXIMUM_SIZE_BYTES:
-            return size
-    raise ConfigError(
-        f"invalid size {argument.value!r}, expected a number of bytes with an optional "
-        "unit k, m or g (e.g. 10m)",
-        argument.position,
-    )
-
-
-def _read_worker_processes(directive: Directive, base_dir: Path) -> int | None:
-    if directive.arguments[0].value == "auto":
-        return None
-    return _read_count(directive, minimum=1, alternative=" or 'auto'")
-
-
-def _read_worker_connections(directive: Directive, base_dir: Path) -> int:
-    return _read_count(directive, minimum=1)
-
-
-def _read_keepalive_requests(directive: Directive, base_dir: Path) -> int:
-    # 0 is allowed, as in nginx: no request may reuse the connection.
-    return _read_count(directive, minimum=0)
-
-
-def _read_on_off(directive: Directive, base_dir: Path) -> bool:
-    argument = directive.arguments[0]
-    if argument.value not in ("on", "off"):
-        raise ConfigError(f"expected 'on' or 'off', got {argument.value!r}", argument.position)
-    return argument.value == "on"
-
-
-def _resolve_path(argument: Argument, base_dir: Path) -> Path:
-    """An absolute, normalised path; relative ones start from the configuration file's folder."""
-    if not argument.value or "\0" in argument.value:
-        raise ConfigError("expected a path, without NUL characters", argument.position)
-    return Path(os.path.normpath(os.path.join(base_dir, argument.value)))
-
-
-def _read_root(directive: Directive, base_dir: Path) -> Path:
-    return _resolve_path(directive.arguments[0], base_dir)
-
-
-def _read_index(directive: Directive, base_dir: Path) -> tuple[str, ...]:
-    for argument in directive.arguments:
-        # A '/' would let an index name climb out of the directory it is looked up in.
-        if not argument.value or "/" in argument.value or "\0" in argument.value:
-            raise ConfigError(
-                f"index takes file names without '/', got {argument.value!r}", argument.position
-            )
-    return tuple(argument.value for argument in directive.arguments)
-
-
-def _read_access_log(directive: Directive, base_dir: Path) -> Path | str | None:
-    argument = directive.arguments[0]
-    if argument.value == "off":
-        return None
-    if argument.value == "stdout":
-        return "stdout"
-    return _resolve_path(argument, base_dir)
-
-
-def _read_error_log(directive: Directive, base_dir: Path) -> Path | str:
-    argument = directive.arguments[0]
-    if argument.value == "stderr":
-        return "stderr"
-    return _resolve_path(argument, base_dir)
-
-
-def _read_readable_file(directive: Directive, base_dir: Path) -> Path:
-    """Resolve the path and prove it names a readable regular file (its content is not parsed)."""
-    argument = directive.arguments[0]
-    path = _resolve_path(argument, base_dir)
-    description = FILE_DESCRIPTIONS[directive.name]
-    try:
-        # Checked before opening: opening a FIFO for reading would wait for a writer forever.
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise ConfigError(
-                f"cannot read {description} '{path}': not a regular file", argument.position
-            )
-        with open(path, "rb"):
-            pass
-    except (OSError, ValueError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        raise ConfigError(
-            f"cannot read {description} '{path}': {reason}", argument.position
-        ) from None
-    return path
-
-
-def _read_protocols(directive: Directive, base_dir: Path) -> tuple[str, ...]:
-    for argument in directive.arguments:
-        if argument.value != "TLSv1.3":
-            raise ConfigError(
-                f"only TLSv1.3 is implemented, {argument.value!r} is not", argument.position
-            )
-    return ("TLSv1.3",)
-
-
-def _read_colon_list(directive: Directive, known: Mapping[str, str], what: str) -> tuple[str, ...]:
-    """An OpenSSL-style `A:B:C` list, each name mapped through `known`, repeats dropped."""
-    argument = directive.arguments[0]
-    chosen: dict[str, None] = {}
-    for name in argument.value.split(":"):
-        if name not in known:
-            expected = ", ".join(dict.fromkeys(known))
-            raise ConfigError(
-                f"unknown {what} {name!r} in {directive.name}, expected names from: {expected}",
-                argument.position,
-            )
-        chosen[known[name]] = None
-    return tuple(chosen)
-
-
-def _read_ciphers(directive: Directive, base_dir: Path) -> tuple[str, ...]:
-    return _read_colon_list(directive, {suite: suite for suite in CIPHER_SUITES}, "cipher suite")
-
-
-def _read_groups(directive: Directive, base_dir: Path) -> tuple[str, ...]:
-    if directive.arguments[0].value == "auto":  # nginx's default spelling: the built-in list
-        return DEFAULT_GROUPS
-    return _read_colon_list(directive, GROUP_SPELLINGS, "curve")
-
-
-VALUE_READERS: Mapping[str, Callable[[Directive, Path], Any]] = MappingProxyType(
-    {
-        "worker_processes": _read_worker_processes,
-        "worker_connections": _read_worker_connections,
-        "error_log": _read_error_log,
-        "root": _read_root,
-        "index": _read_index,
-        "keepalive_timeout": _read_time,
-        "keepalive_requests": _read_keepalive_requests,
-        "client_header_timeout": _read_time,
-        "client_body_timeout": _read_time,
-        "send_timeout": _read_time,
-        "ssl_handshake_timeout": _read_time,
-        "client_max_body_size": _read_size,
-        "access_log": _read_access_log,
-        "ssl_protocols": _read_protocols,
-        "ssl_ciphers": _read_ciphers,
-        "ssl_ecdh_curve": _read_groups,
-        "ssl_certificate": _read_readable_file,
-        "ssl_certificate_key": _read_readable_file,
-        "ssl_certificate_chain": _read_readable_file,
-        "ssl_session_tickets": _read_on_off,
-    }
-)

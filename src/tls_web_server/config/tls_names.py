@@ -10,7 +10,7 @@ package may not import tls (DESIGN.md import rule 2), so the two are kept in
 agreement by tests/config/test_tls_names.py rather than by an import.  For
 the same reason the default list is not here: `auto` reads as None, "the
 TLS layer's defaults" (tls/tls13/negotiation.py DEFAULT_GROUPS), resolved
-where the configuration meets TLS (tcp/listeners.py).
+where the configuration meets TLS (server/listeners.py).
 
 What it must never do: import anything of ours, or accept a name OpenSSL
 would refuse (the spellings are OpenSSL's, case and all: OpenSSL refuses

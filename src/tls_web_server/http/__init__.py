@@ -10,9 +10,9 @@ it) and hands back responses whose file bodies are open file ranges:
         response = respond(request, site, now)
         send(encode_head(response)); send the body; close a FileBody's file
 
-What this package must never do: import tcp, tls or config (tcp/listeners.py
-translates the config into these settings objects), touch a socket, or read
-the clock (`now` is always a parameter).
+What this package must never do: import tcp, tls, config, server or client
+(server/listeners.py translates the config into these settings objects),
+touch a socket, or read the clock (`now` is always a parameter).
 """
 
 from .messages import REASON_PHRASES, FileBody, HttpError, Request, Response

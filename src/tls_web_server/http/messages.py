@@ -3,14 +3,14 @@
 What this module owns:
 - `Request`, what the parser hands upward: method, target, version, the header
   fields in wire order, and whether the connection may stay open afterwards.
-- `Response` and `FileBody`, what static.py hands back to the pipeline: a
+- `Response` and `FileBody`, what static.py hands back to the server: a
   complete list of header fields and a body that is bytes, an open file range
   (sent with sendfile or read in slices, never loaded whole), or nothing.
 - `HttpError`, the one exception for "the peer sent something we refuse";
   it carries the status code to answer with.
 
 What it must never do: parse, touch files or sockets, or read the clock.
-Those belong to parser.py, static.py and the tcp layer.
+Those belong to parser.py, static.py and the server's wiring.
 """
 
 from __future__ import annotations
@@ -164,3 +164,13 @@ class Response:
             if field_name.lower() == wanted:
                 return value
         return None
+
+    @property
+    def body_length(self) -> int:
+        """The bytes of body that follow the head (0 for none), as the access log counts them."""
+        body = self.body
+        if body is None:
+            return 0
+        if isinstance(body, bytes):
+            return len(body)
+        return body.length

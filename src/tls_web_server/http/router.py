@@ -4,7 +4,7 @@ What this module owns: the HTTP side's settings objects (`SiteSettings`,
 `LocationSettings`), virtual host selection by the Host header, and
 longest-prefix location matching.
 
-What it must never do: read the config model (tcp/listeners.py translates it
+What it must never do: read the config model (server/listeners.py translates it
 into these settings), touch the filesystem, or look at anything in the
 request but the host and the path.  It decides nothing about safety: the
 path it receives has already been decoded and checked by static.py.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,21 @@ class SiteSettings:
 
     server_names: tuple[str, ...]
     locations: tuple[LocationSettings, ...]
+
+    # A site is a dictionary key on the request path (the server's access log
+    # per site): hash its names and locations once, not on every lookup.
+    @cached_property
+    def _hash(self) -> int:
+        return hash((self.server_names, self.locations))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __getstate__(self) -> dict[str, object]:
+        # String hashes differ between processes: a pickled site hashes afresh.
+        state = dict(self.__dict__)
+        state.pop("_hash", None)
+        return state
 
 
 def normalize_host(host: str | None) -> str | None:

@@ -2,15 +2,24 @@
 
 Rules this module keeps:
 - It is the only code that calls recv, send, sendfile, shutdown and close on a
-  client socket.  It knows nothing of HTTP or TLS: it moves bytes (and, for
-  plain connections, file segments) for its `protocol` (tcp/pipeline.py) and
-  tells the protocol what happened, in the style of asyncio's transports.
+  client socket.  It knows nothing of HTTP, TLS or the config: it moves bytes
+  (and, for plain connections, file segments) for its `protocol` (the
+  server's TLS transport or HTTP session, server/) and tells the protocol
+  what happened, in the style of asyncio's transports.
+- What it may ask of the event loop is `ConnectionHost`, and nothing more:
+  the deadlines, the error log, which readiness events to watch, and that it
+  has closed.  The loop, in turn, calls the `handle_*` methods, `abort` and
+  `close`, and tells the protocol `stop_gracefully` when the server stops.
+- One deadline at a time (a Timer in the loop's Deadlines, tcp/deadlines.py),
+  set by the protocol with a reason of its own (an enum member) that comes
+  back to it in `timed_out(reason)`.
 - Output leaves in the order it was queued.  When more than HIGH_WATER bytes
   wait, the protocol is expected to stop producing and reading stops; once the
   queue falls under LOW_WATER, or empties, the protocol hears `output_drained()`.
 - While output waits, the peer must keep taking it: each time the kernel
-  accepts some, the deadline moves to `send_timeout` from now (nginx's
-  send_timeout is "between two successive write operations").
+  accepts some, the deadline moves to the protocol's send timeout from now
+  (`set_send_timeout`; nginx's send_timeout is "between two successive write
+  operations").
 - Closing is polite by default: flush what is queued, shut down our write
   side, then read and discard for a short while before closing.  A close with
   unread bytes in the kernel makes Linux send a TCP reset, and a reset can
@@ -24,10 +33,10 @@ import os
 import selectors
 import socket
 from collections import deque
-from typing import TYPE_CHECKING, Protocol
+from enum import Enum
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from tls_web_server.tcp.loop import EventLoop
+from tls_web_server.tcp.deadlines import Deadlines, Timer
 
 READ_SIZE = 256 * 1024
 HIGH_WATER = 256 * 1024  # queued output above which producers pause
@@ -39,7 +48,7 @@ _DISCONNECT_ERRNOS = {errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED, errno.E
 
 
 class ConnectionProtocol(Protocol):
-    """What a Connection tells the code above it (tcp/pipeline.py implements it)."""
+    """What a Connection tells the code above it (server/transport.py and server/http1.py)."""
 
     def data_received(self, data: bytes) -> None: ...
 
@@ -47,9 +56,41 @@ class ConnectionProtocol(Protocol):
 
     def output_drained(self) -> None: ...
 
-    def timed_out(self, reason: str) -> None: ...
+    def timed_out(self, reason: Enum) -> None:
+        """The deadline set with `Connection.set_timeout(seconds, reason)` passed."""
+
+    def stop_gracefully(self) -> None:
+        """The server is stopping: finish what is in flight, then close."""
 
     def connection_lost(self) -> None: ...
+
+
+class ErrorSink(Protocol):
+    """Where a connection reports what went wrong (server/logs.py's ErrorLog is one)."""
+
+    def write(self, level: str, message: str, *, peer: str | None = None) -> None: ...
+
+
+class ConnectionHost(Protocol):
+    """What a Connection may ask of the event loop that owns it (tcp/loop.py)."""
+
+    @property
+    def deadlines(self) -> Deadlines[Connection]: ...
+
+    @property
+    def error_log(self) -> ErrorSink: ...
+
+    def watch(self, connection: Connection, events: int) -> None:
+        """Wait for these selector events (0: none) on the connection's socket."""
+
+    def connection_closed(self, connection: Connection) -> None:
+        """The socket is closed; forget the connection."""
+
+
+class ClosingTimeout(Enum):
+    """The connection's own deadline, set while it closes (never seen by a protocol)."""
+
+    LINGER = "linger"
 
 
 class FileSegment:
@@ -64,35 +105,38 @@ class FileSegment:
 
 
 class Connection:
+    """One accepted socket, moving bytes for its protocol and telling it what happened."""
+
     __slots__ = (
         "_closing",
+        "_deadlines",
         "_events",
+        "_host",
         "_linger_until",
         "_output",
         "_output_size",
         "_paused",
+        "_send_timeout",
+        "_send_timeout_reason",
         "_shut_down",
+        "_timer",
         "_was_over_high_water",
         "closed",
-        "deadline",
         "error_log",
         "fileno",
-        "loop",
         "peer",
         "protocol",
-        "scheduled_deadline",
-        "send_timeout",
         "sock",
-        "timeout_reason",
     )
 
-    def __init__(self, loop: EventLoop, sock: socket.socket, peer: str) -> None:
-        self.loop = loop
+    def __init__(self, host: ConnectionHost, sock: socket.socket, peer: str) -> None:
+        self._host = host
+        self._deadlines = host.deadlines
         self.sock = sock
         self.fileno = sock.fileno()
         self.peer = peer
         self.protocol: ConnectionProtocol | None = None
-        self.error_log = loop.error_log  # the listener's server block may name another
+        self.error_log: ErrorSink = host.error_log  # the listener's server block may name another
         self._output: deque[bytes | memoryview | FileSegment] = deque()
         self._output_size = 0
         self._events = 0
@@ -102,11 +146,11 @@ class Connection:
         self._linger_until = 0.0
         self._was_over_high_water = False
         self.closed = False
-        # Timeouts: the loop keeps a heap of scheduled deadlines (see loop.py).
-        self.deadline = 0.0
-        self.scheduled_deadline = 0.0
-        self.timeout_reason = ""
-        self.send_timeout = 60.0
+        self._timer: Timer[Connection] = Timer(self)  # filed in the loop's Deadlines
+        # While output waits, each bit of progress restarts this timeout (set_send_timeout);
+        # until a protocol sets one there is none.
+        self._send_timeout = 0.0
+        self._send_timeout_reason: Enum | None = None
 
     def start(self, protocol: ConnectionProtocol) -> None:
         self.protocol = protocol
@@ -123,19 +167,23 @@ class Connection:
     def is_closing(self) -> bool:
         return self._closing or self.closed
 
-    def set_timeout(self, seconds: float | None, reason: str = "") -> None:
-        """Close (via protocol.timed_out) if nothing resets this within `seconds`; None cancels."""
+    @property
+    def pending_timeout(self) -> Enum | None:
+        """The reason of the armed timeout, or None when none is armed."""
+        timer = self._timer
+        return timer.reason if timer.deadline else None
+
+    def set_timeout(self, seconds: float | None, reason: Enum) -> None:
+        """Tell the protocol `timed_out(reason)` unless reset within `seconds`; None cancels."""
         if seconds is None:
-            self.deadline = 0.0
-            return
-        deadline = self.loop.now + seconds
-        self.deadline = deadline
-        self.timeout_reason = reason
-        # A later deadline needs no new heap entry: the earlier one re-files
-        # this connection when it comes up (loop.py), so a keep-alive request
-        # costs no heap push.
-        if not self.scheduled_deadline or deadline < self.scheduled_deadline:
-            self.loop.schedule_deadline(self)
+            self._deadlines.cancel(self._timer)
+        else:
+            self._deadlines.start(self._timer, seconds, reason)
+
+    def set_send_timeout(self, seconds: float, reason: Enum) -> None:
+        """While output waits, the peer must take some every `seconds` (nginx's send_timeout)."""
+        self._send_timeout = seconds
+        self._send_timeout_reason = reason
 
     # ------------------------------------------------------- events from loop
 
@@ -167,7 +215,9 @@ class Connection:
         if self._shut_down:
             self._finish_close()
         elif self.protocol is not None:
-            self.protocol.timed_out(self.timeout_reason)
+            reason = self._timer.reason
+            assert reason is not None  # a timer only expires once set
+            self.protocol.timed_out(reason)
         else:
             self.abort()
 
@@ -199,7 +249,7 @@ class Connection:
         self._output_size += len(rest)
         self._set_writing(True)
         if sent:
-            self.set_timeout(self.send_timeout, "send_timeout")  # progress: the peer reads
+            self._restart_send_timeout()  # progress: the peer reads
         self._check_high_water()
 
     def write_head_and_file(self, head: bytes, file, offset: int, length: int) -> None:
@@ -249,7 +299,8 @@ class Connection:
                 item.file.close()
         self._output.clear()
         self._output_size = 0
-        self.loop.forget(self)
+        self._deadlines.cancel(self._timer)
+        self._host.connection_closed(self)
         try:
             self.sock.close()
         except OSError:
@@ -311,7 +362,7 @@ class Connection:
             self._start_linger()
             return
         if output and self._output_size < size_before:
-            self.set_timeout(self.send_timeout, "send_timeout")  # progress: the peer reads
+            self._restart_send_timeout()  # progress: the peer reads
         if notify and (
             (self._was_over_high_water and self._output_size < LOW_WATER)
             or (not output and size_before)
@@ -319,6 +370,10 @@ class Connection:
             self._was_over_high_water = False
             if self.protocol is not None:
                 self.protocol.output_drained()
+
+    def _restart_send_timeout(self) -> None:
+        if self._send_timeout_reason is not None:
+            self._deadlines.start(self._timer, self._send_timeout, self._send_timeout_reason)
 
     def _start_linger(self) -> None:
         if self._shut_down or self.closed:
@@ -331,9 +386,7 @@ class Connection:
             return
         self._set_writing(False)
         self._set_reading(True)
-        self.deadline = self.loop.now + LINGER_SECONDS
-        self.timeout_reason = "linger"
-        self.loop.schedule_deadline(self)
+        self._deadlines.start(self._timer, LINGER_SECONDS, ClosingTimeout.LINGER)
 
     def _finish_close(self) -> None:
         self.abort()
@@ -357,4 +410,4 @@ class Connection:
         )
         if events != self._events and not self.closed:
             self._events = events
-            self.loop.set_events(self, events)
+            self._host.watch(self, events)

@@ -3,20 +3,21 @@
 Rules this module keeps:
 - One thread, one `selectors` selector, non-blocking sockets everywhere.  A
   slow or hostile client can only ever cost its own connection.
-- It never looks inside the bytes.  Accepting a socket hands it to the
-  listener's `on_accept` (tcp/pipeline.py builds the connection's protocol);
+- It never looks inside the bytes and knows nothing of TLS, HTTP or the
+  config.  Accepting a socket hands it to the listener's `on_accept` (the
+  server's wiring, server/accept.py, builds the connection's protocol);
   readiness is passed to the Connection (tcp/connection.py).
+- A connection asks the loop only for what `ConnectionHost` names; the loop
+  calls only the connection's `handle_*` methods, `abort`, `close`, and its
+  protocol's `stop_gracefully`.
 - An exception raised while handling one connection is logged and closes that
   connection only; the loop and every other connection carry on.
-- Timeouts cost one heap entry per connection, not one per reset: a
-  connection whose deadline moved later is simply re-filed when its old
-  entry comes up (see `schedule_deadline`).
+- Timeouts live in one `Deadlines` heap (tcp/deadlines.py): one entry per
+  connection, not one per reset.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import selectors
 import signal
 import socket
@@ -24,8 +25,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tls_web_server.tcp.connection import Connection
-from tls_web_server.tcp.logs import ErrorLog
+from tls_web_server.tcp.connection import Connection, ErrorSink
+from tls_web_server.tcp.deadlines import Deadlines
 
 STOP_GRACE_SECONDS = 10.0  # how long in-flight responses may take to finish on shutdown
 ACCEPTS_PER_WAKEUP = 64  # accept in batches, but let established connections run in between
@@ -40,15 +41,15 @@ class Listener:
 
 
 class EventLoop:
-    def __init__(self, *, max_connections: int = 512, error_log: ErrorLog | None = None) -> None:
+    """One thread's selector loop; it is the `ConnectionHost` of its connections."""
+
+    def __init__(self, *, error_log: ErrorSink, max_connections: int = 512) -> None:
         self.selector = selectors.DefaultSelector()
         self.max_connections = max_connections
-        self.error_log = error_log or ErrorLog("stderr")
+        self.error_log = error_log
         self.connections: set[Connection] = set()
         self.listeners: list[Listener] = []
-        self.now = time.monotonic()
-        self._deadlines: list[tuple[float, int, Connection]] = []
-        self._tiebreak = itertools.count()
+        self.deadlines: Deadlines[Connection] = Deadlines(time.monotonic())
         self._accepting = False
         self._stopping = False
         self._stop_deadline = 0.0
@@ -118,7 +119,9 @@ class EventLoop:
         self.connections.add(connection)
         return connection
 
-    def set_events(self, connection: Connection, events: int) -> None:
+    # ConnectionHost: what a Connection may ask of the loop (tcp/connection.py).
+
+    def watch(self, connection: Connection, events: int) -> None:
         registered = connection.fileno in self.selector.get_map()
         if events == 0:
             if registered:
@@ -128,41 +131,18 @@ class EventLoop:
         else:
             self.selector.register(connection.fileno, events, connection)
 
-    def forget(self, connection: Connection) -> None:
-        """Called by a Connection as it closes."""
+    def connection_closed(self, connection: Connection) -> None:
         if connection.fileno in self.selector.get_map():
             self.selector.unregister(connection.fileno)
         self.connections.discard(connection)
         if not self._accepting and len(self.connections) < self.max_connections:
             self._set_accepting(True)
 
-    def schedule_deadline(self, connection: Connection) -> None:
-        deadline = connection.deadline
-        if connection.scheduled_deadline and connection.scheduled_deadline <= deadline:
-            return  # its current heap entry comes first; it is re-filed then
-        connection.scheduled_deadline = deadline
-        heapq.heappush(self._deadlines, (deadline, next(self._tiebreak), connection))
-
     def _fire_deadlines(self) -> None:
-        deadlines = self._deadlines
-        while deadlines and deadlines[0][0] <= self.now:
-            scheduled, _, connection = heapq.heappop(deadlines)
-            if connection.closed or connection.scheduled_deadline != scheduled:
-                continue
-            connection.scheduled_deadline = 0.0
-            if not connection.deadline:
-                continue  # cancelled
-            if connection.deadline > self.now:
-                self.schedule_deadline(connection)  # moved later: re-file
-                continue
-            connection.deadline = 0.0
-            self._guarded(connection, connection.handle_timeout)
-
-    def _next_timeout(self) -> float:
-        timeout = 1.0
-        if self._deadlines:
-            timeout = min(timeout, max(0.0, self._deadlines[0][0] - self.now))
-        return timeout
+        for timer in self.deadlines.expired():
+            connection = timer.owner
+            if not connection.closed:
+                self._guarded(connection, connection.handle_timeout)
 
     # -------------------------------------------------------------- running
 
@@ -190,8 +170,8 @@ class EventLoop:
         self._running = True
         try:
             while True:
-                events = self.selector.select(self._next_timeout())
-                self.now = time.monotonic()
+                events = self.selector.select(self.deadlines.seconds_until_next(1.0))
+                self.deadlines.now = time.monotonic()
                 for key, mask in events:
                     target = key.data
                     if target is None:
@@ -203,7 +183,9 @@ class EventLoop:
                 self._fire_deadlines()
                 for callback in self._after_iteration:
                     callback()
-                if self._stopping and (not self.connections or self.now >= self._stop_deadline):
+                if self._stopping and (
+                    not self.connections or self.deadlines.now >= self._stop_deadline
+                ):
                     break
         finally:
             self._running = False
@@ -259,15 +241,10 @@ class EventLoop:
             listener.sock.close()
         for connection in list(self.connections):
             protocol = connection.protocol
-            stop = getattr(protocol, "stop_gracefully", None)
-            if stop is None:
+            if protocol is None:
                 connection.close()
             else:
-                self._guarded(connection, stop)
-
-    @property
-    def stopping(self) -> bool:
-        return self._stopping
+                self._guarded(connection, protocol.stop_gracefully)
 
     def log_error(self, message: str, *, peer: str | None = None, level: str = "error") -> None:
         self.error_log.write(level, message, peer=peer)

@@ -9,7 +9,7 @@ sends whatever it asks to send:
     http_bytes = tls.read_plaintext()         # decrypted application bytes so far
     socket.send(tls.protect_application_data(response_bytes))
 
-This is the whole TLS boundary of the server: tcp/pipeline.py has one code path
+This is the whole TLS boundary of the server: server/transport.py has one code path
 for "TLS below HTTP" and never asks which protocol is below it.  A peer that
 breaks the protocol makes `feed_wire_data` raise `TLSError`; by then the alert
 (if the protocol has alerts) waits in `pop_pending_wire_data()`.

@@ -3,7 +3,7 @@
 Each line is `LABEL <client random, hex> <secret, hex>`; Wireshark matches the
 client random against the ClientHello it captured.  This is the only place
 our secrets are ever written anywhere, and only when the user opts in by
-setting SSLKEYLOGFILE (tcp/ reads the variable; this module never looks at
+setting SSLKEYLOGFILE (server/server.py reads the variable; this module never looks at
 the environment).  The file is created with mode 0600.
 """
 

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from tls_web_server.tcp.client import fetch, toytls_client_factory
+from tls_web_server.client.fetch import fetch, toytls_client_factory
 from tls_web_server.tls import crypto
 from tls_web_server.tls.errors import TLSError
 from tls_web_server.tls.toy import ToyTLSClientConnection, ToyTLSServerConnection

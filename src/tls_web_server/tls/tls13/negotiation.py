@@ -9,10 +9,9 @@ What this module owns:
 - Pure choice functions: cipher suite, key exchange group, signature
   scheme, ALPN protocol.  The server's preference order always wins.
 - The default key exchange groups, server and client (`DEFAULT_GROUPS`,
-  `DEFAULT_KEY_SHARE_GROUPS`): the one definition for both sides.  The
-  configuration's default (`ssl_ecdh_curve auto`) spells the same list by
-  name in config/model.py, since config/ may not import tls; a test
-  (tests/config/test_tls_names.py) keeps the two equal.
+  `DEFAULT_KEY_SHARE_GROUPS`): the one definition for both sides and for the
+  configuration's `ssl_ecdh_curve auto` (resolved in server/listeners.py, since
+  config/ may not import tls).
 
 What it must never do: hold keys, touch the transcript or the clock, or send
 anything; or spend more than linear time on a ClientHello (a hostile one may

@@ -9,8 +9,8 @@ import pytest
 
 from tests.conftest import serve_in_thread, write_site
 from tls_web_server.http.response_reader import HttpResponse, ResponseReader
+from tls_web_server.server.http1 import SMALL_FILE_BODY
 from tls_web_server.tcp import connection as connection_module
-from tls_web_server.tcp.pipeline import SMALL_FILE_BODY
 
 
 def read_responses(sock: socket.socket, count: int) -> list[HttpResponse]:

@@ -1,4 +1,4 @@
-"""`listen ... ssl;` end to end: our TLS 1.3 under the same pipeline, SNI, keylog, record sizes."""
+"""`listen ... ssl;` end to end: our TLS 1.3 under the same session, SNI, keylog, record sizes."""
 
 from __future__ import annotations
 

@@ -7,8 +7,11 @@ its sites, its per-connection limits (from the default server, as nginx
 does), its logs, and for a TLS listener the factory that makes one TLS
 object per accepted connection: toytls, or TLS 1.3 from a `TLS13Engine`.
 
-What this module must never do: touch a socket (tcp/server.py binds them)
-or read a byte from a client (tcp/pipeline.py does).
+The TLS 1.3 server offers, by ALPN, exactly the protocols that have a
+session (server/accept.py's SESSIONS).
+
+What this module must never do: touch a socket (server/server.py binds them)
+or read a byte from a client (server/transport.py and server/http1.py do).
 """
 
 from __future__ import annotations
@@ -17,13 +20,22 @@ import os
 import time
 from collections.abc import Callable
 
-from tls_web_server.config import Config, ConfigError, ServerConfig
+from tls_web_server.config import (
+    Config,
+    ConfigError,
+    Listen,
+    ListenProtocol,
+    Position,
+    ServerConfig,
+)
 from tls_web_server.http.parser import HttpLimits
 from tls_web_server.http.router import LocationSettings, SiteSettings, VirtualHosts
-from tls_web_server.tcp.logs import AccessLog, ErrorLog
-from tls_web_server.tcp.pipeline import ConnectionSettings, ListenerSpec
+from tls_web_server.server.accept import SESSIONS
+from tls_web_server.server.logs import AccessLog, LogFiles
+from tls_web_server.server.settings import ConnectionSettings, ListenerSpec
 from tls_web_server.tls import pki
 from tls_web_server.tls.api import Observer, TLSConnection
+from tls_web_server.tls.tls13 import negotiation
 from tls_web_server.tls.tls13.enums import CipherSuite, NamedGroup
 from tls_web_server.tls.tls13.server import ServerSettings, TLS13ServerConnection
 from tls_web_server.tls.tls13.tickets import TicketKey
@@ -64,32 +76,12 @@ def load_credentials(server: ServerConfig) -> pki.ServerCredentials:
         raise ConfigError(str(error), position) from error
 
 
-class LogFiles:
-    """Opens each log target once, however many server blocks name it."""
-
-    def __init__(self) -> None:
-        self._access: dict[str, AccessLog] = {}
-        self._error: dict[str, ErrorLog] = {}
-
-    def access(self, target) -> AccessLog | None:
-        if target is None:
-            return None
-        key = str(target)
-        if key not in self._access:
-            self._access[key] = AccessLog(target)
-        return self._access[key]
-
-    def error(self, target) -> ErrorLog:
-        key = str(target)
-        if key not in self._error:
-            self._error[key] = ErrorLog(target)
-        return self._error[key]
-
-    def flush(self) -> None:
-        for log in self._access.values():
-            log.flush()
-        for log in self._error.values():
-            log.flush()
+def key_exchange_groups(server: ServerConfig) -> tuple[NamedGroup, ...]:
+    """ssl_ecdh_curve as groups; `auto` (None) is the TLS layer's own preference."""
+    if server.ssl_ecdh_curve is None:
+        # The TLS layer's preference: the post-quantum hybrids first.
+        return negotiation.DEFAULT_GROUPS
+    return tuple(NamedGroup[name] for name in server.ssl_ecdh_curve)
 
 
 # Builds the TLS 1.3 connection factory of one listener from the server blocks
@@ -109,17 +101,20 @@ def our_tls13_engine(
 
     def engine(servers: list[ServerConfig]) -> Callable[..., TLSConnection]:
         default = servers[0]
-        credentials = {id(server): load_credentials(server) for server in servers}
+        # A server block is known by where it starts in the config file.
+        credentials = {server.position: load_credentials(server) for server in servers}
         by_name: dict[str, pki.ServerCredentials] = {}
         for server in servers:
             for name in server.server_names:
-                by_name.setdefault(name, credentials[id(server)])
+                by_name.setdefault(name, credentials[server.position])
         settings = ServerSettings(
-            credentials=credentials[id(default)],
+            credentials=credentials[default.position],
             credentials_by_name=by_name,
             cipher_suites=tuple(CipherSuite[name] for name in default.ssl_ciphers),
-            groups=tuple(NamedGroup[name] for name in default.ssl_ecdh_curve),
+            groups=key_exchange_groups(default),
             ticket_key=ticket_key if default.ssl_session_tickets else None,
+            application_protocols=tuple(name.encode("ascii") for name in SESSIONS),
+            certificate_compression=default.ssl_certificate_compression,
         )
 
         def new_connection(observer: Observer | None = None) -> TLSConnection:
@@ -145,37 +140,47 @@ def build_listener_specs(
     trace_output: Callable[[str], None] | None = None,
 ) -> list[ListenerSpec]:
     """Group the servers' `listen` directives by address:port into listener specs."""
-    groups: dict[tuple, list[tuple[ServerConfig, bool, str]]] = {}
+    groups: dict[tuple[str, int, Position | None], list[tuple[ServerConfig, Listen]]] = {}
     for server in config.servers:
         for listen in server.listens:
-            # Port 0 means "any free port": each such listen is a listener of its own.
-            key = (listen.address, listen.port, id(listen) if listen.port == 0 else None)
-            groups.setdefault(key, []).append((server, listen.default_server, listen.protocol))
+            # Port 0 means "any free port": each such listen is a listener of its
+            # own, known by where it is written.
+            key = (listen.address, listen.port, listen.position if listen.port == 0 else None)
+            groups.setdefault(key, []).append((server, listen))
 
     specs = []
-    credentials_cache: dict[int, pki.ServerCredentials] = {}
+    # A server block is known by where it starts in the config file.
+    credentials_cache: dict[Position, pki.ServerCredentials] = {}
     for (address, port, _), members in groups.items():
-        protocol = members[0][2]
-        default_server = next((s for s, is_default, _ in members if is_default), members[0][0])
-        sites = {id(server): site_settings(server) for server, _, _ in members}
-        default_site = sites[id(default_server)]
-        access_logs = {
-            sites[id(server)]: logs.access(server.access_log) for server, _, _ in members
-        }
+        protocol = members[0][1].protocol
+        default_server = next(
+            (server for server, listen in members if listen.default_server), members[0][0]
+        )
+        sites = {server.position: site_settings(server) for server, _ in members}
+        default_site = sites[default_server.position]
+        # Sites are keys by value: two server blocks with the same names and
+        # locations are one site, and as with a name two sites claim
+        # (http/router.py), the first block's access log is the one written.
+        access_logs: dict[SiteSettings, AccessLog | None] = {}
+        for server, _ in members:
+            access_logs.setdefault(
+                sites[server.position],
+                logs.access(server.access_log, server.access_log_format),
+            )
         new_tls = None
-        if protocol == "toytls":
-            if id(default_server) not in credentials_cache:
-                credentials_cache[id(default_server)] = load_credentials(default_server)
-            credentials = credentials_cache[id(default_server)]
+        if protocol is ListenProtocol.TOYTLS:
+            if default_server.position not in credentials_cache:
+                credentials_cache[default_server.position] = load_credentials(default_server)
+            credentials = credentials_cache[default_server.position]
 
             def new_tls(credentials=credentials, observer: Observer | None = None):
                 return ToyTLSServerConnection(
                     credentials, random_bytes=random_bytes, observer=observer
                 )
 
-        elif protocol == "ssl":
+        elif protocol is ListenProtocol.SSL:
             members_default_first = [default_server] + [
-                server for server, _, _ in members if server is not default_server
+                server for server, _ in members if server is not default_server
             ]
             if tls13_engine is None:
                 tls13_engine = our_tls13_engine(ticket_key=TicketKey.generate(random_bytes))
@@ -189,6 +194,7 @@ def build_listener_specs(
                 default_site=default_site,
                 settings=connection_settings(default_server),
                 access_logs=access_logs,
+                times_requests=any(log.times_requests for log in access_logs.values() if log),
                 new_tls=new_tls,
                 error_log=logs.error(default_server.error_log),
                 trace_output=trace_output if new_tls is not None else None,

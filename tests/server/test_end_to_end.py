@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import serve_in_thread, write_site
+from tls_web_server.client.fetch import fetch, toytls_client_factory
 from tls_web_server.http.response_reader import HttpResponse, ResponseReader
-from tls_web_server.tcp import pipeline
-from tls_web_server.tcp.client import fetch, toytls_client_factory
+from tls_web_server.server import http1, transport
 from tls_web_server.tcp.connection import HIGH_WATER
 
 
@@ -185,14 +185,14 @@ def test_access_log_uses_the_combined_format(site, tmp_path):
 
 
 def test_an_exception_on_one_connection_closes_only_that_one(site, tmp_path, monkeypatch):
-    real_respond = pipeline.respond
+    real_respond = http1.respond
 
     def respond_or_explode(request, site_settings, now):
         if request.target == "/boom":
             raise RuntimeError("simulated bug")
         return real_respond(request, site_settings, now)
 
-    monkeypatch.setattr(pipeline, "respond", respond_or_explode)
+    monkeypatch.setattr(http1, "respond", respond_or_explode)
     with serve_in_thread(site) as running, connect(running.port("plain")) as bystander:
         with connect(running.port("plain")) as victim:
             victim.sendall(b"GET /boom HTTP/1.1\r\nHost: localhost\r\n\r\n")
@@ -240,7 +240,7 @@ def test_a_client_that_never_reads_only_fills_its_own_buffer(site, tmp_path, dem
         time.sleep(1.0)
         connections = [c for c in running.server.loop.connections if c.output_size]
         assert connections, "the server should be holding unsent output"
-        assert all(c.output_size <= HIGH_WATER + 2 * pipeline.TLS_BODY_SLICE for c in connections)
+        assert all(c.output_size <= HIGH_WATER + 2 * transport.TLS_BODY_SLICE for c in connections)
         # Meanwhile another client is served at once.
         assert fetch(running.url("plain")).response.status == 200
         sock.close()

@@ -1,5 +1,8 @@
 """A running server: bind the listeners a config names, then run the event loop.
 
+This module and its neighbours in server/ are the wiring: the one place where
+the config, the sockets (tcp/), TLS (tls/) and HTTP (http/) meet.
+
 Rules this module keeps:
 - Everything that can fail because of the config (a certificate that does
   not parse, a port in use) fails here, before the first connection is
@@ -14,21 +17,23 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
-from tls_web_server.config import Config
-from tls_web_server.tcp.listeners import (
-    LogFiles,
-    TLS13Engine,
-    build_listener_specs,
-    our_tls13_engine,
-)
+from tls_web_server.config import Config, ListenProtocol
+from tls_web_server.server.accept import accept_connection
+from tls_web_server.server.listeners import TLS13Engine, build_listener_specs, our_tls13_engine
+from tls_web_server.server.logs import LogFiles
+from tls_web_server.server.settings import ListenerSpec
 from tls_web_server.tcp.loop import EventLoop
-from tls_web_server.tcp.pipeline import ListenerSpec
 from tls_web_server.tls.keylog import KeyLogFile
 from tls_web_server.tls.tls13.tickets import TicketKey
 
 LISTEN_BACKLOG = 1024
-PROTOCOL_LABELS = {"plain": "plain", "toytls": "toytls", "ssl": "TLSv1.3"}
+PROTOCOL_LABELS = {
+    ListenProtocol.PLAIN: "plain",
+    ListenProtocol.TOYTLS: "toytls",
+    ListenProtocol.SSL: "TLSv1.3",
+}
 
 
 class ServerStartError(Exception):
@@ -54,7 +59,7 @@ class BoundListener:
 class Server:
     """Listeners from a Config, served by one event loop.  Raises ConfigError early.
 
-    With worker processes (tcp/workers.py) the master builds one Server, binds
+    With worker processes (server/processes.py) the master builds one Server, binds
     it, and each forked worker serves the same sockets with a loop of its own.
     """
 
@@ -102,7 +107,7 @@ class Server:
             sock = reuse.pop(listen_key(spec, index), None)
             if sock is None:
                 sock = self._open_socket(spec)
-            self.loop.add_listener(sock, spec.on_accept)
+            self.loop.add_listener(sock, partial(accept_connection, spec))
             host, port = sock.getsockname()[:2]
             self.bound.append(BoundListener(spec, host, port, sock))
         return self.bound
@@ -133,7 +138,7 @@ class Server:
         inherited = self.loop
         self.loop = self._new_loop()
         for bound in self.bound:
-            self.loop.add_listener(bound.sock, bound.spec.on_accept)
+            self.loop.add_listener(bound.sock, partial(accept_connection, bound.spec))
         inherited.selector.close()
         self.loop.install_signal_handlers()
         self.loop.run()

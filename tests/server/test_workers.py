@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_site
+from tls_web_server.client.fetch import fetch, tls13_client_factory
 from tls_web_server.demo import BackgroundServer
-from tls_web_server.tcp.client import fetch, tls13_client_factory
 from tls_web_server.tls.tls13.client import TicketStore
 
 

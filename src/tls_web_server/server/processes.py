@@ -35,8 +35,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tls_web_server.config import Config, ConfigError, load_config
-from tls_web_server.tcp.logs import ErrorLog
-from tls_web_server.tcp.server import Server, ServerStartError
+from tls_web_server.server.logs import ErrorLog
+from tls_web_server.server.server import Server, ServerStartError
 from tls_web_server.tls.tls13.tickets import TicketKey
 
 WORKER_STOP_SECONDS = 20.0  # after this, a worker that has not finished is killed
@@ -68,6 +68,12 @@ def run_server(
     for bound in server.bind():
         announce(bound.describe())
     server.run(install_signal_handlers=False)
+    if install_signal_handlers:
+        # The graceful stop has run its course and the process is about to exit
+        # 0.  Python puts the default handlers back as the interpreter exits,
+        # and a second SIGTERM in that moment would kill it: ignore it instead.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def raise_open_file_limit(connections: int) -> None:
@@ -226,9 +232,9 @@ class Master:
         except (ConfigError, ServerStartError, OSError) as error:
             self._log("error", f"reload failed, keeping the running configuration: {error}")
             return
-        kept = {id(bound.sock) for bound in server.bound}
+        kept = {bound.sock.fileno() for bound in server.bound}
         for sock in old_sockets.values():
-            if id(sock) not in kept:
+            if sock.fileno() not in kept:
                 sock.close()  # the old workers hold their own copy until they exit
         old_workers = list(self.workers)
         self.config, self.server = config, server
