@@ -11,7 +11,9 @@
    tls/errors.py and each other.
 4. tls/toy and tls/tls13 never import each other.
 5. Below tcp/, randomness, clocks and sockets are the caller's: no module in
-   tls/ or http/ reaches for os.urandom, time.time, random, secrets, socket.
+   tls/, http/ or http2/ reaches for os.urandom, time.time, random, secrets, socket.
+6. http2/ (HTTP/2, sans-IO) sits beside TLS and above http/: it may use http/'s
+   Request and Response, never tcp, tls, config or cli; http/ never imports it.
 """
 
 from __future__ import annotations
@@ -81,8 +83,19 @@ def layer(name: str) -> str:
     return name.split(".")[0]
 
 
-OUR_LAYERS = {"tcp", "tls", "http", "config", "server", "client", "cli", "demo", "quick_serve"}
-BELOW_THE_WIRING = {"tcp", "tls", "http", "config"}
+OUR_LAYERS = {
+    "tcp",
+    "tls",
+    "http",
+    "http2",
+    "config",
+    "server",
+    "client",
+    "cli",
+    "demo",
+    "quick_serve",
+}
+BELOW_THE_WIRING = {"tcp", "tls", "http", "http2", "config"}
 WHERE_TLS_MEETS_HTTP = {"server", "client"}
 
 
@@ -98,6 +111,8 @@ def test_module_keeps_the_import_rules(name: str) -> None:
         breaches += [f"imports {imp}" for imp in ours if layer(imp) not in {"tls", "http"}]
         other = "http" if here == "tls" else "tls"
         breaches += [f"imports {imp}" for imp in ours if layer(imp) == other]
+    if here == "http2":
+        breaches += [f"imports {imp}" for imp in ours if layer(imp) not in {"http2", "http"}]
     if here in BELOW_THE_WIRING:
         breaches += [f"imports {imp}" for imp in ours if layer(imp) in WHERE_TLS_MEETS_HTTP]
     if here in WHERE_TLS_MEETS_HTTP:
@@ -122,7 +137,7 @@ def test_module_keeps_the_import_rules(name: str) -> None:
             if imp.split(".")[0] in STDLIB_ALLOWED_IN_CODECS:
                 continue
             breaches.append(f"codec module imports {imp}")
-    if here in {"tls", "http"}:
+    if here in {"tls", "http", "http2"}:
         for forbidden in ("socket", "selectors", "random", "secrets"):
             if forbidden in imports:
                 breaches.append(f"imports {forbidden}")
@@ -136,9 +151,10 @@ def test_module_keeps_the_import_rules(name: str) -> None:
 
 def test_the_rules_are_checked_on_real_modules() -> None:
     # Guard against the walk silently finding nothing (a moved package).
-    assert {"tls.crypto", "tls.api", "tls.errors"} <= set(MODULES)
+    assert {"tls.crypto", "tls.api", "tls.errors", "http2.connection"} <= set(MODULES)
     assert {"tcp.loop", "tcp.connection", "server.accept", "client.fetch"} <= set(MODULES)
     assert "tcp.deadlines" in imported_modules(MODULES["tcp.connection"])
+    assert "http.messages" in imported_modules(MODULES["http2.exchange"])
     assert "cryptography.hazmat.primitives.asymmetric" in imported_modules(MODULES["tls.crypto"])
 
 

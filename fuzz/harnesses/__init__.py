@@ -18,4 +18,5 @@ HARNESS_NAMES = (
     "tls13_server_after_hello",
     "tls13_client",
     "toytls",
+    "http2",
 )
