@@ -18,18 +18,29 @@ import pytest
 
 from tls_web_server.tls import crypto
 from tls_web_server.tls.errors import AlertDescription
+from tls_web_server.tls.tls13 import extensions as ext
 from tls_web_server.tls.tls13.certificate_compression import compress_certificate
 from tls_web_server.tls.tls13.enums import (
     CertificateCompressionAlgorithm,
+    ExtensionType,
     HandshakeType,
     NamedGroup,
 )
-from tls_web_server.tls.tls13.extensions import KeyShareEntry
+from tls_web_server.tls.tls13.extensions import Extension, KeyShareEntry
 from tls_web_server.tls.tls13.messages import CompressedCertificate
 from tls_web_server.tls.tls13.server import ServerSettings, TLS13ServerConnection
 
 from ..conftest import DemoPki
-from .flight_surgery import answered, new_client, new_server, pump, refused
+from .flight_surgery import (
+    answered,
+    edit_server_hello,
+    new_client,
+    new_server,
+    pump,
+    refused,
+    server_hello_extensions,
+    with_extension,
+)
 from .scripted_client import ScriptedClient
 from .scripted_client import new_server as new_scripted_server
 from .test_server_alerts import assert_fails
@@ -166,6 +177,33 @@ def test_a_malformed_hybrid_share_is_illegal_parameter(
     share = KeyShareEntry(group, _malformed_shares(group)[flaw])
     hello = client.client_hello(supported_groups=(group,), key_shares=(share,))
     assert_fails(server, client.hello_record(hello), AlertDescription.illegal_parameter)
+
+
+@pytest.mark.parametrize("flaw", ["truncated", "padded", "classical length"])
+def test_a_malformed_hybrid_server_share_is_illegal_parameter_for_our_client(
+    ecdsa_pki: DemoPki, flaw: str
+):
+    client, _server, flight = answered(ecdsa_pki)
+    raw = flight.message(HandshakeType.server_hello)
+    share = ext.decode_server_key_share(
+        dict((e.type, e.data) for e in server_hello_extensions(raw))[ExtensionType.key_share]
+    )
+    assert share.group == NamedGroup.X25519MLKEM768 and len(share.key_exchange) == 1120
+    broken = {
+        "truncated": share.key_exchange[:-1],
+        "padded": share.key_exchange + b"\x00",
+        "classical length": share.key_exchange[:32],
+    }[flaw]
+    key_share = Extension(ExtensionType.key_share, ext.encode_key_share_entry(share.group, broken))
+    edited = edit_server_hello(
+        raw, extensions=with_extension(server_hello_extensions(raw), key_share)
+    )
+    error = refused(
+        client,
+        flight.replaced(HandshakeType.server_hello, edited).wire(),
+        AlertDescription.illegal_parameter,
+    )
+    assert "X25519MLKEM768 server key share is 1120 bytes" in error.reason
 
 
 # --- certificate compression in whole handshakes ----------------------------------------------
