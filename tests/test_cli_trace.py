@@ -20,7 +20,7 @@ TLS13_FLIGHTS = (
     "── ClientHello ",
     " ServerHello ──",
     " EncryptedExtensions [encrypted] ──",
-    " Certificate [encrypted] ──",
+    " CompressedCertificate [encrypted] ──",  # our client asks for it (RFC 8879)
     " CertificateVerify [encrypted] ──",
     " Finished [encrypted] ──",
     "── Finished [encrypted] ",

@@ -26,13 +26,21 @@ from tls_web_server.client.fetch import (
     tls13_client_factory,
     toytls_client_factory,
 )
-from tls_web_server.config import Config, ConfigError, Position, load_config, parse_config
+from tls_web_server.config import (
+    Config,
+    ConfigError,
+    Position,
+    load_config,
+    parse_config,
+    tls_names,
+)
 from tls_web_server.server.processes import run_server
 from tls_web_server.server.server import ServerStartError
 from tls_web_server.tls import pki
 from tls_web_server.tls.errors import AlertDescription
 from tls_web_server.tls.keylog import KeyLogFile
 from tls_web_server.tls.tls13.client import TicketStore
+from tls_web_server.tls.tls13.enums import NamedGroup
 from tls_web_server.tls.trace import Trace, render_text, use_color
 from tls_web_server.tls.trace_html import render_html
 
@@ -103,6 +111,12 @@ def _argument_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="FILE",
         help="write each TLS connection as an HTML page annotating every byte",
+    )
+    get.add_argument(
+        "--groups",
+        type=_group_list,
+        metavar="LIST",
+        help="key exchange groups to offer, OpenSSL's names: X25519MLKEM768:X25519:P-256",
     )
     get.add_argument(
         "--resume",
@@ -272,6 +286,15 @@ def _quick_config(args: argparse.Namespace):
     return parse_config(text, config_path)
 
 
+def _group_list(value: str) -> tuple[NamedGroup, ...] | None:
+    """`--groups A:B:C` in OpenSSL's spellings (config/tls_names.py); `auto`: the defaults."""
+    try:
+        names = tls_names.read_group_list(value)
+    except tls_names.UnknownGroupName as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    return None if names is None else tuple(NamedGroup[name] for name in names)
+
+
 def _get(args: argparse.Namespace) -> int:
     if args.toytls and args.resume:
         print(
@@ -289,7 +312,9 @@ def _get(args: argparse.Namespace) -> int:
             else:
                 keylog_path = os.environ.get("SSLKEYLOGFILE")  # opt-in, as for the server
                 keylog = KeyLogFile(keylog_path) if keylog_path else None
-                new_tls = tls13_client_factory(args.cafile, tickets=tickets, keylog=keylog)
+                new_tls = tls13_client_factory(
+                    args.cafile, tickets=tickets, keylog=keylog, groups=args.groups
+                )
         except pki.PkiError as error:
             print(f"tls-web-server: {error}", file=sys.stderr)
             return 2

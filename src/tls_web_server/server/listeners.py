@@ -37,7 +37,6 @@ from tls_web_server.tls import pki
 from tls_web_server.tls.api import Observer, TLSConnection
 from tls_web_server.tls.tls13 import negotiation
 from tls_web_server.tls.tls13.enums import CipherSuite, NamedGroup
-from tls_web_server.tls.tls13.server import DEFAULT_GROUPS as SERVER_GROUPS
 from tls_web_server.tls.tls13.server import ServerSettings, TLS13ServerConnection
 from tls_web_server.tls.tls13.tickets import TicketKey
 from tls_web_server.tls.toy.server import ToyTLSServerConnection
@@ -77,32 +76,12 @@ def load_credentials(server: ServerConfig) -> pki.ServerCredentials:
         raise ConfigError(str(error), position) from error
 
 
-# `ssl_ecdh_curve auto`: the TLS layer's preference (negotiation.DEFAULT_GROUPS, the
-# post-quantum hybrids first), less any group tls/tls13/server.py does not perform yet
-# (its ServerSettings default lists those it does).
-# MERGE: once the hybrid-groups branch is in, this is simply negotiation.DEFAULT_GROUPS.
-AUTO_GROUPS = tuple(group for group in negotiation.DEFAULT_GROUPS if group in SERVER_GROUPS)
-
-
 def key_exchange_groups(server: ServerConfig) -> tuple[NamedGroup, ...]:
     """ssl_ecdh_curve as groups; `auto` (None) is the TLS layer's own preference."""
     if server.ssl_ecdh_curve is None:
-        return AUTO_GROUPS
+        # The TLS layer's preference: the post-quantum hybrids first.
+        return negotiation.DEFAULT_GROUPS
     return tuple(NamedGroup[name] for name in server.ssl_ecdh_curve)
-
-
-def certificate_compression_setting(server: ServerConfig) -> dict[str, bool]:
-    """ssl_certificate_compression, for a TLS 1.3 ServerSettings that has the field.
-
-    MERGE: once tls/tls13/server.py's ServerSettings has `certificate_compression`
-    (the hybrid-groups branch adds it), replace the `**certificate_compression_setting(
-    default)` line of our_tls13_engine with
-        certificate_compression=default.ssl_certificate_compression,
-    and delete this function.
-    """
-    if "certificate_compression" not in ServerSettings.__dataclass_fields__:
-        return {}
-    return {"certificate_compression": server.ssl_certificate_compression}
 
 
 # Builds the TLS 1.3 connection factory of one listener from the server blocks
@@ -135,7 +114,7 @@ def our_tls13_engine(
             groups=key_exchange_groups(default),
             ticket_key=ticket_key if default.ssl_session_tickets else None,
             application_protocols=tuple(name.encode("ascii") for name in SESSIONS),
-            **certificate_compression_setting(default),
+            certificate_compression=default.ssl_certificate_compression,
         )
 
         def new_connection(observer: Observer | None = None) -> TLSConnection:

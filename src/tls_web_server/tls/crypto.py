@@ -227,6 +227,13 @@ class HybridLayout(NamedTuple):
     mlkem_public_key: type[mlkem.MLKEM768PublicKey] | type[mlkem.MLKEM1024PublicKey]
 
     @property
+    def mlkem_name(self) -> str:
+        """The FIPS 203 parameter set, as a trace names it: ML-KEM-768 or ML-KEM-1024."""
+        return (
+            "ML-KEM-1024" if self.mlkem_private_key is mlkem.MLKEM1024PrivateKey else "ML-KEM-768"
+        )
+
+    @property
     def client_share_length(self) -> int:
         return self.encapsulation_key_length + self.ecdh_share_length
 

@@ -6,7 +6,8 @@
 What this module owns: the page.  Every record of the connection appears in
 order, marked with its sender; opening one shows its bytes split into ranges
 (tls13/annotate.py and toy/annotate.py say what each range encodes), and a
-protected record also shows what it decrypted to, annotated the same way.
+protected record also shows what it decrypted to, annotated the same way (and a
+CompressedCertificate the Certificate it decompresses to, RFC 8879).
 Derived secrets, verifications, state changes and the caller's notes sit
 between the records where they happened.  Each range element carries
 `data-start` and `data-length` (offsets into its record, or into the
@@ -28,9 +29,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import TLSError
 from .span import Span
 from .tls13 import annotate as tls13_annotate
-from .tls13.enums import ContentType
+from .tls13.certificate_compression import SUPPORTED_ALGORITHMS, decompress_certificate
+from .tls13.enums import ContentType, HandshakeType
+from .tls13.messages import HANDSHAKE_HEADER_LENGTH, CompressedCertificate, handshake_header
 from .toy import annotate as toy_annotate
 from .trace import (
     SECRET_EXPLANATIONS,
@@ -43,6 +47,7 @@ from .trace import (
     record_label,
     starts_like_http,
 )
+from .trace_tls13 import hybrid_secret_text
 
 # Hex shown per range and per record strip; longer data is elided with a count,
 # so that tracing a large download does not make a page of many megabytes.
@@ -123,6 +128,34 @@ class _Annotated:
     wire: tuple[_Range, ...]
     decrypted_bytes: bytes | None
     decrypted: tuple[_Range, ...]
+    # The Certificate inside a CompressedCertificate (RFC 8879), annotated beneath it.
+    decompressed_bytes: bytes | None = None
+    decompressed: tuple[_Range, ...] = ()
+
+
+def _decompressed_certificate(content: bytes) -> bytes | None:
+    """The Certificate message (header and body) inside a whole CompressedCertificate, if any."""
+    position = 0
+    while position + HANDSHAKE_HEADER_LENGTH <= len(content):
+        msg_type = content[position]
+        end = (
+            position
+            + HANDSHAKE_HEADER_LENGTH
+            + int.from_bytes(content[position + 1 : position + 4])
+        )
+        if end > len(content):
+            return None
+        if msg_type == HandshakeType.compressed_certificate:
+            try:
+                message = CompressedCertificate.decode(
+                    content[position + HANDSHAKE_HEADER_LENGTH : end]
+                )
+                body = decompress_certificate(message, SUPPORTED_ALGORITHMS, 1 << 18)
+            except TLSError:
+                return None
+            return handshake_header(HandshakeType.certificate, len(body)) + body
+        position = end
+    return None
 
 
 class _Annotator:
@@ -152,7 +185,17 @@ class _Annotator:
             return _Annotated(_ranges(wire, raw), None, ())
         inner = tls13_annotate.inner_plaintext(raw, plaintext, _content_type(event))
         decrypted = tls13_annotate.annotate_inner_plaintext(inner, continued=continued)
-        return _Annotated(_ranges(wire, raw), inner, _ranges(decrypted, inner))
+        certificate = _decompressed_certificate(plaintext) if is_handshake else None
+        if certificate is None:
+            return _Annotated(_ranges(wire, raw), inner, _ranges(decrypted, inner))
+        inside = tls13_annotate.annotate_handshake_messages(certificate)
+        return _Annotated(
+            _ranges(wire, raw),
+            inner,
+            _ranges(decrypted, inner),
+            certificate,
+            _ranges(inside, certificate),
+        )
 
 
 def _content_type(event: Mapping[str, Any]) -> int:
@@ -261,6 +304,13 @@ def _record_html(
             "annotated the same way</summary>"
             f"{_bytes_html('decrypted', annotated.decrypted, decrypted)}</details>"
         )
+    if annotated.decompressed_bytes is not None:
+        inside = annotated.decompressed_bytes
+        body += (
+            '<details class="decrypted"><summary>The CompressedCertificate decompressed: '
+            f"the {len(inside)}-byte Certificate it carries (RFC 8879)</summary>"
+            f"{_bytes_html('decompressed', annotated.decompressed, inside)}</details>"
+        )
     return (
         f'<li class="record from-{sender}" id="record-{number}" data-direction="'
         f'{_e(event.get("direction"))}" data-sender="{sender}">'
@@ -279,6 +329,8 @@ def _event_html(trace: Trace, event: Mapping[str, Any], first_time: bool) -> str
             # The same secret again: the moment its keys start protecting records.
             return f'<li class="secret {side}">keys from {_e(name)} now in use</li>'
         explanation = SECRET_EXPLANATIONS.get(name, "")
+        if name == "shared_secret" and (hybrid := hybrid_secret_text(trace.events)):
+            explanation += f" ({hybrid})"
         return (
             f'<li class="secret {side}"><span class="what">derived</span> '
             f'<span class="name">{_e(name)}</span> <code>{as_bytes(event.get("value")).hex()}'

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .. import crypto
 from ..names import describe, is_grease_protocol
+from ..span import Span
 from . import extensions as ext
 from .byte_walk import Walk, described, hex_preview
 from .enums import (
-    CertificateCompressionAlgorithm,
     CertificateStatusType,
     ECPointFormat,
     ExtensionType,
@@ -69,15 +70,6 @@ def _mode(value: int) -> tuple[str, str]:
     )
 
 
-def _compression_algorithm(value: int) -> tuple[str, str]:
-    return described(
-        CertificateCompressionAlgorithm,
-        value,
-        "A compression algorithm for the Certificate message (RFC 8879).",
-        "An algorithm this implementation does not know.",
-    )
-
-
 def _point_format(value: int) -> tuple[str, str]:
     return described(
         ECPointFormat,
@@ -102,15 +94,82 @@ def _server_name(walk: Walk) -> None:
     walk.vector(2, "host_name", "The DNS name of the server, ASCII.", value=name)
 
 
-def _key_share_entry(walk: Walk) -> None:
-    walk.leaf(2, "group", "The group of this public key.", describe(NamedGroup, walk.number(2)))
-    walk.vector(
-        2,
-        "key_exchange",
-        "The ephemeral public key; combined with the peer's private key it gives the shared "
-        "secret.",
-        value=hex_preview(walk.vector_contents(2)),
+# --- the post-quantum hybrid shares (draft-ietf-tls-ecdhe-mlkem) ---------------------------
+
+HYBRID_SHARE_EXPLANATION = (
+    "A hybrid share: an ML-KEM (FIPS 203) part and a classical ECDH part side by side. "
+    "The shared secret joins both secrets, so an attacker must break both: ML-KEM against a "
+    "future quantum computer (traffic recorded today stays safe), ECDH in case ML-KEM, young "
+    "as it is, turns out weaker than believed."
+)
+
+
+def hybrid_share_parts(group: int, length: int, sender: str) -> tuple[tuple[str, int, str], ...]:
+    """(field, length, explanation) of each part of a hybrid share, in wire order.
+
+    Empty for a classical group, or a share whose length is not the group's
+    (shown as plain bytes: the handshake refuses it with illegal_parameter).
+    `sender` is "client" (encapsulation key) or "server" (ciphertext).
+    """
+    layout = crypto.HYBRID_LAYOUTS.get(describe(NamedGroup, group))
+    if layout is None:
+        return ()
+    ecdh = (
+        f"{layout.ecdh_group} public key",
+        layout.ecdh_share_length,
+        f"The classical half: an ephemeral {layout.ecdh_group} public key, exactly what a plain "
+        f"{layout.ecdh_group} share carries; its ECDH secret is the second ingredient.",
     )
+    if sender == "client":
+        expected = layout.client_share_length
+        mlkem_part = (
+            f"{layout.mlkem_name} encapsulation key",
+            layout.encapsulation_key_length,
+            f"The client's {layout.mlkem_name} public key (FIPS 203): the server encapsulates "
+            "a fresh 32-byte secret to it. This is the post-quantum half.",
+        )
+    else:
+        expected = layout.server_share_length
+        mlkem_part = (
+            f"{layout.mlkem_name} ciphertext",
+            layout.ciphertext_length,
+            "The 32-byte secret the server encapsulated to the client's key; only the client's "
+            f"{layout.mlkem_name} private key decapsulates it. The post-quantum half.",
+        )
+    if length != expected:
+        return ()
+    return (mlkem_part, ecdh) if layout.mlkem_first else (ecdh, mlkem_part)
+
+
+def hybrid_share_spans(group: int, start: int, length: int, sender: str) -> tuple[Span, ...]:
+    """The parts of a hybrid share at data[start:start + length] as Spans (see above)."""
+    spans = []
+    for field, part_length, explanation in hybrid_share_parts(group, length, sender):
+        spans.append(Span(start, part_length, field, explanation, (), f"{part_length} bytes"))
+        start += part_length
+    return tuple(spans)
+
+
+def _key_share_entry(walk: Walk) -> None:
+    group = walk.number(2)
+    walk.leaf(2, "group", "The group of this public key.", describe(NamedGroup, group))
+    share = walk.vector_contents(2)
+    parts = hybrid_share_parts(group, len(share), "client")
+    if not parts:
+        walk.vector(
+            2,
+            "key_exchange",
+            "The ephemeral public key; combined with the peer's private key it gives the "
+            "shared secret.",
+            value=hex_preview(share),
+        )
+        return
+
+    def hybrid(inner: Walk) -> None:
+        for field, length, explanation in parts:
+            inner.leaf(length, field, explanation, f"{length} bytes")
+
+    walk.vector(2, "key_exchange", HYBRID_SHARE_EXPLANATION, hybrid, f"{len(share)} bytes")
 
 
 def _client_shares(walk: Walk) -> None:
@@ -238,9 +297,6 @@ _EXTENSION_DATA: dict[tuple[int, str], Callable[[Walk], None]] = {
     ),
     (ExtensionType.application_settings, "any"): _APPLICATION_SETTINGS,
     (ExtensionType.application_settings_old, "any"): _APPLICATION_SETTINGS,
-    (ExtensionType.compress_certificate, "any"): _list(
-        1, "algorithms", "algorithm", 2, _compression_algorithm, "The algorithms offered."
-    ),
     (ExtensionType.encrypted_client_hello, "client_hello"): _encrypted_client_hello,
     (ExtensionType.renegotiation_info, "any"): lambda walk: walk.vector(
         1, "renegotiated_connection", "Empty in a first handshake (RFC 5746 section 3.2)."
@@ -269,6 +325,7 @@ _CODEC_READERS: dict[tuple[int, str], Callable[[Reader], object]] = {
     (ExtensionType.cookie, "hello_retry_request"): ext.read_cookie,
     (ExtensionType.early_data, "new_session_ticket"): ext.read_max_early_data_size,
     (ExtensionType.record_size_limit, "any"): ext.read_record_size_limit,
+    (ExtensionType.compress_certificate, "any"): ext.read_compress_certificate,
 }
 
 

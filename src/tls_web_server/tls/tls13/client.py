@@ -23,9 +23,9 @@ only with the proof that the server's Finished verified.  Each state acts
 through its narrow context (handshake_context.py) and returns the next one.
 
 What this module owns: the client's states, checking every server choice
-against what we offered, and keeping tickets for resumption.  Its neighbours:
-client_settings.py (settings, tickets), client_hello.py (the hello we send),
-server_authentication.py (the certificate chain and CertificateVerify checks).
+against what we offered, and keeping tickets for resumption.  Neighbours:
+client_settings.py, client_hello.py, server_authentication.py (the server's
+[Compressed]Certificate read within limits, chain and signature checks).
 
 What it must never do: accept a server that skipped authentication, a
 parameter we did not offer, or read the clock and randomness except through
@@ -47,7 +47,7 @@ from ..handshake_states import Transition
 from ..names import describe
 from . import extensions as ext
 from . import key_schedule
-from .client_hello import KeyShares, first_client_hello, second_client_hello
+from .client_hello import KeyShares, first_client_hello, new_key_shares, second_client_hello
 from .client_settings import ClientSettings, Ticket, TicketStore
 from .connection import TLS13Connection
 from .enums import (
@@ -79,6 +79,7 @@ from .messages import (
 )
 from .server_authentication import (
     check_certificate_entry_extensions,
+    read_server_certificate,
     verify_server_chain,
     verify_server_signature,
 )
@@ -93,6 +94,7 @@ CLIENT_TRANSITIONS = (
     Transition("ExpectEncryptedExtensions", "EncryptedExtensions (resumed)", "ExpectFinished"),
     Transition("ExpectCertificate", "CertificateRequest", "ExpectCertificate"),
     Transition("ExpectCertificate", "Certificate", "ExpectCertificateVerify"),
+    Transition("ExpectCertificate", "CompressedCertificate", "ExpectCertificateVerify"),
     Transition("ExpectCertificateVerify", "CertificateVerify", "ExpectFinished"),
     Transition("ExpectFinished", "Finished", "Traffic"),
     Transition("Traffic", "NewSessionTicket", "Traffic"),
@@ -148,10 +150,7 @@ class TLS13ClientConnection(TLS13Connection):
         setup = _Setup(settings, server_name, ticket_scope or server_name)
         tickets = settings.tickets
         ticket = tickets.take(setup.ticket_scope, clock()) if tickets is not None else None
-        shares = {
-            group: crypto.EphemeralKey(group.name, random_bytes)
-            for group in settings.key_share_groups
-        }
+        shares = new_key_shares(settings.key_share_groups, random_bytes)
         hello = first_client_hello(
             settings, server_name, shares, ticket, random_bytes=random_bytes, clock=clock
         )
@@ -275,7 +274,7 @@ class ExpectServerHello:
                 # Section 4.2.8: a group we did not offer, or one we already sent a share for.
                 raise _illegal(f"the HelloRetryRequest asks for group {group_number:#06x}")
             group = NamedGroup(group_number)
-            shares = {group: crypto.EphemeralKey(group.name, context.random_bytes)}
+            shares = new_key_shares((group,), context.random_bytes)
         transcript = self.transcript
         transcript.replace_first_client_hello_with_message_hash()
         transcript.add(raw)
@@ -428,6 +427,7 @@ class ExpectCertificate:
     name: ClassVar[str] = "ExpectCertificate"
     expects: ClassVar[tuple[HandshakeType, ...]] = (
         HandshakeType.certificate,
+        HandshakeType.compressed_certificate,
         HandshakeType.certificate_request,
     )
 
@@ -449,10 +449,14 @@ class ExpectCertificate:
                 certificate_request_context=request.certificate_request_context
             )
             return ExpectCertificate(handshake, answers)
-        certificate = Certificate.decode(body)
-        context.observe_received("Certificate", certificate, raw)
-        check_certificate_entry_extensions(certificate, handshake.offered_extensions)
         setup = handshake.setup
+        certificate = read_server_certificate(
+            context,
+            message,
+            setup.settings.certificate_compression,
+            TLS13ClientConnection.max_handshake_message_size,
+        )
+        check_certificate_entry_extensions(certificate, handshake.offered_extensions)
         verified = verify_server_chain(
             certificate, setup.settings.trusted_roots, setup.server_name, context.clock()
         )

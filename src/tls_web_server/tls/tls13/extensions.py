@@ -550,3 +550,28 @@ def decode_record_size_limit(data: bytes) -> int:
 
 def encode_record_size_limit(limit: int) -> bytes:
     return limit.to_bytes(2, "big")
+
+
+# --- compress_certificate (RFC 8879 section 3) ----------------------------------------------
+#
+#   struct {
+#       CertificateCompressionAlgorithm algorithms<2..2^8-2>;
+#   } CertificateCompressionAlgorithms;
+
+
+def read_compress_certificate(reader: Reader) -> tuple[int, ...]:
+    """The sender's algorithms in its order (its preference); unknown values kept."""
+    algorithms = reader.vector(1, 2, 254, name="algorithms")
+    values: list[int] = []
+    while algorithms.remaining:
+        values.append(algorithms.uint16(name="compression_algorithm"))
+    algorithms.expect_end()
+    return tuple(values)
+
+
+def decode_compress_certificate(data: bytes) -> tuple[int, ...]:
+    return _whole(read_compress_certificate, data, ExtensionType.compress_certificate)
+
+
+def encode_compress_certificate(algorithms: Iterable[int]) -> bytes:
+    return _encode_uint16_list(algorithms, 1)
