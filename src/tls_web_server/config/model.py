@@ -116,6 +116,8 @@ class ServerConfig:
     ssl_ciphers: tuple[str, ...]
     ssl_ecdh_curve: tuple[str, ...]
     ssl_session_tickets: bool
+    tls_trace: bool  # ours: serve /_tls/ pages of the last connections (learning mode)
+    tls_trace_connections: int  # how many connections' traces /_tls/ keeps
     keepalive_timeout: float  # seconds
     keepalive_requests: int
     client_header_timeout: float
@@ -152,6 +154,8 @@ SERVER_DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "ssl_ciphers": CIPHER_SUITES,
         "ssl_ecdh_curve": DEFAULT_GROUPS,
         "ssl_session_tickets": True,
+        "tls_trace": False,
+        "tls_trace_connections": 50,
         "keepalive_timeout": 75.0,
         "keepalive_requests": 1000,
         "client_header_timeout": 60.0,
@@ -357,6 +361,8 @@ def _build_server(server: Directive, inherited: dict[str, Setting], base_dir: Pa
         ssl_ciphers=value("ssl_ciphers"),
         ssl_ecdh_curve=value("ssl_ecdh_curve"),
         ssl_session_tickets=value("ssl_session_tickets"),
+        tls_trace=value("tls_trace"),
+        tls_trace_connections=value("tls_trace_connections"),
         keepalive_timeout=value("keepalive_timeout"),
         keepalive_requests=value("keepalive_requests"),
         client_header_timeout=value("client_header_timeout"),

@@ -18,6 +18,7 @@ from tls_web_server.config import ListenProtocol
 from tls_web_server.http.parser import HttpLimits
 from tls_web_server.http.router import SiteSettings, VirtualHosts
 from tls_web_server.server.logs import AccessLog, ErrorLog
+from tls_web_server.server.trace_pages import TraceStore
 from tls_web_server.tls.api import TLSConnection
 
 
@@ -62,6 +63,8 @@ class ListenerSpec:
     # `serve --trace`: each TLS connection's diagram (tls/trace.py) goes here
     # when it closes.  Off by default: tracing keeps every record of a connection.
     trace_output: Callable[[str], None] | None = None
+    # `tls_trace on;` (TLS listeners only): the kept traces and the /_tls/ pages.
+    trace_pages: TraceStore | None = None
 
     @property
     def scheme(self) -> str:

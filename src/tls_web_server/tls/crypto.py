@@ -171,6 +171,14 @@ class EphemeralKey:
                 Encoding.X962, PublicFormat.UncompressedPoint
             )
 
+    def private_bytes(self) -> bytes:
+        """The raw private key (X25519/X448) or scalar: only for a learning-mode trace page."""
+        private = self._private
+        if isinstance(private, ec.EllipticCurvePrivateKey):
+            size = _PRIVATE_KEY_SIZES[self.group]
+            return private.private_numbers().private_value.to_bytes(size, "big")
+        return private.private_bytes_raw()
+
     def exchange(self, peer_public_bytes: bytes) -> bytes:
         """The shared secret with the peer's share; KeyExchangeError if the share is bad."""
         group = self.group

@@ -362,6 +362,10 @@ def _answer_client_hello(
         shared_secret = ephemeral.exchange(group.client_share)
     except crypto.KeyExchangeError as error:
         raise TLSError(str(error), AlertDescription.illegal_parameter) from error
+    if context.is_observed:  # a trace page recomputes the shared secret (learning mode only)
+        context.observe_key_exchange(
+            group.group.name, ephemeral.private_bytes(), group.client_share
+        )
     context.log_secret("shared_secret", shared_secret)
     context.log_secret("early_secret", early.secret)
 

@@ -1,0 +1,118 @@
+"""The key schedule of a trace page cannot lie: each snippet, run, prints the value shown beside it.
+
+The page is generated from real connections (our client and server in memory,
+each side's page; a HelloRetryRequest; a resumption; each cipher suite), the
+snippets and the prelude are read back out of the HTML, and each snippet runs
+in a fresh Python with `cryptography` after the prelude.  Its output must be
+the hex shown in the step's `<code class="output">`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.tls.conftest import DemoPki
+from tests.tls.trace_support import resumed_session, tls13_session
+from tls_web_server.tls.tls13.enums import CipherSuite, NamedGroup
+from tls_web_server.tls.trace import Trace
+from tls_web_server.tls.trace_html import render_html
+
+STEP = re.compile(
+    r'<details class="step" id="([^"]+)"><summary>.*?<code class="output">([0-9a-f]*)</code>'
+    r'.*?<pre class="snippet">(.*?)</pre></details>',
+    re.DOTALL,
+)
+PRELUDE = re.compile(r'<pre class="snippet-prelude">(.*?)</pre>', re.DOTALL)
+
+
+def page_steps(page: str) -> tuple[str, list[tuple[str, str, str]]]:
+    prelude = PRELUDE.search(page)
+    assert prelude is not None, "the page has no key schedule section"
+    steps = [
+        (anchor, output, html.unescape(snippet)) for anchor, output, snippet in STEP.findall(page)
+    ]
+    return html.unescape(prelude.group(1)), steps
+
+
+def run_all_snippets(page: str) -> list[str]:
+    """Run every snippet in one process (each in a namespace of its own); return the names run."""
+    prelude, steps = page_steps(page)
+    assert steps
+    program = [prelude, "import contextlib, io", "results = []"]
+    for _, _, snippet in steps:
+        program.append(
+            "buffer = io.StringIO()\n"
+            "with contextlib.redirect_stdout(buffer):\n"
+            f"    exec({snippet!r}, dict(globals()))\n"
+            "results.append(buffer.getvalue().strip())"
+        )
+    program.append("print('\\n'.join(results))")
+    completed = subprocess.run(
+        [sys.executable, "-c", "\n".join(program)], capture_output=True, text=True, check=True
+    )
+    printed = completed.stdout.splitlines()
+    assert len(printed) == len(steps)
+    for (anchor, shown, _), output in zip(steps, printed, strict=True):
+        assert output == shown, f"{anchor}: the snippet printed {output}, the page shows {shown}"
+    return [anchor for anchor, _, _ in steps]
+
+
+def test_every_snippet_of_both_sides_prints_its_value(ecdsa_pki: DemoPki) -> None:
+    session = tls13_session(ecdsa_pki)
+    for trace in (session.client_trace, session.server_trace):
+        page = render_html(trace, title="snippets")
+        names = run_all_snippets(page)
+        assert len(names) > 20
+        assert "✘" not in page  # every value agrees with what the connection used
+    server_page = render_html(session.server_trace, title="server")
+    # The server page recomputes the shared secret from its ephemeral private key.
+    assert "X25519PrivateKey.from_private_bytes" in server_page
+    assert "tls13 c hs traffic" in server_page
+    assert "client record 0 under client_application_traffic_secret_0: decrypted" in server_page
+
+
+@pytest.mark.parametrize("suite", list(CipherSuite))
+def test_snippets_for_each_cipher_suite(ecdsa_pki: DemoPki, suite: CipherSuite) -> None:
+    session = tls13_session(ecdsa_pki, server_settings={"cipher_suites": (suite,)})
+    page = render_html(session.server_trace, title=suite.name)
+    run_all_snippets(page)
+    assert "✔ the value the connection used" in page
+
+
+def test_snippets_after_a_hello_retry_request(ecdsa_pki: DemoPki) -> None:
+    session = tls13_session(
+        ecdsa_pki,
+        client_settings={"key_share_groups": (NamedGroup.x25519,)},
+        server_settings={"groups": (NamedGroup.secp256r1,)},
+    )
+    page = render_html(session.client_trace, title="hrr")
+    run_all_snippets(page)
+    assert "message_hash" in page
+
+
+def test_snippets_of_a_resumed_connection(ecdsa_pki: DemoPki) -> None:
+    _, second = resumed_session(ecdsa_pki)
+    for trace in (second.client_trace, second.server_trace):
+        run_all_snippets(render_html(trace, title="resumed"))
+
+
+def test_a_changed_value_is_caught() -> None:
+    """The checker itself fails when a page shows a value its snippet does not print."""
+    page = (
+        '<pre class="snippet-prelude">x = 1</pre>'
+        '<details class="step" id="step-1"><summary><code class="output">00</code></summary>'
+        '<pre class="snippet">print("01")</pre></details>'
+    )
+    with pytest.raises(AssertionError):
+        run_all_snippets(page)
+
+
+def test_a_trace_without_tls13_has_no_key_schedule() -> None:
+    trace = Trace("client")
+    trace.add_note("nothing happened")
+    assert 'id="key-schedule"' not in render_html(trace, title="empty")
