@@ -183,3 +183,25 @@ def test_startup_lines_say_what_is_revealed_and_warn_off_loopback(traced_site):
     assert len(tls_lines) == 1 and "/_tls/this" in tls_lines[0]
     assert "reveal the session secrets" in tls_lines[0]
     assert any(line.startswith("warning: tls_trace is on for 0.0.0.0") for line in exposed_lines)
+
+
+def test_compare_puts_the_newest_toytls_and_tls13_connections_side_by_side(traced_site, demo_pki):
+    with serve_in_thread(traced_site) as running:
+        toy = fetch(
+            running.url("toytls", "/index.html"), new_tls=toytls_client_factory(demo_pki.root_cert)
+        )
+        tls13_page = get_over_ssl(running.port("ssl"), "/index.html", demo_pki.root_cert)
+        compare = body_of(get_over_ssl(running.port("ssl"), "/_tls/compare", demo_pki.root_cert))
+    assert toy.response.status == 200 and tls13_page.startswith(b"HTTP/1.1 200")
+    rows = re.findall(r'<tr id="([a-z-]+)">', compare)
+    assert rows == ["key-exchange", "authentication", "key-derivation", "confirmation", "records"]
+    confirmation = compare.split('<tr id="confirmation">')[1].split("</tr>")[0]
+    # TLS 1.3 confirms with Finished; toytls has no such step, and the page says what that allows.
+    assert "<b>Finished</b>" in confirmation and "no such step" in confirmation
+    authentication = compare.split('<tr id="authentication">')[1].split("</tr>")[0]
+    assert "<b>ServerAuth</b>" in authentication and "<b>CertificateVerify</b>" in authentication
+    assert "unknown key-share" in authentication
+    assert "(no toytls connection kept)" not in compare
+    records = compare.split('<tr id="records">')[1].split("</tr>")[0]
+    # The TLS 1.3 column is the /index.html connection (request and response), not this one.
+    assert records.count("2 application records") == 2

@@ -116,3 +116,39 @@ def test_a_trace_without_tls13_has_no_key_schedule() -> None:
     trace = Trace("client")
     trace.add_note("nothing happened")
     assert 'id="key-schedule"' not in render_html(trace, title="empty")
+
+
+@pytest.mark.parametrize("group", [NamedGroup.secp256r1, NamedGroup.secp384r1])
+def test_the_server_page_recomputes_a_nist_shared_secret(ecdsa_pki: DemoPki, group) -> None:
+    session = tls13_session(
+        ecdsa_pki,
+        client_settings={"key_share_groups": (group,)},
+        server_settings={"groups": (group,)},
+    )
+    page = render_html(session.server_trace, title=group.name)
+    assert "ec.derive_private_key" in page
+    run_all_snippets(page)
+
+
+def test_a_hybrid_shared_secret_recomputes_its_x25519_half() -> None:
+    """X25519MLKEM768 as a server would report it: the ML-KEM half given, the X25519 half remade."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from tls_web_server.tls.tls13.key_schedule_explained import _shared_secret_step
+
+    server, client = X25519PrivateKey.generate(), X25519PrivateKey.generate()
+    client_share = bytes(1184) + client.public_key().public_bytes_raw()
+    shared = bytes(range(32)) + server.exchange(client.public_key())
+    event = {
+        "kind": "key_exchange",
+        "group": "X25519MLKEM768",
+        "private_key": server.private_bytes_raw(),
+        "peer_share": client_share,
+    }
+    step = _shared_secret_step([event], shared)
+    assert step is not None
+    name, _, _, output, snippet = step
+    printed = subprocess.run(
+        [sys.executable, "-c", snippet], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert name == "shared_secret" and printed == output.hex() == shared.hex()

@@ -42,6 +42,7 @@ from tls_web_server.tls.errors import AlertDescription
 from tls_web_server.tls.keylog import keylog_line
 from tls_web_server.tls.names import describe
 from tls_web_server.tls.trace import Trace, printable
+from tls_web_server.tls.trace_compare import render_comparison
 from tls_web_server.tls.trace_html import render_html
 
 PREFIX = "/_tls/"
@@ -174,6 +175,8 @@ class TraceStore:
             return _page(request, 200, "text/html; charset=utf-8", self._list_page(this), now)
         if path == PREFIX + "this" and this is not None:
             return _page(request, 200, "text/html; charset=utf-8", _connection_page(this), now)
+        if path == PREFIX + "compare":
+            return _page(request, 200, "text/html; charset=utf-8", self._comparison(this), now)
         match = _CONNECTION_PAGE.fullmatch(path)
         kept = self.find(int(match[1])) if match is not None else None
         if match is None or kept is None:
@@ -181,6 +184,29 @@ class TraceStore:
         if match[2]:
             return _page(request, 200, "text/plain; charset=utf-8", kept.keylog().encode(), now)
         return _page(request, 200, "text/html; charset=utf-8", _connection_page(kept), now)
+
+    def _latest(self, protocol: str, this: KeptConnection | None) -> KeptConnection | None:
+        """The newest other connection of `protocol` that got as far as application data."""
+        for kept in reversed(self.connections):
+            if (
+                kept is not this
+                and kept.protocol == protocol
+                and any(
+                    event.get("kind") == "record"
+                    and event.get("content_type") == "application_data"
+                    for event in kept.events
+                )
+            ):
+                return kept
+        return None
+
+    def _comparison(self, this: KeptConnection | None) -> bytes:
+        # Not the asking connection: its response is not sent yet, so it is not whole.
+        tls13, toy = self._latest("TLSv1.3", this), self._latest("toytls", this)
+        page = render_comparison(
+            tls13, toy, title="toytls and TLS 1.3 side by side: the newest connection of each"
+        )
+        return page.encode("utf-8")
 
     def _list_page(self, this: KeptConnection | None) -> bytes:
         rows = []
@@ -224,7 +250,9 @@ class TraceStore:
             "table{border-collapse:collapse}</style></head><body>"
             "<h1>TLS connections kept by tls_trace</h1>"
             f"<p>The last {self.keep} TLS connections this server process accepted, newest first. "
-            '<a href="/_tls/this">/_tls/this</a> is the page of the connection you are using. '
+            '<a href="/_tls/this">/_tls/this</a> is the page of the connection you are using; '
+            '<a href="/_tls/compare">/_tls/compare</a> puts the newest toytls and TLS 1.3 '
+            "connections side by side. "
             "These pages reveal the session secrets of every connection listed: a learning "
             "mode, never for a public server.</p>"
             f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

@@ -416,34 +416,61 @@ def _hash_after_server_finished(hashes_after: Mapping[str, bytes]) -> bytes | No
     return hashes_after.get("Finished")
 
 
+# How a snippet rebuilds our private key and the peer's share, per group (RFC 8446 4.2.8.2).
+_NIST_CURVES = {"secp256r1": "SECP256R1", "secp384r1": "SECP384R1"}
+_X25519_IMPORT = (
+    "from cryptography.hazmat.primitives.asymmetric.x25519 import "
+    "X25519PrivateKey, X25519PublicKey\n"
+)
+
+
 def _shared_secret_step(
     events: Sequence[Mapping[str, Any]], shared: bytes
 ) -> tuple[str, str, list[tuple[str, bytes]], bytes, str] | None:
-    """The X25519 shared secret from the private key a learning-mode server reported."""
-    for event in events:
-        if event.get("kind") != "key_exchange":
-            continue
-        private = event.get("private_key")
-        peer = event.get("peer_share")
-        if event.get("group") != "x25519" or not isinstance(private, bytes):
-            return None
-        if not isinstance(peer, bytes):
-            return None
+    """The shared secret from the private key a learning-mode server reported, where possible."""
+    event = next((event for event in events if event.get("kind") == "key_exchange"), None)
+    if event is None:
+        return None
+    group = str(event.get("group"))
+    private = event.get("private_key")
+    peer = event.get("peer_share")
+    if not isinstance(private, bytes) or not isinstance(peer, bytes):
+        return None
+    inputs = [("ephemeral private key", private), ("peer's key share", peer)]
+    if group == "x25519":
         snippet = (
-            "from cryptography.hazmat.primitives.asymmetric.x25519 import "
-            "X25519PrivateKey, X25519PublicKey\n"
-            f"private_key = X25519PrivateKey.from_private_bytes({_hex(private)})\n"
+            f"{_X25519_IMPORT}private_key = X25519PrivateKey.from_private_bytes({_hex(private)})\n"
             f"peer_share = X25519PublicKey.from_public_bytes({_hex(peer)})\n"
             "print(private_key.exchange(peer_share).hex())"
         )
-        return (
-            "shared_secret",
-            "X25519(our ephemeral private key, the peer's key share) (RFC 7748 section 6.1)",
-            [("ephemeral private key", private), ("peer's key share", peer)],
-            shared,
-            snippet,
+        formula = "X25519(our ephemeral private key, the peer's key share) (RFC 7748 section 6.1)"
+    elif group in _NIST_CURVES:
+        curve = _NIST_CURVES[group]
+        snippet = (
+            "from cryptography.hazmat.primitives.asymmetric import ec\n"
+            f"private_key = ec.derive_private_key(int({_hex(private)}.hex(), 16), ec.{curve}())\n"
+            f"peer_share = ec.EllipticCurvePublicKey.from_encoded_point(ec.{curve}(), "
+            f"{_hex(peer)})\n"
+            "print(private_key.exchange(ec.ECDH(), peer_share).hex())"
         )
-    return None
+        formula = f"ECDH on {group}: the x coordinate of our scalar times the peer's point"
+    elif group == "X25519MLKEM768" and len(shared) == 64 and len(private) == 32:
+        # draft-ietf-tls-ecdhe-mlkem: ML-KEM's secret first, then X25519's; the client's share
+        # ends with its X25519 key.  Encapsulation draws randomness inside the library, so the
+        # ML-KEM half is given; the X25519 half is recomputed.
+        snippet = (
+            f"{_X25519_IMPORT}mlkem_shared_secret = {_hex(shared[:32])}  # given, see above\n"
+            f"private_key = X25519PrivateKey.from_private_bytes({_hex(private)})\n"
+            f"peer_share = X25519PublicKey.from_public_bytes({_hex(peer[-32:])})\n"
+            "print((mlkem_shared_secret + private_key.exchange(peer_share)).hex())"
+        )
+        formula = (
+            "ML-KEM-768 shared secret (from encapsulating to the client's key: given) || "
+            "X25519(our private key, the last 32 bytes of the client's share)"
+        )
+    else:
+        return None
+    return "shared_secret", formula, inputs, shared, snippet
 
 
 def _finished_steps(
