@@ -22,6 +22,7 @@ from tests.conftest import serve_in_thread, write_site
 from tests.tls.test_trace_snippets import run_all_snippets
 from tls_web_server.client.fetch import fetch, toytls_client_factory
 from tls_web_server.config import ConfigError, parse_config
+from tls_web_server.http.messages import Request
 from tls_web_server.server.settings import ListenerSpec
 from tls_web_server.server.trace_pages import APPLICATION_BYTES_KEPT, KeptConnection, TraceStore
 
@@ -205,3 +206,15 @@ def test_compare_puts_the_newest_toytls_and_tls13_connections_side_by_side(trace
     records = compare.split('<tr id="records">')[1].split("</tr>")[0]
     # The TLS 1.3 column is the /index.html connection (request and response), not this one.
     assert records.count("2 application records") == 2
+
+
+def test_only_get_and_head_reach_the_pages():
+    store = TraceStore(keep=1)
+    kept = store.keep_connection("127.0.0.1", 0.0)
+    post = Request("POST", "/_tls/this", "HTTP/1.1", (("host", "localhost"),), True)
+    head = Request("HEAD", "/_tls/this", "HTTP/1.1", (("host", "localhost"),), True)
+    refused = store.respond(post, kept, 0.0)
+    assert refused.status == 405 and refused.header("allow") == "GET, HEAD"
+    answered = store.respond(head, kept, 0.0)
+    assert answered.status == 200 and answered.body is None
+    assert int(answered.header("content-length")) > 1000

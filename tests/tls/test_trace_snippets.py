@@ -17,7 +17,7 @@ import sys
 import pytest
 
 from tests.tls.conftest import DemoPki
-from tests.tls.trace_support import resumed_session, tls13_session
+from tests.tls.trace_support import resumed_session, tls13_session, toy_session
 from tls_web_server.tls.tls13.enums import CipherSuite, NamedGroup
 from tls_web_server.tls.trace import Trace
 from tls_web_server.tls.trace_html import render_html
@@ -152,3 +152,15 @@ def test_a_hybrid_shared_secret_recomputes_its_x25519_half() -> None:
         [sys.executable, "-c", snippet], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert name == "shared_secret" and printed == output.hex() == shared.hex()
+
+
+def test_every_snippet_of_a_toytls_page_prints_its_value(ecdsa_pki: DemoPki) -> None:
+    session = toy_session(ecdsa_pki)
+    for trace in (session.client_trace, session.server_trace):
+        page = render_html(trace, title="toytls")
+        names = run_all_snippets(page)
+        assert len(names) >= 5  # PRK, two keys, a record each way
+        assert "✘" not in page and "toy tls client write key" in page
+    server_page = render_html(session.server_trace, title="toytls server")
+    assert "X25519PrivateKey.from_private_bytes" in server_page  # the shared secret, remade
+    assert "client record 0: decrypted" in server_page

@@ -170,7 +170,9 @@ class TraceStore:
         """The answer to a request under /_tls/ (404 for anything else there)."""
         path = request.target.split("?", 1)[0]
         if request.method not in ("GET", "HEAD"):
-            return _page(request, 405, "text/plain; charset=utf-8", b"GET or HEAD\n", now)
+            refusal = _page(request, 405, "text/plain; charset=utf-8", b"GET or HEAD\n", now)
+            refusal.headers.append(("Allow", "GET, HEAD"))  # RFC 9110 section 15.5.6
+            return refusal
         if path == PREFIX:
             return _page(request, 200, "text/html; charset=utf-8", self._list_page(this), now)
         if path == PREFIX + "this" and this is not None:

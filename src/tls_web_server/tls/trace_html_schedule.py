@@ -1,8 +1,9 @@
 """The key schedule section of a trace page: every value, its inputs, and a snippet that remakes it.
 
-    toc, section = key_schedule_html(trace.events)   # ("", "") for a trace without TLS 1.3 keys
+    toc, section = key_schedule_html(trace.events)   # ("", "") for a trace without keys
 
-What this module owns: the HTML of tls13/key_schedule_explained.py's stages.
+What this module owns: the HTML of the stages tls13/key_schedule_explained.py
+and toy/key_schedule_explained.py make (TLS 1.3 or toytls, by the trace).
 Each step shows its formula, its inputs in full, its output in a
 `<code class="output">`, and a `<pre class="snippet">` of Python; the page's
 `<pre class="snippet-prelude">` holds the helpers every snippet uses, so
@@ -20,7 +21,9 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .tls13.key_schedule_explained import Stage, Step, explain_key_schedule, prelude
+from .key_schedule_steps import Stage, Step
+from .tls13.key_schedule_explained import explain_key_schedule
+from .toy.key_schedule_explained import explain_toy_key_schedule
 
 # Inputs longer than this are shown elided in the input list (the snippet has them whole).
 LONGEST_INPUT_SHOWN = 96
@@ -65,22 +68,28 @@ def _stage_html(stage: Stage) -> str:
 
 def key_schedule_html(events: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
     """(table of contents entries, the section) for the trace's key schedule; empty if none."""
-    schedule = explain_key_schedule(events)
+    schedule = explain_key_schedule(events) or explain_toy_key_schedule(events)
     if schedule is None or not schedule.stages:
         return "", ""
     stages = schedule.stages
-    hash_name = schedule.hash_name
+    toy = any(event.get("protocol") == "toytls" for event in events)
     toc = "".join(
         f'<li><a href="#{stage.anchor}">Key schedule: {_e(stage.title)}</a></li>'
         for stage in stages
     )
+    if toy:
+        heading = "The toytls keys, recomputable (docs/toytls.md sections 4 and 5)"
+    else:
+        heading = (
+            'The TLS 1.3 key schedule, recomputable (<a href="https://www.rfc-editor.org/rfc/'
+            'rfc8446#section-7.1">RFC 8446 section 7</a>)'
+        )
     section = (
-        '<section id="key-schedule"><h2>The TLS 1.3 key schedule, recomputable '
-        '(<a href="https://www.rfc-editor.org/rfc/rfc8446#section-7.1">RFC 8446 section 7</a>)</h2>'
+        f'<section id="key-schedule"><h2>{heading}</h2>'
         "<p>Every secret of this connection, from the values on this page. Each value has a "
         "Python snippet: paste the helpers below once, then any snippet, and it prints the value "
         "shown (pip install cryptography).</p>"
-        f'<pre class="snippet-prelude">{_e(prelude(hash_name))}</pre>'
+        f'<pre class="snippet-prelude">{_e(schedule.prelude)}</pre>'
         + "".join(_stage_html(stage) for stage in stages)
         + "</section>"
     )

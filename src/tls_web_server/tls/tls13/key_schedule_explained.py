@@ -12,7 +12,8 @@ and for the first protected records of each key their sequence number, nonce
 (IV XOR sequence, section 5.3) and additional data (the record header).
 Beside each value: a Python snippet using `cryptography` that recomputes it
 from values shown on the page (`PRELUDE` holds the helpers every snippet
-uses).  The test suite runs every snippet of a generated page.
+uses); the shapes are tls/key_schedule_steps.py's.  The test suite runs
+every snippet of a generated page.
 
 Each value is recomputed here with the same functions the handshake used
 (key_schedule.py) and compared with what the connection reported: a step
@@ -28,10 +29,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from .. import crypto
+from ..key_schedule_steps import KeySchedule, StepBuilder
+from ..key_schedule_steps import hex_literal as _hex
 from . import key_schedule
 from .enums import CIPHER_SUITE_PARAMETERS, HELLO_RETRY_REQUEST_RANDOM, CipherSuiteParameters
 
@@ -42,34 +44,6 @@ LONGEST_RECORD_IN_A_SNIPPET = 4096
 # Handshake messages that are not part of any transcript (section 4.6).
 _POST_HANDSHAKE = frozenset({"NewSessionTicket", "KeyUpdate"})
 _SHA_NAMES = {"sha256": "SHA256", "sha384": "SHA384"}
-
-
-@dataclass(frozen=True)
-class Step:
-    """One value of the key schedule: how it is made, from what, and the code that remakes it."""
-
-    anchor: str  # a fragment id for the page
-    name: str  # "client_handshake_traffic_secret"
-    formula: str  # 'HKDF-Expand-Label(handshake_secret, "c hs traffic", ...)'
-    inputs: tuple[tuple[str, bytes], ...]
-    output: bytes
-    snippet: str  # Python that prints output.hex(), run after PRELUDE
-    agrees: bool | None = None  # compared with what the connection reported (None: nothing to)
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Stage:
-    anchor: str
-    title: str
-    explanation: str
-    steps: tuple[Step, ...]
-
-
-@dataclass(frozen=True)
-class KeySchedule:
-    hash_name: str  # of the negotiated suite: the prelude's HASH
-    stages: tuple[Stage, ...]
 
 
 def prelude(hash_name: str) -> str:
@@ -106,10 +80,6 @@ def hmac_of(key, data):
     mac.update(data)
     return mac.finalize()
 """
-
-
-def _hex(data: bytes) -> str:
-    return f'bytes.fromhex("{data.hex()}")'
 
 
 def _reported(events: Sequence[Mapping[str, Any]]) -> dict[str, bytes]:
@@ -150,41 +120,6 @@ def _suite(messages: list[tuple[str, bytes]]) -> CipherSuiteParameters | None:
     return None
 
 
-class _Builder:
-    """Collects the steps of one stage at a time."""
-
-    def __init__(self, reported: Mapping[str, bytes]) -> None:
-        self.reported = reported
-        self.steps: list[Step] = []
-        self.stages: list[Stage] = []
-        self._count = 0
-
-    def add(
-        self,
-        name: str,
-        formula: str,
-        inputs: Sequence[tuple[str, bytes]],
-        output: bytes,
-        snippet: str,
-        *,
-        reported_as: str | None = None,
-        note: str = "",
-    ) -> bytes:
-        self._count += 1
-        agrees = None
-        if reported_as is not None and reported_as in self.reported:
-            agrees = self.reported[reported_as] == output
-        self.steps.append(
-            Step(f"step-{self._count}", name, formula, tuple(inputs), output, snippet, agrees, note)
-        )
-        return output
-
-    def end_stage(self, anchor: str, title: str, explanation: str) -> None:
-        if self.steps:
-            self.stages.append(Stage(anchor, title, explanation, tuple(self.steps)))
-        self.steps = []
-
-
 def explain_key_schedule(events: Sequence[Mapping[str, Any]]) -> KeySchedule | None:
     """Every value of the connection's key schedule, or None for a trace without one."""
     messages = _handshake_messages(events)
@@ -194,7 +129,7 @@ def explain_key_schedule(events: Sequence[Mapping[str, Any]]) -> KeySchedule | N
         return None
     hash_name = parameters.hash_name
     length = parameters.hash_length
-    build = _Builder(reported)
+    build = StepBuilder(reported)
 
     # --- transcript hashes (section 4.4.1), HelloRetryRequest's message_hash first
     transcript: list[tuple[str, bytes]] = []
@@ -289,7 +224,7 @@ def explain_key_schedule(events: Sequence[Mapping[str, Any]]) -> KeySchedule | N
     # --- traffic secrets, keys and IVs (sections 7.1 and 7.3)
     hello_hash = hashes_after.get("ServerHello (2)", hashes_after.get("ServerHello"))
     if hello_hash is None:
-        return KeySchedule(hash_name, tuple(build.stages))
+        return build.schedule(prelude(hash_name))
     traffic: dict[str, bytes] = {}
     for name, label in (
         ("client_handshake_traffic_secret", "c hs traffic"),
@@ -387,11 +322,11 @@ def explain_key_schedule(events: Sequence[Mapping[str, Any]]) -> KeySchedule | N
         "additional data is the 5-byte record header (section 5.2 and 5.3). The first records "
         f"of each key are decrypted here ({RECORDS_EXPLAINED_PER_KEY} per key).",
     )
-    return KeySchedule(hash_name, tuple(build.stages))
+    return build.schedule(prelude(hash_name))
 
 
 def _expand(
-    build: _Builder,
+    build: StepBuilder,
     hash_name: str,
     secret_name: str,
     secret: bytes,
@@ -474,7 +409,7 @@ def _shared_secret_step(
 
 
 def _finished_steps(
-    build: _Builder,
+    build: StepBuilder,
     hash_name: str,
     length: int,
     messages: list[tuple[str, bytes]],
@@ -524,7 +459,7 @@ def _finished_steps(
 
 
 def _record_steps(
-    build: _Builder,
+    build: StepBuilder,
     events: Sequence[Mapping[str, Any]],
     parameters: CipherSuiteParameters,
     keys: Mapping[str, tuple[bytes, bytes]],
