@@ -28,6 +28,7 @@ few of each key (a page stays small).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -131,30 +132,44 @@ def explain_key_schedule(events: Sequence[Mapping[str, Any]]) -> KeySchedule | N
     length = parameters.hash_length
     build = StepBuilder(reported)
 
-    # --- transcript hashes (section 4.4.1), HelloRetryRequest's message_hash first
+    # --- transcript hashes (section 4.4.1), HelloRetryRequest's message_hash first.
+    # Snippets name the messages; the prelude defines each from its bytes on the page.
+    variables = _message_variables(messages)
+    snippet_prelude = (
+        prelude(hash_name)
+        + "\n\n# The handshake messages of this connection, whole.\n"
+        + "".join(
+            f"{variable} = {_hex(raw)}  # {name}\n"
+            for (name, raw), variable in zip(messages, variables, strict=True)
+        )
+    )
     transcript: list[tuple[str, bytes]] = []
+    expressions: list[str] = []
     hashes_after: dict[str, bytes] = {}
-    for name, raw in messages:
+    for (name, raw), variable in zip(messages, variables, strict=True):
         if name == "HelloRetryRequest" and transcript:
             first_name, first = transcript[0]
             inner = hashlib.new(hash_name, first).digest()
             message_hash = bytes((254, 0, 0, len(inner))) + inner
+            expression = f"bytes([254, 0, 0, {len(inner)}]) + transcript_hash({expressions[0]})"
             build.add(
                 "message_hash",
                 f"254 || 00 00 {len(inner):02x} || Hash({first_name}): replaces the first "
                 "ClientHello in the transcript (section 4.4.1)",
                 [(first_name, first)],
                 message_hash,
-                f"print((bytes([254, 0, 0, {len(inner)}]) + transcript_hash({_hex(first)})).hex())",
+                f"print(({expression}).hex())",
             )
             transcript = [("message_hash", message_hash)]
+            expressions = [expression]
         transcript.append((name, raw))
+        expressions.append(variable)
         digest = hashlib.new(hash_name, b"".join(part for _, part in transcript)).digest()
         key = name if name not in hashes_after else f"{name} (2)"
         if name == "Finished" and "Finished" in hashes_after:
             key = "client Finished"
         hashes_after[key] = digest
-        arguments = ", ".join(_hex(part) for _, part in transcript)
+        arguments = ", ".join(expressions)
         build.add(
             f"transcript hash after {key}",
             "Hash(" + " || ".join(part_name for part_name, _ in transcript) + ")",
@@ -224,7 +239,7 @@ def explain_key_schedule(events: Sequence[Mapping[str, Any]]) -> KeySchedule | N
     # --- traffic secrets, keys and IVs (sections 7.1 and 7.3)
     hello_hash = hashes_after.get("ServerHello (2)", hashes_after.get("ServerHello"))
     if hello_hash is None:
-        return build.schedule(prelude(hash_name))
+        return build.schedule(snippet_prelude)
     traffic: dict[str, bytes] = {}
     for name, label in (
         ("client_handshake_traffic_secret", "c hs traffic"),
@@ -322,7 +337,23 @@ def explain_key_schedule(events: Sequence[Mapping[str, Any]]) -> KeySchedule | N
         "additional data is the 5-byte record header (section 5.2 and 5.3). The first records "
         f"of each key are decrypted here ({RECORDS_EXPLAINED_PER_KEY} per key).",
     )
-    return build.schedule(prelude(hash_name))
+    return build.schedule(snippet_prelude)
+
+
+def _message_variables(messages: list[tuple[str, bytes]]) -> list[str]:
+    """A Python name per message: client_hello, server_hello, ..., server_finished."""
+    names: list[str] = []
+    finished = iter(("server_finished", "client_finished"))
+    for name, _ in messages:
+        if name == "Finished":
+            variable = next(finished, "finished")
+        else:
+            variable = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+        candidate, number = variable, 2
+        while candidate in names:
+            candidate, number = f"{variable}_{number}", number + 1
+        names.append(candidate)
+    return names
 
 
 def _expand(
