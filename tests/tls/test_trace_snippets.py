@@ -70,8 +70,10 @@ def test_every_snippet_of_both_sides_prints_its_value(ecdsa_pki: DemoPki) -> Non
         assert len(names) > 20
         assert "✘" not in page  # every value agrees with what the connection used
     server_page = render_html(session.server_trace, title="server")
-    # The server page recomputes the shared secret from its ephemeral private key.
+    client_page = render_html(session.client_trace, title="client")
+    # Each side's page recomputes the shared secret from its own ephemeral private key.
     assert "X25519PrivateKey.from_private_bytes" in server_page
+    assert "X25519PrivateKey.from_private_bytes" in client_page
     assert "tls13 c hs traffic" in server_page
     assert "client record 0 under client_application_traffic_secret_0: decrypted" in server_page
 
