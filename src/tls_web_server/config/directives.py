@@ -111,6 +111,9 @@ RULES: Mapping[str, Rule] = MappingProxyType(
         "ssl_certificate_chain": Rule(_SERVER_LEVEL),
         "ssl_session_tickets": Rule(_SERVER_LEVEL),
         "ssl_certificate_compression": Rule(_SERVER_LEVEL),  # ours: RFC 8879, on by default
+        # Ours, not nginx's: the served trace pages /_tls/ (server/trace_pages.py).
+        "tls_trace": Rule(_SERVER_LEVEL),
+        "tls_trace_connections": Rule(_SERVER_LEVEL),
     }
 )
 
@@ -188,6 +191,22 @@ def _read_on_off(directive: Directive, base_dir: Path) -> bool:
     if argument.value not in ("on", "off"):
         raise ConfigError(f"expected 'on' or 'off', got {argument.value!r}", argument.position)
     return argument.value == "on"
+
+
+# Each kept trace is bounded (server/trace_pages.py), and so is how many are kept.
+MAXIMUM_TRACED_CONNECTIONS = 1000
+
+
+def _read_traced_connections(directive: Directive, base_dir: Path) -> int:
+    argument = directive.arguments[0]
+    number = parse_unsigned(argument.value)
+    if number is None or not 1 <= number <= MAXIMUM_TRACED_CONNECTIONS:
+        raise ConfigError(
+            f"tls_trace_connections must be a whole number from 1 to "
+            f"{MAXIMUM_TRACED_CONNECTIONS}, got {argument.value!r}",
+            argument.position,
+        )
+    return number
 
 
 def _resolve_path(argument: Argument, base_dir: Path) -> Path:
@@ -322,5 +341,7 @@ VALUE_READERS: Mapping[str, Callable[[Directive, Path], Any]] = MappingProxyType
         "ssl_certificate_chain": _read_readable_file,
         "ssl_session_tickets": _read_on_off,
         "ssl_certificate_compression": _read_on_off,
+        "tls_trace": _read_on_off,
+        "tls_trace_connections": _read_traced_connections,
     }
 )

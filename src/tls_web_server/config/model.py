@@ -119,6 +119,8 @@ class ServerConfig:
     ssl_ecdh_curve: tuple[str, ...] | None  # our group names; None: `auto`, the TLS defaults
     ssl_session_tickets: bool
     ssl_certificate_compression: bool  # ours: RFC 8879 compressed Certificate messages
+    tls_trace: bool  # ours: serve /_tls/ pages of the last connections (learning mode)
+    tls_trace_connections: int  # how many connections' traces /_tls/ keeps
     keepalive_timeout: float  # seconds
     keepalive_requests: int
     client_header_timeout: float
@@ -157,6 +159,8 @@ SERVER_DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "ssl_ecdh_curve": None,  # `auto`
         "ssl_session_tickets": True,
         "ssl_certificate_compression": True,
+        "tls_trace": False,
+        "tls_trace_connections": 50,
         "keepalive_timeout": 75.0,
         "keepalive_requests": 1000,
         "client_header_timeout": 60.0,
@@ -427,6 +431,8 @@ def _build_server(
         ssl_ecdh_curve=value("ssl_ecdh_curve"),
         ssl_session_tickets=value("ssl_session_tickets"),
         ssl_certificate_compression=value("ssl_certificate_compression"),
+        tls_trace=value("tls_trace"),
+        tls_trace_connections=value("tls_trace_connections"),
         keepalive_timeout=value("keepalive_timeout"),
         keepalive_requests=value("keepalive_requests"),
         client_header_timeout=value("client_header_timeout"),

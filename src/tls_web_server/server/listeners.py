@@ -33,6 +33,7 @@ from tls_web_server.http.router import LocationSettings, SiteSettings, VirtualHo
 from tls_web_server.server.accept import SESSIONS
 from tls_web_server.server.logs import AccessLog, LogFiles
 from tls_web_server.server.settings import ConnectionSettings, ListenerSpec
+from tls_web_server.server.trace_pages import TraceStore
 from tls_web_server.tls import pki
 from tls_web_server.tls.api import Observer, TLSConnection
 from tls_web_server.tls.tls13 import negotiation
@@ -152,6 +153,8 @@ def build_listener_specs(
     specs = []
     # A server block is known by where it starts in the config file.
     credentials_cache: dict[Position, pki.ServerCredentials] = {}
+    # `tls_trace on;`: one store per server block, shared by its TLS listeners.
+    trace_stores: dict[Position, TraceStore] = {}
     for (address, port, _), members in groups.items():
         protocol = members[0][1].protocol
         default_server = next(
@@ -201,6 +204,16 @@ def build_listener_specs(
                 trace_output=trace_output if new_tls is not None else None,
                 position=members[0][1].position,
                 trust_command=trust_command if new_tls is not None else None,
+                trace_pages=_trace_store(default_server, trace_stores) if new_tls else None,
             )
         )
     return specs
+
+
+def _trace_store(server: ServerConfig, stores: dict[Position, TraceStore]) -> TraceStore | None:
+    """The server block's kept traces when it says `tls_trace on;` (TLS listeners only)."""
+    if not server.tls_trace:
+        return None
+    if server.position not in stores:
+        stores[server.position] = TraceStore(keep=server.tls_trace_connections)
+    return stores[server.position]

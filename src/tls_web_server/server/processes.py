@@ -75,6 +75,8 @@ def run_server(
         server.loop.install_signal_handlers()
     for bound in server.bind():
         announce(bound.describe())
+        for line in bound.trace_pages_lines():
+            announce(line)
     server.run(install_signal_handlers=False)
     if install_signal_handlers:
         # The graceful stop has run its course and the process is about to exit
@@ -141,6 +143,8 @@ class Master:
             signal.signal(signum, self._remember_signal)
         for bound in self.server.bind():
             self.announce(bound.describe())
+            for line in bound.trace_pages_lines():
+                self.announce(line)
         self._log("notice", f"master started {worker_count(self.config)} worker processes")
         self._start_workers()
         try:

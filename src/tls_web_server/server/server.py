@@ -13,6 +13,7 @@ Rules this module keeps:
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from collections.abc import Callable
@@ -54,6 +55,27 @@ class BoundListener:
 
     def describe(self) -> str:
         return f"listening on {self.url} ({PROTOCOL_LABELS[self.spec.protocol]})"
+
+    def trace_pages_lines(self) -> list[str]:
+        """With `tls_trace on;`: where the pages are, what they reveal, a warning off loopback."""
+        pages = self.spec.trace_pages
+        if pages is None:
+            return []
+        lines = [
+            f"tls_trace on: {self.url}/_tls/this explains your own connection, "
+            f"{self.url}/_tls/ lists the last {pages.keep}; these pages reveal the session "
+            "secrets of past connections"
+        ]
+        try:
+            loopback = ipaddress.ip_address(self.host.split("%")[0]).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            lines.append(
+                f"warning: tls_trace is on for {self.host}, not a loopback address: anyone who "
+                "reaches it can read the session secrets of the kept connections"
+            )
+        return lines
 
 
 class Server:

@@ -18,6 +18,7 @@ from tls_web_server.config import ListenProtocol, Position
 from tls_web_server.http.parser import HttpLimits
 from tls_web_server.http.router import SiteSettings, VirtualHosts
 from tls_web_server.server.logs import AccessLog, ErrorLog
+from tls_web_server.server.trace_pages import TraceStore
 from tls_web_server.tls.api import TLSConnection
 
 
@@ -70,6 +71,8 @@ class ListenerSpec:
     # The command that makes a browser trust our root (`serve DIR` prints it);
     # the log repeats it when a client rejects our certificate.
     trust_command: str | None = None
+    # `tls_trace on;` (TLS listeners only): the kept traces and the /_tls/ pages.
+    trace_pages: TraceStore | None = None
 
     @property
     def scheme(self) -> str:

@@ -27,6 +27,7 @@ from typing import BinaryIO, Protocol
 
 from tls_web_server.server import tls_failures
 from tls_web_server.server.settings import ListenerSpec, Timeout
+from tls_web_server.server.trace_pages import KeptConnection
 from tls_web_server.tcp.connection import Connection, ConnectionProtocol
 from tls_web_server.tls.api import Negotiated, TLSConnection
 from tls_web_server.tls.errors import TLSError
@@ -213,6 +214,8 @@ class TlsTransport:
         if session is not None:
             session.connection_lost()
         trace, self.trace = self.trace, None
+        if isinstance(trace, KeptConnection):
+            trace.connection_closed()
         if trace is not None and trace.events and self.spec.trace_output is not None:
             trace.add_note("connection closed")
             self.spec.trace_output(render_text(trace, color=False))

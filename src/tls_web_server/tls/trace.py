@@ -337,8 +337,9 @@ def render_text(trace: Trace, *, color: bool, width: int = 100) -> str:
             diagram.note(trace.role, f"state {event.get('previous')} → {event.get('next')}", "dim")
         elif kind == "note":
             diagram.note(trace.role, f"▸ {printable(str(event.get('text', '')))}", "bold")
-        elif kind not in ("record", "alert"):
-            # Alerts are drawn from their records; anything unknown still shows up.
+        elif kind not in ("record", "alert", "key_exchange"):
+            # Alerts are drawn from their records; a key exchange's private key only on a
+            # trace page (tls/trace_html_schedule.py); anything unknown still shows up.
             diagram.note(trace.role, f"(event {printable(str(kind))})", "dim")
     diagram.blank()
     return "\n".join(diagram.lines) + "\n"

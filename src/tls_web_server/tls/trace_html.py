@@ -47,6 +47,9 @@ from .trace import (
     record_label,
     starts_like_http,
 )
+from .trace_html_certificates import certificates_html
+from .trace_html_navigation import contents_entry, protocol_heading, record_links
+from .trace_html_schedule import key_schedule_html
 from .trace_tls13 import hybrid_secret_text
 
 # Hex shown per range and per record strip; longer data is elided with a count,
@@ -316,7 +319,8 @@ def _record_html(
         f'{_e(event.get("direction"))}" data-sender="{sender}">'
         f'<details><summary><span class="who">{sender} → {receiver}</span> '
         f'<span class="number">#{number}</span> <span class="label">{_e(label)}</span> '
-        f'<span class="meta">{meta}</span></summary>{body}</details></li>'
+        f'<span class="meta">{meta}</span> {record_links(trace.protocol, names, content_type)}'
+        f"</summary>{body}</details></li>"
     )
 
 
@@ -360,6 +364,7 @@ def render_html(trace: Trace, *, title: str) -> str:
     annotator = _Annotator()
     seen_secrets: set[tuple[object, bytes]] = set()
     items = []
+    record_contents: list[str] = []
     number = 0
     for index, event in enumerate(events):
         kind = event.get("kind")
@@ -368,6 +373,12 @@ def render_html(trace: Trace, *, title: str) -> str:
             annotated = annotator.annotate(event)
             names = names_by_record.get(index, [])
             items.append(_record_html(trace, event, number, names, annotated))
+            sender = trace.sender(event)
+            receiver = "server" if sender == "client" else "client"
+            label = ", ".join(names) if names else record_label(event)
+            record_contents.append(contents_entry(number, sender, receiver, label))
+        elif kind == "key_exchange":
+            continue  # shown in the key schedule section
         elif kind not in ("message", "alert"):  # messages and alerts show inside their records
             secret = (event.get("name"), as_bytes(event.get("value")))
             first_time = kind != "secret" or secret not in seen_secrets
@@ -379,9 +390,16 @@ def render_html(trace: Trace, *, title: str) -> str:
         "which field it encodes and why it is there; a protected record also shows what it "
         "decrypted to. Click a run of bytes to find its field."
     )
+    schedule_contents, schedule = key_schedule_html(events)
+    certificate_contents, certificates = certificates_html(events)
     return _PAGE.format(
         title=_e(title),
+        heading=protocol_heading(trace.protocol),
         introduction=_e(introduction),
+        records="".join(record_contents),
+        toc=certificate_contents + schedule_contents,
+        certificates=certificates,
+        schedule=schedule,
         items="\n".join(items),
         style=_STYLE,
         script=_SCRIPT,
@@ -422,6 +440,20 @@ li.verified { color: #1c6b2a; } li.state { color: #6b6f78; } li.note { font-weig
 .decrypted > summary { cursor: pointer; padding: .3em 0; font-weight: 600; }
 .flash { outline: 3px solid #f5a623; }
 #script-status { color: #6b6f78; font-size: .9em; }
+.step { margin: .3em 0; padding: .2em .6em; background: #fff; border: 1px solid #e0e2e7;
+  border-radius: 4px; overflow-wrap: anywhere; }
+.step > summary { cursor: pointer; } .output { color: #0b5394; font-size: .85em; }
+.formula { font-family: ui-monospace, monospace; font-size: .9em; margin: .3em 0; }
+.inputs { font-size: .85em; } .input-name { font-weight: 600; }
+pre.snippet, pre.snippet-prelude { background: #f4f5f8; padding: .5em; font-size: 12px;
+  white-space: pre-wrap; overflow-wrap: anywhere; }
+a.rfc, span.rfc { font-size: .8em; color: #0b5394; }
+.certificate table { border-collapse: collapse; font-size: .9em; margin: .3em 0 .8em; }
+.certificate th, .certificate td { border: 1px solid #e0e2e7; padding: .15em .5em;
+  text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+ul.checks { list-style: none; padding-left: .5em; } li.check.passed { color: #1c6b2a; }
+li.check.failed { color: #a33; font-weight: 600; } li.check.client { color: #44474f; }
+.agrees { color: #1c6b2a; font-size: .85em; } .differs { color: #a33; font-weight: 600; }
 """
 
 _SCRIPT = """
@@ -432,6 +464,19 @@ function setAll(open) {
 }
 document.getElementById("expand").addEventListener("click", () => setAll(true));
 document.getElementById("collapse").addEventListener("click", () => setAll(false));
+// #all opens everything (for printing and screenshots); another fragment opens its target.
+function openFragment() {
+  if (location.hash === "#all") {
+    document.querySelectorAll("details").forEach((node) => { node.open = true; });
+    return;
+  }
+  const target = location.hash && document.getElementById(location.hash.slice(1));
+  for (let node = target; node; node = node.parentElement) {
+    if (node.tagName === "DETAILS") { node.open = true; }
+  }
+}
+window.addEventListener("hashchange", openFragment);
+openFragment();
 document.addEventListener("click", (event) => {
   const chunk = event.target.closest(".chunk");
   if (!chunk) { return; }
@@ -458,13 +503,20 @@ _PAGE = """<!DOCTYPE html>
 </head>
 <body>
 <h1>{title}</h1>
+<p class="protocol">{heading}</p>
 <p>{introduction}</p>
 <p><button id="expand" type="button">Expand all</button>
 <button id="collapse" type="button">Collapse all</button>
 <span id="script-status"></span></p>
+<nav id="contents"><h2>Contents</h2><ol>
+<li><a href="#timeline">The records, in the order they travelled</a><ol>{records}</ol></li>
+{toc}<li><a href="#all">Open everything (#all)</a></li>
+</ol></nav>
 <ol id="timeline">
 {items}
 </ol>
+{certificates}
+{schedule}
 <script>{script}</script>
 </body>
 </html>

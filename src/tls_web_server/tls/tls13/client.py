@@ -309,10 +309,15 @@ class ExpectServerHello:
             raise _illegal(
                 f"the server's key share is for group {share.group:#06x}, not one we sent"
             )
+        own_share = self.shares[NamedGroup(share.group)]
         try:
-            shared_secret = self.shares[NamedGroup(share.group)].exchange(share.key_exchange)
+            shared_secret = own_share.exchange(share.key_exchange)
         except crypto.KeyExchangeError as error:
             raise _illegal(str(error)) from error
+        if context.is_observed:  # a trace page recomputes the shared secret from it
+            context.observe_key_exchange(
+                own_share.group, own_share.private_bytes(), share.key_exchange
+            )
 
         psk = None
         selected = server_hello.extension(ExtensionType.pre_shared_key)

@@ -378,13 +378,18 @@ def _answer_client_hello(
     try:
         # For a hybrid group the share is an ML-KEM ciphertext with an ECDH
         # key, the secret both secrets joined (draft-ietf-tls-ecdhe-mlkem).
-        server_share, shared_secret = crypto.server_key_share(
+        exchange = crypto.server_key_exchange(
             group.group.name, group.client_share, context.random_bytes
         )
     except crypto.KeyExchangeError as error:
         # Section 4.2.8: a share of the wrong length, an invalid point, an
         # encapsulation key failing the FIPS 203 checks.
         raise TLSError(str(error), AlertDescription.illegal_parameter) from error
+    if context.is_observed:  # a trace page recomputes the shared secret (learning mode only)
+        context.observe_key_exchange(
+            group.group.name, exchange.ecdh_key.private_bytes(), group.client_share
+        )
+    shared_secret = exchange.secret
     context.log_secret("shared_secret", shared_secret)
     context.log_secret("early_secret", early.secret)
 
@@ -404,7 +409,7 @@ def _answer_client_hello(
                 hello.legacy_session_id,
                 suite,
                 group.group,
-                server_share,
+                exchange.share,
                 ticket[0] if ticket is not None else None,  # the selected PSK identity
             )
         )
