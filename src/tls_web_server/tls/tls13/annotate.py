@@ -12,8 +12,10 @@ The handshake messages are not described here a second time: their bodies
 are read by the codec's own decoders (`Message.read` in hellos.py and
 messages.py) through a SpanReader (span_reader.py), which notes where each
 field lies; this module only adds the words (`_FIELD_EXPLANATIONS`) and
-shows the values.  Extension payloads are walked by annotate_extensions.py;
-names come from tls/names.py `describe`, explanations of extensions from
+shows the values.  Extension payloads are read the same way, by the codec's
+decoders of extensions.py that annotate_extensions.py picks and puts in words
+(or, for the payloads the codec never decodes, walked there); names come from
+tls/names.py `describe`, explanations of extensions from
 extension_registry.py, header lengths from the codec.
 
 What it must never do: raise for bytes it cannot parse, or judge whether a
@@ -24,13 +26,17 @@ malformed input is shown, never an exception.  It never imports tls/toy.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ..crypto import AEAD_TAG_LENGTH
 from ..errors import AlertDescription, AlertLevel, TLSError
 from ..names import describe
 from ..span import Span
-from .annotate_extensions import extension_data_walker, extension_payload_reader
+from .annotate_extensions import (
+    PAYLOAD_LIST_ELEMENTS,
+    codec_payload_fields,
+    extension_data_walker,
+    payload_field_explanation,
+    payload_field_value,
+)
 from .byte_walk import UNPARSED, UNPARSED_EXPLANATION, OutOfBytes, Walk, described, hex_preview
 from .enums import (
     HELLO_RETRY_REQUEST_RANDOM,
@@ -39,15 +45,12 @@ from .enums import (
     ExtensionType,
     HandshakeType,
     KeyUpdateRequest,
-    NamedGroup,
-    ProtocolVersion,
     SignatureScheme,
 )
 from .extension_registry import explain_extension
 from .messages import HANDSHAKE_HEADER_LENGTH, message_class
 from .record import RECORD_HEADER_LENGTH
 from .span_reader import Field, SpanReader
-from .wire import Reader
 
 __all__ = [
     "RECORD_HEADER_LENGTH",
@@ -351,27 +354,14 @@ _FIELD_EXPLANATIONS: dict[str, str | dict[str, str]] = {
     "ticket_nonce": "Makes each ticket's resumption PSK different.",
     "ticket": "Opaque to the client: the server's sealed memory of this session.",
     "request_update": "Whether the peer should update its own sending keys as well.",
-    # extension payloads the codec reads through a Reader (annotate_extensions.py)
-    "selected_version": "The version chosen.",
-    "group": "The group of this public key.",
-    "key_exchange": (
-        "The ephemeral public key; combined with the peer's private key it gives the shared secret."
-    ),
-    "selected_group": "The group to send a key share for.",
-    "identities": "The tickets offered.",
-    "identity": "The ticket, as the server issued it.",
-    "obfuscated_ticket_age": "The ticket's age plus ticket_age_add.",
-    "binders": "One binder per ticket, in the same order.",
-    "PskBinderEntry": "An HMAC over the hello so far, keyed from the PSK.",
-    "selected_identity": "The index of the accepted ticket.",
-    "cookie": "The value to echo.",
-    "max_early_data_size": "Bytes of 0-RTT data allowed.",
-    "record_size_limit": "The largest record the sender will take, in bytes.",
 }
 
 
-def _explanation(name: str, kind: str) -> str:
-    found = _FIELD_EXPLANATIONS.get(name, "")
+def _explanation(name: str, kind: str, value: object = None) -> str:
+    """The sentence for a field of a message, or of an extension payload (annotate_extensions)."""
+    found = _FIELD_EXPLANATIONS.get(name)
+    if found is None:
+        return payload_field_explanation(name, value)
     if isinstance(found, dict):
         return found.get(kind, "")
     return found
@@ -380,6 +370,9 @@ def _explanation(name: str, kind: str) -> str:
 def _value(field: Field, kind: str) -> str:
     """How a field's value reads on the page (a vector's shows in its own children)."""
     value = field.value
+    in_words = payload_field_value(field.name, value)
+    if in_words is not None:
+        return in_words
     if isinstance(value, bytes):
         return hex_preview(value)
     if not isinstance(value, int):
@@ -390,10 +383,6 @@ def _value(field: Field, kind: str) -> str:
         return describe(CipherSuite, value)
     if field.name == "algorithm":
         return describe(SignatureScheme, value)
-    if field.name == "selected_version":
-        return describe(ProtocolVersion, value)
-    if field.name in ("group", "selected_group"):
-        return describe(NamedGroup, value)
     if field.name == "ticket_lifetime":
         return f"{value} s"
     if field.name == "request_update":
@@ -410,6 +399,10 @@ def _suite(value: int) -> tuple[str, str]:
     )
 
 
+# The lists the codec reads as bare numbers: list name -> one element's name and words.
+_LIST_ELEMENTS = {"cipher_suites": ("cipher_suite", _suite), **PAYLOAD_LIST_ELEMENTS}
+
+
 def _spans(fields: list[Field], kind: str, parent: str) -> list[Span]:
     """The Spans of fields the codec read, in order; zero-length fields (empty vectors) vanish."""
     spans = []
@@ -424,13 +417,15 @@ def _spans(fields: list[Field], kind: str, parent: str) -> list[Span]:
             note = field.note or f"Length prefix: {field.value} bytes follow."
             spans.append(Span(field.start, field.length, "length", note, (), str(field.value)))
             continue
-        if parent == "cipher_suites" and not field.name:
-            value, explanation = _suite(int(field.value))  # type: ignore[call-overload]
-            spans.append(Span(field.start, field.length, "cipher_suite", explanation, (), value))
+        element = _LIST_ELEMENTS.get(parent)
+        if element is not None and not field.name:
+            name, in_words = element
+            value, explanation = in_words(int(field.value))  # type: ignore[call-overload]
+            spans.append(Span(field.start, field.length, name, explanation, (), value))
             continue
-        explanation = _explanation(field.name.split(" bytes")[0], kind) or _explanation(
-            parent, kind
-        )
+        explanation = _explanation(
+            field.name.split(" bytes")[0], kind, field.value
+        ) or _explanation(parent, kind)
         children = _partition(_spans(field.children, kind, field.name), field)
         spans.append(
             Span(field.start, field.length, field.name, explanation, children, _value(field, kind))
@@ -515,9 +510,14 @@ def _extension(entry: Field, context: str) -> Span:
 
 
 def _extension_data(data: Field, number: int, context: str, explanation: str) -> Span:
-    codec_reader = extension_payload_reader(number, context)
-    if codec_reader is not None and isinstance(data.value, bytes):
-        return _read_by_codec(data, codec_reader, context, explanation)
+    if isinstance(data.value, bytes):
+        fields = codec_payload_fields(number, context, data.value, context)
+        if fields is not None:  # the codec's own decoder read it
+            spans = [_shifted(span, data.start) for span in _spans(fields, context, "")]
+            payload = Field(data.start, data.length, "extension_data")
+            return Span(
+                data.start, data.length, "extension_data", explanation, _partition(spans, payload)
+            )
     walker = extension_data_walker(number, context)
     if walker is None or data.name.endswith(")"):  # none, or cut short: shown as bytes
         return Span(data.start, data.length, "extension_data", explanation, (), _value(data, ""))
@@ -534,20 +534,6 @@ def _extension_data(data: Field, number: int, context: str, explanation: str) ->
         explanation,
         tuple(_shifted(span, data.start) for span in walk.finish()),
     )
-
-
-def _read_by_codec(
-    data: Field, read: Callable[[Reader], object], context: str, explanation: str
-) -> Span:
-    """The payload's fields as the codec reads them (extensions.py `read_X`)."""
-    reader = SpanReader.over(data.value, 0, data.length, context)  # type: ignore[arg-type]
-    try:
-        read(reader)
-    except TLSError:
-        pass  # what was read is shown; the rest ends up unparsed
-    spans = [_shifted(span, data.start) for span in _spans(reader.fields, context, "")]
-    payload = Field(data.start, data.length, "extension_data")
-    return Span(data.start, data.length, "extension_data", explanation, _partition(spans, payload))
 
 
 def _shifted(span: Span, offset: int) -> Span:

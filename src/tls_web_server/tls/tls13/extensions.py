@@ -3,7 +3,9 @@
 What this module owns: the `Extension` list every hello carries, and a
 `decode_X` / `encode_X` pair for each extension payload we use, each next to
 the RFC structure it implements.  A decoder takes the `extension_data` bytes
-and returns plain values; an encoder does the reverse.
+and returns plain values; an encoder does the reverse.  The trace page runs
+the same decoders: `read_X(reader)` with a SpanReader, and those that read by
+index for speed (the ClientHello's) with a recorder as `spans` (wire.FieldRecorder).
 
 What it must never do: decide whether an extension is allowed, wanted or
 acceptable (that is the handshake's job in negotiation.py / server.py /
@@ -26,6 +28,7 @@ from tls_web_server.tls.tls13.enums import ExtensionType, NameType
 from tls_web_server.tls.tls13.extension_block import UINT16_MAX as UINT16_MAX
 from tls_web_server.tls.tls13.extension_block import Extension as Extension
 from tls_web_server.tls.tls13.wire import (
+    FieldRecorder,
     Reader,
     Writer,
     decode_error,
@@ -107,7 +110,7 @@ def encode_empty() -> bytes:
 #   struct { ServerName server_name_list<1..2^16-1> } ServerNameList;
 
 
-def decode_server_name(data: bytes) -> str | None:
+def decode_server_name(data: bytes, spans: FieldRecorder | None = None) -> str | None:
     """The host_name a client asked for, or None if the list names no host_name.
 
     Entries of name types we do not know are skipped: every name type ever
@@ -115,6 +118,8 @@ def decode_server_name(data: bytes) -> str | None:
     what they do not understand.  The name must be ASCII (RFC 6066: "a byte
     string using ASCII encoding"); anything else does not decode.
     """
+    if spans is not None:
+        spans = spans.vector(2, "server_name_list")
     _single_vector_length(data, ExtensionType.server_name, 2, 1, UINT16_MAX, "server_name_list")
     host_name: str | None = None
     position, end = 2, len(data)
@@ -129,6 +134,10 @@ def decode_server_name(data: bytes) -> str | None:
         name_type = data[position]
         name = data[start : start + length]
         position = start + length
+        if spans is not None:
+            entry = spans.group(3 + length, "ServerName")
+            entry.number(1, "name_type", name_type)
+            entry.opaque(2, "host_name", name)
         if name_type != NameType.host_name:
             continue
         if host_name is not None:
@@ -159,11 +168,17 @@ def _decode_uint16_list(
     min_length: int,
     max_length: int,
     name: str,
+    spans: FieldRecorder | None,
 ) -> tuple[int, ...]:
+    if spans is not None:
+        spans = spans.vector(length_size, name)
     length = _single_vector_length(data, extension_type, length_size, min_length, max_length, name)
     if length % 2:
         raise decode_error(f"{_READER_CONTEXTS[extension_type]}: {name} length {length} is odd")
-    return unpack_uint16s(length // 2, data, length_size)
+    values = unpack_uint16s(length // 2, data, length_size)
+    if spans is not None:
+        spans.numbers(2, values)
+    return values
 
 
 def _encode_uint16_list(values: Iterable[int], length_size: int) -> bytes:
@@ -174,10 +189,10 @@ def _encode_uint16_list(values: Iterable[int], length_size: int) -> bytes:
     return writer.getvalue()
 
 
-def decode_supported_groups(data: bytes) -> tuple[int, ...]:
+def decode_supported_groups(data: bytes, spans: FieldRecorder | None = None) -> tuple[int, ...]:
     """RFC 8446 section 4.2.7: NamedGroup named_group_list<2..2^16-1>."""
     return _decode_uint16_list(
-        data, ExtensionType.supported_groups, 2, 2, UINT16_MAX, "named_group_list"
+        data, ExtensionType.supported_groups, 2, 2, UINT16_MAX, "named_group_list", spans
     )
 
 
@@ -186,12 +201,15 @@ def encode_supported_groups(groups: Iterable[int]) -> bytes:
 
 
 def decode_signature_algorithms(
-    data: bytes, extension_type: ExtensionType = ExtensionType.signature_algorithms
+    data: bytes,
+    extension_type: ExtensionType = ExtensionType.signature_algorithms,
+    spans: FieldRecorder | None = None,
 ) -> tuple[int, ...]:
     """RFC 8446 section 4.2.3: SignatureScheme supported_signature_algorithms<2..2^16-2>.
 
-    The same layout serves signature_algorithms_cert (pass that type so that
-    errors name the right extension).
+    The same layout serves signature_algorithms_cert, and delegated_credential
+    in a ClientHello (RFC 9345 section 4.1.1): pass that type so that errors
+    name the right extension.
     """
     return _decode_uint16_list(
         data,
@@ -200,6 +218,7 @@ def decode_signature_algorithms(
         2,
         UINT16_MAX - 1,
         "supported_signature_algorithms",
+        spans,
     )
 
 
@@ -207,9 +226,11 @@ def encode_signature_algorithms(schemes: Iterable[int]) -> bytes:
     return _encode_uint16_list(schemes, 2)
 
 
-def decode_client_supported_versions(data: bytes) -> tuple[int, ...]:
+def decode_client_supported_versions(
+    data: bytes, spans: FieldRecorder | None = None
+) -> tuple[int, ...]:
     """RFC 8446 section 4.2.1, ClientHello form: ProtocolVersion versions<2..254>."""
-    return _decode_uint16_list(data, ExtensionType.supported_versions, 1, 2, 254, "versions")
+    return _decode_uint16_list(data, ExtensionType.supported_versions, 1, 2, 254, "versions", spans)
 
 
 def encode_client_supported_versions(versions: Iterable[int]) -> bytes:
@@ -259,7 +280,7 @@ class KeyShareEntry:
 
 
 def read_key_share_entry(reader: Reader) -> KeyShareEntry:
-    """The one share in a ServerHello (its form in a ClientHello list is read by index)."""
+    """The one share in a ServerHello (the ClientHello's list: decode_client_key_shares)."""
     group = reader.uint16(name="group")
     key_exchange = reader.opaque(2, 1, UINT16_MAX, name="key_exchange")
     return KeyShareEntry(group, key_exchange)
@@ -270,7 +291,9 @@ def encode_key_share_entry(group: int, key_exchange: bytes) -> bytes:
     return pack_type_and_length(group, len(key_exchange)) + key_exchange
 
 
-def decode_client_key_shares(data: bytes) -> tuple[KeyShareEntry, ...]:
+def decode_client_key_shares(
+    data: bytes, spans: FieldRecorder | None = None
+) -> tuple[KeyShareEntry, ...]:
     """The client's shares, in its order of preference.
 
     RFC 8446 section 4.2.8: "Clients MUST NOT offer multiple KeyShareEntry
@@ -278,6 +301,8 @@ def decode_client_key_shares(data: bytes) -> tuple[KeyShareEntry, ...]:
     rules and abort the handshake with an illegal_parameter alert"; we check
     the duplicate rule here because it needs nothing but this extension.
     """
+    if spans is not None:
+        spans = spans.vector(2, "client_shares")
     _single_vector_length(data, ExtensionType.key_share, 2, 0, UINT16_MAX, "client_shares")
     # A KeyShareEntry has an Extension's shape: uint16, then opaque<..2^16-1>.
     entries: list[KeyShareEntry] = []
@@ -286,6 +311,10 @@ def decode_client_key_shares(data: bytes) -> tuple[KeyShareEntry, ...]:
         data, 2, len(data), "key_share extension.client_shares", "key_exchange"
     )
     for group, key_exchange in pairs:
+        if spans is not None:
+            entry = spans.group(4 + len(key_exchange), "KeyShareEntry")
+            entry.number(2, "group", group)
+            entry.opaque(2, "key_exchange", key_exchange)
         if not key_exchange:  # opaque key_exchange<1..2^16-1>
             raise decode_error(
                 "key_share extension.client_shares: key_exchange length 0 is outside 1..65535"
@@ -332,9 +361,16 @@ def encode_hello_retry_key_share(selected_group: int) -> bytes:
 #   struct { PskKeyExchangeMode ke_modes<1..255>; } PskKeyExchangeModes;   (one byte each)
 
 
-def decode_psk_key_exchange_modes(data: bytes) -> tuple[int, ...]:
+def decode_psk_key_exchange_modes(
+    data: bytes, spans: FieldRecorder | None = None
+) -> tuple[int, ...]:
+    if spans is not None:
+        spans = spans.vector(1, "ke_modes")
     _single_vector_length(data, ExtensionType.psk_key_exchange_modes, 1, 1, 255, "ke_modes")
-    return tuple(data[1:])
+    modes = tuple(data[1:])
+    if spans is not None:
+        spans.numbers(1, modes)
+    return modes
 
 
 def encode_psk_key_exchange_modes(modes: Iterable[int]) -> bytes:
@@ -480,8 +516,12 @@ def encode_cookie(cookie: bytes) -> bytes:
 #   struct { ProtocolName protocol_name_list<2..2^16-1> } ProtocolNameList;
 
 
-def decode_application_protocols(data: bytes) -> tuple[bytes, ...]:
+def decode_application_protocols(
+    data: bytes, spans: FieldRecorder | None = None
+) -> tuple[bytes, ...]:
     """The protocol names offered (ClientHello) or selected (EncryptedExtensions), in order."""
+    if spans is not None:
+        spans = spans.vector(2, "protocol_name_list")
     _single_vector_length(
         data,
         ExtensionType.application_layer_protocol_negotiation,
@@ -501,14 +541,17 @@ def decode_application_protocols(data: bytes) -> tuple[bytes, ...]:
                 "application_layer_protocol_negotiation extension: "
                 f"a ProtocolName of {length} bytes does not fit"
             )
-        names.append(data[start : start + length])
+        name = data[start : start + length]
+        names.append(name)
+        if spans is not None:
+            spans.opaque(1, "ProtocolName", name)
         position = start + length
     return tuple(names)
 
 
-def decode_selected_application_protocol(data: bytes) -> bytes:
+def decode_selected_application_protocol(data: bytes, spans: FieldRecorder | None = None) -> bytes:
     """The server's choice: RFC 7301 section 3.1, the list "MUST contain exactly one" name."""
-    names = decode_application_protocols(data)
+    names = decode_application_protocols(data, spans)
     if len(names) != 1:
         raise decode_error(
             f"application_layer_protocol_negotiation extension: the server sent {len(names)} "
