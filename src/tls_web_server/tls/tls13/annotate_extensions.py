@@ -178,10 +178,11 @@ def payload_field_value(name: str, value: object) -> str | None:
 
 
 def _application_settings(walk: Walk) -> None:
-    """ALPS (draft-vvv-tls-alps section 3): the ALPN protocols for which settings may follow.
+    """ALPS (draft-vvv-tls-alps): the ALPN protocols for which settings may follow.
 
     Its payload has the layout of ALPN's ProtocolNameList (RFC 7301 section
-    3.1); we only show it, so it keeps its own walker.
+    3.1), but the codec never decodes it (we only show it), so it keeps a
+    walker; its names are put in words as ALPN's are (`protocol_name`).
     """
 
     def names(inner: Walk) -> None:
