@@ -12,8 +12,10 @@ The handshake messages are not described here a second time: their bodies
 are read by the codec's own decoders (`Message.read` in hellos.py and
 messages.py) through a SpanReader (span_reader.py), which notes where each
 field lies; this module only adds the words (field_explanations.py) and
-shows the values.  Extension payloads are walked by annotate_extensions.py;
-names come from tls/names.py `describe`, explanations of extensions from
+shows the values.  Extension payloads are read the same way, by the codec's
+decoders of extensions.py that annotate_extensions.py picks and puts in words
+(or, for the payloads the codec never decodes, walked there); names come from
+tls/names.py `describe`, explanations of extensions from
 extension_registry.py, header lengths from the codec.
 
 What it must never do: raise for bytes it cannot parse, or judge whether a
@@ -24,17 +26,18 @@ malformed input is shown, never an exception.  It never imports tls/toy.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ..crypto import AEAD_TAG_LENGTH
 from ..errors import AlertDescription, AlertLevel, TLSError
 from ..names import describe
 from ..span import Span
 from .annotate_extensions import (
     HYBRID_SHARE_EXPLANATION,
+    PAYLOAD_LIST_ELEMENTS,
+    codec_payload_fields,
     extension_data_walker,
-    extension_payload_reader,
     hybrid_share_spans,
+    payload_field_value,
+    protocol_name,
 )
 from .byte_walk import UNPARSED, UNPARSED_EXPLANATION, OutOfBytes, Walk, described, hex_preview
 from .enums import (
@@ -45,8 +48,6 @@ from .enums import (
     ExtensionType,
     HandshakeType,
     KeyUpdateRequest,
-    NamedGroup,
-    ProtocolVersion,
     SignatureScheme,
 )
 from .extension_registry import explain_extension
@@ -54,7 +55,6 @@ from .field_explanations import explain_field
 from .messages import HANDSHAKE_HEADER_LENGTH, message_class
 from .record import RECORD_HEADER_LENGTH
 from .span_reader import Field, SpanReader
-from .wire import Reader
 
 __all__ = [
     "RECORD_HEADER_LENGTH",
@@ -325,9 +325,19 @@ def _message(walk: Walk, kind: str) -> None:
         walk.position = spans[-1].start + spans[-1].length
 
 
+def _explanation(name: str, kind: str, value: object) -> str:
+    """The sentence for a field (field_explanations.py); a GREASE ProtocolName says it is one."""
+    if name == "ProtocolName" and isinstance(value, bytes):
+        return protocol_name(value)[1]
+    return explain_field(name, kind)
+
+
 def _value(field: Field, kind: str) -> str:
     """How a field's value reads on the page (a vector's shows in its own children)."""
     value = field.value
+    in_words = payload_field_value(field.name, value)
+    if in_words is not None:
+        return in_words
     if isinstance(value, bytes):
         return hex_preview(value)
     if not isinstance(value, int):
@@ -340,12 +350,6 @@ def _value(field: Field, kind: str) -> str:
         if kind == "compressed_certificate":
             return describe(CertificateCompressionAlgorithm, value)
         return describe(SignatureScheme, value)
-    if field.name == "compression_algorithm":
-        return describe(CertificateCompressionAlgorithm, value)
-    if field.name == "selected_version":
-        return describe(ProtocolVersion, value)
-    if field.name in ("group", "selected_group"):
-        return describe(NamedGroup, value)
     if field.name == "ticket_lifetime":
         return f"{value} s"
     if field.name == "request_update":
@@ -360,6 +364,10 @@ def _suite(value: int) -> tuple[str, str]:
         "An AEAD cipher and the hash of the key schedule, for TLS 1.3.",
         "A suite this implementation does not know (from TLS 1.2, perhaps).",
     )
+
+
+# The lists the codec reads as bare numbers: list name -> one element's name and words.
+_LIST_ELEMENTS = {"cipher_suites": ("cipher_suite", _suite), **PAYLOAD_LIST_ELEMENTS}
 
 
 def _spans(fields: list[Field], kind: str, parent: str) -> list[Span]:
@@ -377,26 +385,30 @@ def _spans(fields: list[Field], kind: str, parent: str) -> list[Span]:
             note = field.note or f"Length prefix: {field.value} bytes follow."
             spans.append(Span(field.start, field.length, "length", note, (), str(field.value)))
             continue
-        if parent == "cipher_suites" and not field.name:
-            value, explanation = _suite(int(field.value))  # type: ignore[call-overload]
-            spans.append(Span(field.start, field.length, "cipher_suite", explanation, (), value))
+        element = _LIST_ELEMENTS.get(parent)
+        if element is not None and not field.name:
+            name, in_words = element
+            value, explanation = in_words(int(field.value))  # type: ignore[call-overload]
+            spans.append(Span(field.start, field.length, name, explanation, (), value))
             continue
-        explanation = explain_field(field.name.split(" bytes")[0], kind) or explain_field(
-            parent, kind
-        )
+        explanation = _explanation(
+            field.name.split(" bytes")[0], kind, field.value
+        ) or explain_field(parent, kind)
         children = _partition(_spans(field.children, kind, field.name), field)
+        value = _value(field, kind)
         if field.name == "group":
             group = field.value
         elif field.name == "key_exchange" and len(children) == 2 and isinstance(group, int):
-            # A hybrid share: its ML-KEM and ECDH parts (draft-ietf-tls-ecdhe-mlkem).
+            # A hybrid share, the client's (in its KeyShareEntry list) or the server's:
+            # its ML-KEM and ECDH parts (draft-ietf-tls-ecdhe-mlkem).
             share = children[1]
             sender = "client" if kind == "client_hello" else "server"
             parts = hybrid_share_spans(group, share.start, share.length, sender)
             if parts:
                 children, explanation = (children[0], *parts), HYBRID_SHARE_EXPLANATION
-        spans.append(
-            Span(field.start, field.length, field.name, explanation, children, _value(field, kind))
-        )
+                if sender == "client":  # a client's split share is shown by its size
+                    value = f"{share.length} bytes"
+        spans.append(Span(field.start, field.length, field.name, explanation, children, value))
     if parent == "certificate_list":
         return _certificate_entries(spans)
     return spans
@@ -477,9 +489,14 @@ def _extension(entry: Field, context: str) -> Span:
 
 
 def _extension_data(data: Field, number: int, context: str, explanation: str) -> Span:
-    codec_reader = extension_payload_reader(number, context)
-    if codec_reader is not None and isinstance(data.value, bytes):
-        return _read_by_codec(data, codec_reader, context, explanation)
+    if isinstance(data.value, bytes):
+        fields = codec_payload_fields(number, context, data.value, context)
+        if fields is not None:  # the codec's own decoder read it
+            spans = [_shifted(span, data.start) for span in _spans(fields, context, "")]
+            payload = Field(data.start, data.length, "extension_data")
+            return Span(
+                data.start, data.length, "extension_data", explanation, _partition(spans, payload)
+            )
     walker = extension_data_walker(number, context)
     if walker is None or data.name.endswith(")"):  # none, or cut short: shown as bytes
         return Span(data.start, data.length, "extension_data", explanation, (), _value(data, ""))
@@ -496,20 +513,6 @@ def _extension_data(data: Field, number: int, context: str, explanation: str) ->
         explanation,
         tuple(_shifted(span, data.start) for span in walk.finish()),
     )
-
-
-def _read_by_codec(
-    data: Field, read: Callable[[Reader], object], context: str, explanation: str
-) -> Span:
-    """The payload's fields as the codec reads them (extensions.py `read_X`)."""
-    reader = SpanReader.over(data.value, 0, data.length, context)  # type: ignore[arg-type]
-    try:
-        read(reader)
-    except TLSError:
-        pass  # what was read is shown; the rest ends up unparsed
-    spans = [_shifted(span, data.start) for span in _spans(reader.fields, context, "")]
-    payload = Field(data.start, data.length, "extension_data")
-    return Span(data.start, data.length, "extension_data", explanation, _partition(spans, payload))
 
 
 def _shifted(span: Span, offset: int) -> Span:

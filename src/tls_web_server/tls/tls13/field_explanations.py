@@ -1,12 +1,13 @@
 """What each field of a TLS 1.3 handshake message is for, in one sentence for a learner.
 
 What this module owns: the words the trace page (annotate.py) puts beside
-each field the codec reads, keyed by the name the codec gives its read
-(`reader.uint16(name="algorithm")`), and, where one name means different
-things in different messages, by message.
+each field the codec reads, in a message or an extension payload, keyed by
+the name the codec gives its read (`reader.uint16(name="algorithm")`, or
+`spans.number(2, "group", group)` in a decoder that reads by index), and,
+where one name means different things in different messages, by message.
 
-What it must never do: describe a layout (the codec does, read through a
-SpanReader) or import anything: it is words only.
+What it must never do: describe a layout (the codec does, watched by
+span_reader.py) or import anything: it is words only.
 """
 
 from __future__ import annotations
@@ -70,7 +71,21 @@ FIELD_EXPLANATIONS: dict[str, str | dict[str, str]] = {
     "ticket_nonce": "Makes each ticket's resumption PSK different.",
     "ticket": "Opaque to the client: the server's sealed memory of this session.",
     "request_update": "Whether the peer should update its own sending keys as well.",
-    # extension payloads the codec reads through a Reader (annotate_extensions.py)
+    # extension payloads: the ClientHello's, decoded by index (extensions.py
+    # `decode_X(data, spans)`, which names each field it reports to the recorder) ...
+    "server_name_list": "The names asked for (in practice one host_name).",
+    "ServerName": "One name the client asks for.",
+    "name_type": "0 means host_name, the only type ever used.",
+    "host_name": "The DNS name of the server, ASCII.",
+    "client_shares": "The client's public keys.",
+    "KeyShareEntry": "One public key for one group.",
+    "versions": "The versions offered, preferred first.",
+    "named_group_list": "The groups supported, preferred first.",
+    "supported_signature_algorithms": "The schemes accepted.",
+    "ke_modes": "The modes the client accepts.",
+    "protocol_name_list": "Protocol names such as http/1.1 or h2.",
+    "ProtocolName": "One protocol name.",
+    # ... and those read through a Reader (`read_X(reader)`); the key share in both forms
     "selected_version": "The version chosen.",
     "group": "The group of this public key.",
     "key_exchange": (
