@@ -49,9 +49,7 @@ class Client(threading.Thread):
         self.failures: list[str] = []
 
     def new_connection(self) -> http.client.HTTPSConnection:
-        return http.client.HTTPSConnection(
-            "localhost", self.port, context=self.context, timeout=15
-        )
+        return http.client.HTTPSConnection("localhost", self.port, context=self.context, timeout=15)
 
     def run(self) -> None:
         connection = self.new_connection()
