@@ -14,12 +14,13 @@ from __future__ import annotations
 import http.client
 import os
 import signal
+import socket
 import ssl
 import threading
 
 import pytest
 
-from tests.conftest import write_site
+from tests.conftest import serve_in_thread, write_site
 from tests.server.test_workers import children, wait_for
 from tls_web_server.demo import BackgroundServer
 
@@ -116,3 +117,42 @@ def test_reloads_and_a_graceful_worker_stop_fail_no_request(loaded_site, demo_pk
     failures = [failure for client in clients for failure in client.failures]
     assert failures == []
     assert all(client.answered for client in clients)
+
+
+def test_a_stopping_server_answers_the_next_request_on_an_idle_connection(tmp_path, demo_pki):
+    # The request is sent after the stop began, on a connection idle at that
+    # moment: it is answered (with Connection: close), not thrown away.
+    site = write_site(tmp_path, demo_pki, listens="listen 127.0.0.1:0;")
+    with serve_in_thread(site) as running:
+        port = running.port("plain")
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            request = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+            sock.sendall(request)
+            first = read_response(sock)
+            assert b"Connection: close" not in first
+            running.server.stop()
+            wait_for(lambda: refused(port), 30, "the stop to begin (its listener closed)")
+            sock.sendall(request)
+            second = read_response(sock)
+            assert second.startswith(b"HTTP/1.1 200 OK")
+            assert b"Connection: close" in second
+            assert second.endswith(b"<h1>hello</h1>\n")
+            assert sock.recv(100) == b""  # then the server closes
+
+
+def refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def read_response(sock: socket.socket) -> bytes:
+    data = b""
+    while not (b"\r\n\r\n" in data and data.endswith(b"<h1>hello</h1>\n")):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data

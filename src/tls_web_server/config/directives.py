@@ -74,6 +74,7 @@ FILE_DESCRIPTIONS = {
     "ssl_certificate": "certificate file",
     "ssl_certificate_key": "certificate key file",
     "ssl_certificate_chain": "certificate chain file",
+    "ssl_session_ticket_key": "session ticket key file",
 }
 
 MAIN, EVENTS, HTTP, SERVER, LOCATION = "main", "events", "http", "server", "location"
@@ -120,6 +121,9 @@ RULES: Mapping[str, Rule] = MappingProxyType(
         "ssl_certificate_key": Rule(_SERVER_LEVEL),
         "ssl_certificate_chain": Rule(_SERVER_LEVEL),
         "ssl_session_tickets": Rule(_SERVER_LEVEL),
+        # nginx's: repeat it; the first file's key seals tickets, all of them open tickets.
+        "ssl_session_ticket_key": Rule(_SERVER_LEVEL, repeatable=True),
+        "ssl_session_ticket_key_rotation": Rule(_SERVER_LEVEL),  # ours
     }
 )
 
@@ -313,5 +317,7 @@ VALUE_READERS: Mapping[str, Callable[[Directive, Path], Any]] = MappingProxyType
         "ssl_certificate_key": _read_readable_file,
         "ssl_certificate_chain": _read_readable_file,
         "ssl_session_tickets": _read_on_off,
+        "ssl_session_ticket_key": _read_readable_file,
+        "ssl_session_ticket_key_rotation": _read_time,
     }
 )

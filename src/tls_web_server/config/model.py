@@ -116,6 +116,8 @@ class ServerConfig:
     ssl_ciphers: tuple[str, ...]
     ssl_ecdh_curve: tuple[str, ...]
     ssl_session_tickets: bool
+    ssl_session_ticket_key: tuple[Path, ...]  # key files (nginx's format); () rotates our own
+    ssl_session_ticket_key_rotation: float  # seconds a generated ticket key seals tickets
     keepalive_timeout: float  # seconds
     keepalive_requests: int
     client_header_timeout: float
@@ -152,6 +154,8 @@ SERVER_DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "ssl_ciphers": CIPHER_SUITES,
         "ssl_ecdh_curve": DEFAULT_GROUPS,
         "ssl_session_tickets": True,
+        "ssl_session_ticket_key": (),
+        "ssl_session_ticket_key_rotation": 12 * 3600.0,
         "keepalive_timeout": 75.0,
         "keepalive_requests": 1000,
         "client_header_timeout": 60.0,
@@ -254,10 +258,12 @@ def _read_block(directives: tuple[Directive, ...], context: str, base_dir: Path)
         grouped.setdefault(directive.name, []).append(directive)
         reader = VALUE_READERS.get(directive.name)
         if reader is not None:
-            settings[directive.name] = (
-                reader(directive, base_dir),
-                directive.arguments[0].position,
-            )
+            value = reader(directive, base_dir)
+            position = directive.arguments[0].position
+            if RULES[directive.name].repeatable:  # every value, in order, at the first's position
+                values, position = settings.get(directive.name, ((), position))
+                value = (*values, value)
+            settings[directive.name] = (value, position)
     return _Block(grouped, settings)
 
 
@@ -357,6 +363,8 @@ def _build_server(server: Directive, inherited: dict[str, Setting], base_dir: Pa
         ssl_ciphers=value("ssl_ciphers"),
         ssl_ecdh_curve=value("ssl_ecdh_curve"),
         ssl_session_tickets=value("ssl_session_tickets"),
+        ssl_session_ticket_key=value("ssl_session_ticket_key"),
+        ssl_session_ticket_key_rotation=value("ssl_session_ticket_key_rotation"),
         keepalive_timeout=value("keepalive_timeout"),
         keepalive_requests=value("keepalive_requests"),
         client_header_timeout=value("client_header_timeout"),

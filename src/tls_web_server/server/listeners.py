@@ -37,7 +37,13 @@ from tls_web_server.tls import pki
 from tls_web_server.tls.api import Observer, TLSConnection
 from tls_web_server.tls.tls13.enums import CipherSuite, NamedGroup
 from tls_web_server.tls.tls13.server import ServerSettings, TLS13ServerConnection
-from tls_web_server.tls.tls13.tickets import TicketKey
+from tls_web_server.tls.tls13.tickets import (
+    SECRET_LENGTH,
+    RotatingTicketKeys,
+    TicketKey,
+    TicketKeyRing,
+    TicketSealer,
+)
 from tls_web_server.tls.toy.server import ToyTLSServerConnection
 
 
@@ -82,9 +88,34 @@ def load_credentials(server: ServerConfig) -> pki.ServerCredentials:
 TLS13Engine = Callable[[list[ServerConfig]], Callable[..., TLSConnection]]
 
 
+def ticket_keys(server: ServerConfig, ticket_secret: bytes) -> TicketSealer | None:
+    """The server block's session ticket keys: none, the operator's files, or our rotation.
+
+    `ticket_secret` is made once per server (the master's, kept across
+    reloads): every worker derives the same rotating keys from it.
+    """
+    if not server.ssl_session_tickets:
+        return None
+    if not server.ssl_session_ticket_key:
+        return RotatingTicketKeys(ticket_secret, server.ssl_session_ticket_key_rotation, time.time)
+    keys = []
+    position = server.directive_positions.get("ssl_session_ticket_key", server.position)
+    for path in server.ssl_session_ticket_key:
+        try:
+            keys.append(TicketKey.from_nginx_key_file(path.read_bytes()))
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"session ticket key file '{path}': {error}", position) from None
+    return TicketKeyRing(keys)
+
+
+def new_ticket_secret(random_bytes: Callable[[int], bytes] = os.urandom) -> bytes:
+    """The secret a server's rotating ticket keys derive from (never logged, never written)."""
+    return random_bytes(SECRET_LENGTH)
+
+
 def our_tls13_engine(
     *,
-    ticket_key: TicketKey,
+    ticket_secret: bytes,
     random_bytes: Callable[[int], bytes] = os.urandom,
     keylog: Callable[[str], None] | None = None,
 ) -> TLS13Engine:
@@ -103,7 +134,7 @@ def our_tls13_engine(
             credentials_by_name=by_name,
             cipher_suites=tuple(CipherSuite[name] for name in default.ssl_ciphers),
             groups=tuple(NamedGroup[name] for name in default.ssl_ecdh_curve),
-            ticket_key=ticket_key if default.ssl_session_tickets else None,
+            ticket_key=ticket_keys(default, ticket_secret),
             application_protocols=tuple(name.encode("ascii") for name in SESSIONS),
         )
 
@@ -170,7 +201,7 @@ def build_listener_specs(
                 server for server, _ in members if server is not default_server
             ]
             if tls13_engine is None:
-                tls13_engine = our_tls13_engine(ticket_key=TicketKey.generate(random_bytes))
+                tls13_engine = our_tls13_engine(ticket_secret=new_ticket_secret(random_bytes))
             new_tls = tls13_engine(members_default_first)
         specs.append(
             ListenerSpec(

@@ -7,12 +7,15 @@
 The master never serves a request.  It binds every listening socket and
 loads every certificate *before* forking, so a mistake is reported once and
 the workers share the sockets (the kernel hands each new connection to one
-worker blocked in accept) and the session-ticket key (a ticket from one
-worker resumes on any other).  Then it only watches:
+worker blocked in accept) and the session-ticket secret (each worker derives
+the same rotating keys from it, so a ticket from one worker resumes on any
+other, and a reload keeps it).  Then it only watches:
 
 - a worker that dies is replaced;
 - SIGTERM / SIGINT: each worker stops accepting, finishes what it is
-  sending, and exits; then the master exits 0;
+  sending, answers the request that may already be on its way on each
+  connection (with `Connection: close`, server/http1.py), and exits; then
+  the master exits 0;
 - SIGHUP: the config file and certificates are read again; new workers start
   on the same sockets (no connection attempt is refused) and the old ones
   finish their in-flight responses and exit.  A config that does not load
@@ -35,9 +38,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tls_web_server.config import Config, ConfigError, load_config
+from tls_web_server.server.listeners import new_ticket_secret
 from tls_web_server.server.logs import ErrorLog
 from tls_web_server.server.server import Server, ServerStartError
-from tls_web_server.tls.tls13.tickets import TicketKey
 
 WORKER_STOP_SECONDS = 20.0  # after this, a worker that has not finished is killed
 RESTART_PAUSE_SECONDS = (
@@ -107,8 +110,9 @@ class Master:
         self.trace_output = trace_output
         self.config_path = Path(config_path or config.path).resolve()
         self.announce = announce
-        self.ticket_key = TicketKey.generate(os.urandom)  # shared by every worker, kept on reload
-        self.server = Server(config, ticket_key=self.ticket_key, trace_output=trace_output)
+        # The ticket keys' secret: every worker derives the same keys, and a reload keeps it.
+        self.ticket_secret = new_ticket_secret()
+        self.server = Server(config, ticket_secret=self.ticket_secret, trace_output=trace_output)
         self.error_log = ErrorLog(config.error_log)
         self.workers: dict[int, tuple[int, float]] = {}  # pid -> (generation, started at)
         self.generation = 0
@@ -226,7 +230,9 @@ class Master:
         self._log("notice", f"reloading {self.config_path}")
         try:
             config = load_config(self.config_path)
-            server = Server(config, ticket_key=self.ticket_key, trace_output=self.trace_output)
+            server = Server(
+                config, ticket_secret=self.ticket_secret, trace_output=self.trace_output
+            )
             old_sockets = self.server.sockets_by_key()
             server.bind(reuse=old_sockets)
         except (ConfigError, ServerStartError, OSError) as error:
