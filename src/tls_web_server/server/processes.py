@@ -43,6 +43,7 @@ from tls_web_server.server.logs import ErrorLog
 from tls_web_server.server.server import Server, ServerStartError
 
 WORKER_STOP_SECONDS = 20.0  # after this, a worker that has not finished is killed
+MASTER_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD)
 RESTART_PAUSE_SECONDS = (
     1.0  # a worker that dies this soon after starting is restarted only after a pause
 )
@@ -126,7 +127,7 @@ class Master:
         wakeup_reader.setblocking(False)
         wakeup_writer.setblocking(False)
         signal.set_wakeup_fd(wakeup_writer.fileno(), warn_on_full_buffer=False)
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+        for signum in MASTER_SIGNALS:
             signal.signal(signum, self._remember_signal)
         for bound in self.server.bind():
             self.announce(bound.describe())
@@ -172,7 +173,15 @@ class Master:
             self._spawn()
 
     def _spawn(self) -> None:
-        pid = os.fork()
+        # Signals wait while we fork: a SIGTERM sent to the new worker before it
+        # has dropped the master's handler would only be noted in the worker's
+        # copy of the master's list, and lost; that worker would never stop.
+        signal.pthread_sigmask(signal.SIG_BLOCK, MASTER_SIGNALS)
+        try:
+            pid = os.fork()
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, MASTER_SIGNALS)
+            raise
         if pid == 0:  # the worker
             code = 0
             try:
@@ -180,6 +189,8 @@ class Master:
                     signal.signal(signum, signal.SIG_DFL)
                 signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the master reloads, not us
                 signal.set_wakeup_fd(-1)
+                # A stop that came early now stops this worker (it serves nobody yet).
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, MASTER_SIGNALS)
                 self.server.run_worker()
             except BaseException as error:  # a worker must never return into the master's code
                 code = 1
@@ -191,6 +202,7 @@ class Master:
             finally:
                 os._exit(code)
         self.workers[pid] = (self.generation, time.monotonic())
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, MASTER_SIGNALS)
 
     def _reap_workers(self) -> None:
         while self.workers:

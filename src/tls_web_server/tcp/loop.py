@@ -177,7 +177,8 @@ class EventLoop:
                     if target is None:
                         self._drain_wakeups()
                     elif isinstance(target, Listener):
-                        self._accept(target)
+                        if self._accepting:  # a stop earlier in this batch closed it
+                            self._accept(target)
                     else:
                         self._dispatch(target, mask)
                 self._fire_deadlines()
