@@ -83,3 +83,14 @@ def test_a_key_file_of_the_wrong_length_is_a_config_error(tmp_path, demo_pki):
     lines = site.read_text().splitlines()
     key_line = next(number for number, line in enumerate(lines, 1) if "short.key" in line)
     assert error.value.position.line == key_line
+
+
+def test_a_rotation_of_zero_is_a_config_error(tmp_path, demo_pki):
+    site = write_site(
+        tmp_path,
+        demo_pki,
+        listens="listen 127.0.0.1:0 ssl;",
+        extra_server="ssl_session_ticket_key_rotation 0s;",
+    )
+    with pytest.raises(ConfigError, match="longer than 0"):
+        Server(load_config(site))

@@ -97,7 +97,13 @@ def ticket_keys(server: ServerConfig, ticket_secret: bytes) -> TicketSealer | No
     if not server.ssl_session_tickets:
         return None
     if not server.ssl_session_ticket_key:
-        return RotatingTicketKeys(ticket_secret, server.ssl_session_ticket_key_rotation, time.time)
+        period = server.ssl_session_ticket_key_rotation
+        if period <= 0:
+            position = server.directive_positions.get(
+                "ssl_session_ticket_key_rotation", server.position
+            )
+            raise ConfigError("ssl_session_ticket_key_rotation must be longer than 0", position)
+        return RotatingTicketKeys(ticket_secret, period, time.time)
     keys = []
     position = server.directive_positions.get("ssl_session_ticket_key", server.position)
     for path in server.ssl_session_ticket_key:
