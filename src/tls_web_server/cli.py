@@ -1,4 +1,4 @@
-"""The `tls-web-server` command: serve, get, certs.
+"""The `tls-web-server` command: serve, get, certs, ticket-key.
 
     tls-web-server serve -c site.conf
     tls-web-server serve ./public          # http, https (TLS 1.3) and toytls with a local CA
@@ -6,6 +6,7 @@
     tls-web-server get https://localhost:8444/ --toytls --cafile certs/root_cert.pem
     tls-web-server certs certs/ --name localhost --key-type ecdsa-p256
     tls-web-server demo                    # the one-command demo (what `make demo` runs)
+    tls-web-server ticket-key keys/ticket.key   # for ssl_session_ticket_key (80 bytes, 0600)
 
 Exit status: 0 on success; 1 when a request or the server failed; 2 for a
 usage or configuration error (printed in one line naming file:line:col).
@@ -41,6 +42,7 @@ from tls_web_server.tls.errors import AlertDescription
 from tls_web_server.tls.keylog import KeyLogFile
 from tls_web_server.tls.tls13.client import TicketStore
 from tls_web_server.tls.tls13.enums import NamedGroup
+from tls_web_server.tls.tls13.tickets import NGINX_KEY_FILE_LENGTH
 from tls_web_server.tls.trace import Trace, render_text, use_color
 from tls_web_server.tls.trace_html import render_html
 
@@ -165,6 +167,12 @@ def _argument_parser() -> argparse.ArgumentParser:
         help="where to write the site, certificates and traces (default ./demo-site)",
     )
     demo_command.set_defaults(handler=_demo)
+
+    ticket_key = commands.add_parser(
+        "ticket-key", help="write a new session ticket key file (nginx's 80-byte format, 0600)"
+    )
+    ticket_key.add_argument("file", type=Path)
+    ticket_key.set_defaults(handler=_ticket_key)
     return parser
 
 
@@ -417,4 +425,19 @@ def _certs(args: argparse.Namespace) -> int:
         ("server private key (mode 0600)", generated.server_key),
     ):
         print(f"{label}: {path}")
+    return 0
+
+
+def _ticket_key(args: argparse.Namespace) -> int:
+    """80 random bytes for `ssl_session_ticket_key`; an existing file is never overwritten."""
+    try:
+        # O_EXCL: replacing a key in use would end every ticket it sealed, so
+        # that is the operator's explicit act (delete, then create).
+        descriptor = os.open(args.file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as error:
+        print(f"tls-web-server: cannot create {args.file}: {error.strerror}", file=sys.stderr)
+        return 1
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(os.urandom(NGINX_KEY_FILE_LENGTH))
+    print(f"session ticket key (mode 0600): {args.file}")
     return 0

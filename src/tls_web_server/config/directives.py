@@ -63,6 +63,7 @@ FILE_DESCRIPTIONS = {
     "ssl_certificate": "certificate file",
     "ssl_certificate_key": "certificate key file",
     "ssl_certificate_chain": "certificate chain file",
+    "ssl_session_ticket_key": "session ticket key file",
 }
 
 MAIN, EVENTS, HTTP, SERVER, LOCATION = "main", "events", "http", "server", "location"
@@ -114,6 +115,9 @@ RULES: Mapping[str, Rule] = MappingProxyType(
         # Ours, not nginx's: the served trace pages /_tls/ (server/trace_pages.py).
         "tls_trace": Rule(_SERVER_LEVEL),
         "tls_trace_connections": Rule(_SERVER_LEVEL),
+        # nginx's: repeat it; the first file's key seals tickets, all of them open tickets.
+        "ssl_session_ticket_key": Rule(_SERVER_LEVEL, repeatable=True),
+        "ssl_session_ticket_key_rotation": Rule(_SERVER_LEVEL),  # ours
     }
 )
 
@@ -343,5 +347,7 @@ VALUE_READERS: Mapping[str, Callable[[Directive, Path], Any]] = MappingProxyType
         "ssl_certificate_compression": _read_on_off,
         "tls_trace": _read_on_off,
         "tls_trace_connections": _read_traced_connections,
+        "ssl_session_ticket_key": _read_readable_file,
+        "ssl_session_ticket_key_rotation": _read_time,
     }
 )

@@ -121,6 +121,8 @@ class ServerConfig:
     ssl_certificate_compression: bool  # ours: RFC 8879 compressed Certificate messages
     tls_trace: bool  # ours: serve /_tls/ pages of the last connections (learning mode)
     tls_trace_connections: int  # how many connections' traces /_tls/ keeps
+    ssl_session_ticket_key: tuple[Path, ...]  # key files (nginx's format); () rotates our own
+    ssl_session_ticket_key_rotation: float  # seconds a generated ticket key seals tickets
     keepalive_timeout: float  # seconds
     keepalive_requests: int
     client_header_timeout: float
@@ -161,6 +163,8 @@ SERVER_DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "ssl_certificate_compression": True,
         "tls_trace": False,
         "tls_trace_connections": 50,
+        "ssl_session_ticket_key": (),
+        "ssl_session_ticket_key_rotation": 12 * 3600.0,
         "keepalive_timeout": 75.0,
         "keepalive_requests": 1000,
         "client_header_timeout": 60.0,
@@ -285,10 +289,12 @@ def _read_block(directives: tuple[Directive, ...], context: str, base_dir: Path)
         grouped.setdefault(directive.name, []).append(directive)
         reader = VALUE_READERS.get(directive.name)
         if reader is not None:
-            settings[directive.name] = (
-                reader(directive, base_dir),
-                directive.arguments[0].position,
-            )
+            value = reader(directive, base_dir)
+            position = directive.arguments[0].position
+            if RULES[directive.name].repeatable:  # every value, in order, at the first's position
+                values, position = settings.get(directive.name, ((), position))
+                value = (*values, value)
+            settings[directive.name] = (value, position)
     return _Block(grouped, settings)
 
 
@@ -433,6 +439,8 @@ def _build_server(
         ssl_certificate_compression=value("ssl_certificate_compression"),
         tls_trace=value("tls_trace"),
         tls_trace_connections=value("tls_trace_connections"),
+        ssl_session_ticket_key=value("ssl_session_ticket_key"),
+        ssl_session_ticket_key_rotation=value("ssl_session_ticket_key_rotation"),
         keepalive_timeout=value("keepalive_timeout"),
         keepalive_requests=value("keepalive_requests"),
         client_header_timeout=value("client_header_timeout"),

@@ -39,7 +39,13 @@ from tls_web_server.tls.api import Observer, TLSConnection
 from tls_web_server.tls.tls13 import negotiation
 from tls_web_server.tls.tls13.enums import CipherSuite, NamedGroup
 from tls_web_server.tls.tls13.server import ServerSettings, TLS13ServerConnection
-from tls_web_server.tls.tls13.tickets import TicketKey
+from tls_web_server.tls.tls13.tickets import (
+    SECRET_LENGTH,
+    RotatingTicketKeys,
+    TicketKey,
+    TicketKeyRing,
+    TicketSealer,
+)
 from tls_web_server.tls.toy.server import ToyTLSServerConnection
 
 
@@ -92,9 +98,40 @@ def key_exchange_groups(server: ServerConfig) -> tuple[NamedGroup, ...]:
 TLS13Engine = Callable[[list[ServerConfig]], Callable[..., TLSConnection]]
 
 
+def ticket_keys(server: ServerConfig, ticket_secret: bytes) -> TicketSealer | None:
+    """The server block's session ticket keys: none, the operator's files, or our rotation.
+
+    `ticket_secret` is made once per server (the master's, kept across
+    reloads): every worker derives the same rotating keys from it.
+    """
+    if not server.ssl_session_tickets:
+        return None
+    if not server.ssl_session_ticket_key:
+        period = server.ssl_session_ticket_key_rotation
+        if period <= 0:
+            position = server.directive_positions.get(
+                "ssl_session_ticket_key_rotation", server.position
+            )
+            raise ConfigError("ssl_session_ticket_key_rotation must be longer than 0", position)
+        return RotatingTicketKeys(ticket_secret, period, time.time)
+    keys = []
+    position = server.directive_positions.get("ssl_session_ticket_key", server.position)
+    for path in server.ssl_session_ticket_key:
+        try:
+            keys.append(TicketKey.from_nginx_key_file(path.read_bytes()))
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"session ticket key file '{path}': {error}", position) from None
+    return TicketKeyRing(keys)
+
+
+def new_ticket_secret(random_bytes: Callable[[int], bytes] = os.urandom) -> bytes:
+    """The secret a server's rotating ticket keys derive from (never logged, never written)."""
+    return random_bytes(SECRET_LENGTH)
+
+
 def our_tls13_engine(
     *,
-    ticket_key: TicketKey,
+    ticket_secret: bytes,
     random_bytes: Callable[[int], bytes] = os.urandom,
     keylog: Callable[[str], None] | None = None,
 ) -> TLS13Engine:
@@ -113,7 +150,7 @@ def our_tls13_engine(
             credentials_by_name=by_name,
             cipher_suites=tuple(CipherSuite[name] for name in default.ssl_ciphers),
             groups=key_exchange_groups(default),
-            ticket_key=ticket_key if default.ssl_session_tickets else None,
+            ticket_key=ticket_keys(default, ticket_secret),
             application_protocols=tuple(name.encode("ascii") for name in SESSIONS),
             certificate_compression=default.ssl_certificate_compression,
         )
@@ -187,7 +224,7 @@ def build_listener_specs(
                 server for server, _ in members if server is not default_server
             ]
             if tls13_engine is None:
-                tls13_engine = our_tls13_engine(ticket_key=TicketKey.generate(random_bytes))
+                tls13_engine = our_tls13_engine(ticket_secret=new_ticket_secret(random_bytes))
             new_tls = tls13_engine(members_default_first)
         specs.append(
             ListenerSpec(

@@ -22,12 +22,16 @@ from functools import partial
 
 from tls_web_server.config import Config, ListenProtocol
 from tls_web_server.server.accept import accept_connection
-from tls_web_server.server.listeners import TLS13Engine, build_listener_specs, our_tls13_engine
+from tls_web_server.server.listeners import (
+    TLS13Engine,
+    build_listener_specs,
+    new_ticket_secret,
+    our_tls13_engine,
+)
 from tls_web_server.server.logs import LogFiles
 from tls_web_server.server.settings import ListenerSpec
 from tls_web_server.tcp.loop import EventLoop
 from tls_web_server.tls.keylog import KeyLogFile
-from tls_web_server.tls.tls13.tickets import TicketKey
 
 LISTEN_BACKLOG = 1024
 PROTOCOL_LABELS = {
@@ -90,18 +94,19 @@ class Server:
         config: Config,
         *,
         tls13_engine: TLS13Engine | None = None,
-        ticket_key: TicketKey | None = None,
+        ticket_secret: bytes | None = None,
         trace_output: Callable[[str], None] | None = None,
         trust_command: str | None = None,
     ) -> None:
         self.config = config
         self.logs = LogFiles()
         if tls13_engine is None:
-            # One ticket key for the whole server (all listeners, all workers,
-            # across reloads), so any of them resumes any ticket.
+            # One ticket secret for the whole server (all listeners, all workers,
+            # across reloads): every worker derives the same rotating ticket
+            # keys from it, so any of them resumes any ticket.
             keylog_path = os.environ.get("SSLKEYLOGFILE")
             tls13_engine = our_tls13_engine(
-                ticket_key=ticket_key or TicketKey.generate(os.urandom),
+                ticket_secret=ticket_secret or new_ticket_secret(),
                 keylog=KeyLogFile(keylog_path) if keylog_path else None,
             )
         self.specs = build_listener_specs(

@@ -30,6 +30,9 @@ class Timeout(StrEnum):
     CLIENT_BODY = "client_body_timeout"  # a request body must keep moving
     SEND = "send_timeout"  # the client must keep taking our output
     KEEPALIVE = "keepalive_timeout"  # how long an idle connection is kept
+    # A stopping worker waits this briefly (never longer than keepalive_timeout)
+    # for a request that may already be on its way; not an nginx directive.
+    DRAIN = "drain"
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ from .prepared import (
     PreparedHandshakeParts,
     server_hello,
 )
-from .tickets import TicketContents, TicketKey
+from .tickets import TicketContents, TicketSealer
 from .transcript import Transcript
 
 DEFAULT_CIPHER_SUITES = (
@@ -123,7 +123,7 @@ class ServerSettings:
     cipher_suites: tuple[CipherSuite, ...] = DEFAULT_CIPHER_SUITES
     groups: tuple[NamedGroup, ...] = DEFAULT_GROUPS
     application_protocols: tuple[bytes, ...] = (b"http/1.1",)
-    ticket_key: TicketKey | None = None
+    ticket_key: TicketSealer | None = None  # a TicketKey, or keys that rotate
     ticket_lifetime: int = 7200  # seconds
     tickets_per_handshake: int = 2  # as OpenSSL does
     # RFC 8879: send the Certificate compressed when the client asks for an
