@@ -44,6 +44,7 @@ from tls_web_server.tls.tls13.client import TicketStore
 from tls_web_server.tls.tls13.enums import NamedGroup
 from tls_web_server.tls.tls13.tickets import NGINX_KEY_FILE_LENGTH
 from tls_web_server.tls.trace import Trace, render_text, use_color
+from tls_web_server.tls.trace_compare import render_comparison
 from tls_web_server.tls.trace_html import render_html
 
 
@@ -126,6 +127,31 @@ def _argument_parser() -> argparse.ArgumentParser:
         help="resume each TLS 1.3 connection with a ticket from the previous one",
     )
     get.set_defaults(handler=_get)
+
+    compare = commands.add_parser(
+        "compare",
+        help="fetch one URL over TLS 1.3 and one over toytls; write both side by side",
+        description="Fetch URL_TLS13 with our TLS 1.3 client and URL_TOYTLS with the learning"
+        " protocol, and write one page (mode 0600) that puts the two connections in columns"
+        " by purpose, with what toytls leaves out and the attack each omission allows"
+        " (docs/toytls.md). A server with `tls_trace on;` serves the same page at /_tls/compare.",
+    )
+    compare.add_argument("url_tls13", metavar="URL_TLS13", help="https://... of a TLS 1.3 listener")
+    compare.add_argument(
+        "url_toytls", metavar="URL_TOYTLS", help="https://... of a toytls listener"
+    )
+    compare.add_argument(
+        "--cafile", type=Path, help="trusted root certificate (PEM); default: the system's"
+    )
+    compare.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("compare.html"),
+        metavar="FILE",
+        help="where to write the page (default compare.html)",
+    )
+    compare.set_defaults(handler=_compare)
 
     certs = commands.add_parser(
         "certs",
@@ -355,6 +381,33 @@ def _get(args: argparse.Namespace) -> int:
     return status
 
 
+def _compare(args: argparse.Namespace) -> int:
+    """`compare URL_TLS13 URL_TOYTLS`: the same request over both protocols, one page."""
+    try:
+        clients = (
+            tls13_client_factory(args.cafile),
+            toytls_client_factory(args.cafile),
+        )
+    except pki.PkiError as error:
+        print(f"tls-web-server: {error}", file=sys.stderr)
+        return 2
+    traces = []
+    for url, new_tls in zip((args.url_tls13, args.url_toytls), clients, strict=True):
+        trace = Trace("client")
+        try:
+            fetch(url, new_tls=new_tls, observer=trace)
+        except ClientError as error:
+            print(f"tls-web-server: {url}: {error}", file=sys.stderr)
+            return 1
+        traces.append(trace)
+    page = render_comparison(
+        traces[0], traces[1], title=f"TLS 1.3 and toytls, side by side: {args.url_tls13}"
+    )
+    _write_private_page(args.output, page)
+    print(f"comparison written to {args.output}", file=sys.stderr, flush=True)
+    return 0
+
+
 def _untrusted_root_hint(message: str, cafile: Path | None) -> str:
     """After unknown_ca: which roots we trusted, and the local CA if the chain ends at it.
 
@@ -407,12 +460,16 @@ def _show_trace(args: argparse.Namespace, trace: Trace | None, url: str, number:
         path = args.trace_html
         if number > 1:  # one page per URL: page.html, page-2.html, ...
             path = path.with_name(f"{path.stem}-{number}{path.suffix}")
-        # The page shows the connection's secrets: only its owner may read it.
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(descriptor, 0o600)  # an existing file keeps its mode through O_CREAT
-        with os.fdopen(descriptor, "w", encoding="utf-8") as page:
-            page.write(render_html(trace, title=f"TLS connection to {url}"))
+        _write_private_page(path, render_html(trace, title=f"TLS connection to {url}"))
         print(f"trace written to {path}", file=sys.stderr, flush=True)
+
+
+def _write_private_page(path: Path, page: str) -> None:
+    """Trace pages show the connection's secrets: only their owner may read them (0600)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(page)
 
 
 def _certs(args: argparse.Namespace) -> int:
