@@ -4,6 +4,7 @@
     tls-web-server serve ./public          # http, https (TLS 1.3) and toytls with a local CA
     tls-web-server get https://localhost:8443/ --cafile certs/root_cert.pem -i -v
     tls-web-server get https://localhost:8444/ --toytls --cafile certs/root_cert.pem
+    tls-web-server get --http2 https://localhost:8443/ https://localhost:8443/a.css -v
     tls-web-server certs certs/ --name localhost --key-type ecdsa-p256
 
 Exit status: 0 on success; 1 when a request or the server failed; 2 for a
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tls_web_server import __version__, quick_serve
 from tls_web_server.client.fetch import (
@@ -23,7 +25,9 @@ from tls_web_server.client.fetch import (
     tls13_client_factory,
     toytls_client_factory,
 )
+from tls_web_server.client.http2_fetch import fetch_http2
 from tls_web_server.config import ConfigError, Position, load_config, parse_config
+from tls_web_server.http2.annotate import Http2Annotator
 from tls_web_server.server.processes import run_server
 from tls_web_server.server.server import ServerStartError
 from tls_web_server.tls import pki
@@ -81,6 +85,11 @@ def _argument_parser() -> argparse.ArgumentParser:
         help="http://host:port/path (plain) or https://host:port/path (TLS 1.3, or --toytls)",
     )
     get.add_argument("--toytls", action="store_true", help="speak the learning protocol")
+    get.add_argument(
+        "--http2",
+        action="store_true",
+        help="offer HTTP/2 (ALPN h2): the URLs of one origin share one connection",
+    )
     get.add_argument(
         "--cafile", type=Path, help="trusted root certificate (PEM); default: the system's"
     )
@@ -195,11 +204,17 @@ def _get(args: argparse.Namespace) -> int:
         try:
             if args.toytls:
                 new_tls = toytls_client_factory(args.cafile)
+            elif args.http2:
+                new_tls = tls13_client_factory(
+                    args.cafile, tickets=tickets, application_protocols=("h2", "http/1.1")
+                )
             else:
                 new_tls = tls13_client_factory(args.cafile, tickets=tickets)
         except pki.PkiError as error:
             print(f"tls-web-server: {error}", file=sys.stderr)
             return 2
+    if args.http2 and new_tls is not None and not args.toytls:
+        return _get_http2(args, new_tls)
     status = 0
     out = sys.stdout.buffer
     for number, url in enumerate(args.urls, start=1):
@@ -226,17 +241,60 @@ def _get(args: argparse.Namespace) -> int:
     return status
 
 
+def _get_http2(args: argparse.Namespace, new_tls) -> int:
+    """`get --http2`: one connection per origin, its URLs as concurrent streams (in order)."""
+    origins: dict[str, list[str]] = {}
+    for url in args.urls:
+        parts = urlsplit(url)
+        origins.setdefault(f"{parts.scheme}://{parts.netloc}", []).append(url)
+    status = 0
+    out = sys.stdout.buffer
+    for number, (origin, urls) in enumerate(origins.items(), start=1):
+        trace = Trace("client") if args.trace or args.trace_html else None
+        try:
+            if origin.startswith("https://"):
+                results = fetch_http2(urls, new_tls=new_tls, observer=trace)
+            else:  # HTTP/2 needs TLS here (no h2c): plain URLs stay HTTP/1.1
+                results = [fetch(url) for url in urls]
+        except ClientError as error:
+            _show_trace(args, trace, origin, number)
+            print(f"tls-web-server: {error}", file=sys.stderr)
+            return 1
+        _show_trace(args, trace, origin, number)
+        if args.verbose and results and results[0].negotiated is not None:
+            print(results[0].negotiated.summary(), file=sys.stderr, flush=True)
+        for result in results:
+            response = result.response
+            if args.include:
+                out.write(response.head_text().encode("latin-1"))
+            out.write(response.body)
+            if not 200 <= response.status < 400:
+                status = 1
+        out.flush()
+    return status
+
+
 def _show_trace(args: argparse.Namespace, trace: Trace | None, url: str, number: int) -> None:
     """Print the diagram (--trace) and write the page (--trace-html) of one connection."""
     if trace is None or not trace.events:
         return
     if args.trace:
-        print(render_text(trace, color=use_color(sys.stdout)), flush=True)
+        # HTTP/2 frames are decoded inside the records (http2/annotate.py), HTTP/1.1 summarised.
+        describe = Http2Annotator().describe
+        print(
+            render_text(trace, color=use_color(sys.stdout), describe_application_data=describe),
+            flush=True,
+        )
     if args.trace_html:
         path = args.trace_html
         if number > 1:  # one page per URL: page.html, page-2.html, ...
             path = path.with_name(f"{path.stem}-{number}{path.suffix}")
-        path.write_text(render_html(trace, title=f"TLS connection to {url}"), encoding="utf-8")
+        page = render_html(
+            trace,
+            title=f"TLS connection to {url}",
+            describe_application_data=Http2Annotator().describe,
+        )
+        path.write_text(page, encoding="utf-8")
         print(f"trace written to {path}", file=sys.stderr, flush=True)
 
 

@@ -96,6 +96,7 @@ class Listen:
     protocol: ListenProtocol
     default_server: bool
     position: Position  # of the `listen` keyword
+    http2: bool = False  # `listen ... http2`, the spelling before nginx 1.25.1's `http2 on`
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,9 @@ class ServerConfig:
     send_timeout: float
     ssl_handshake_timeout: float  # nginx 1.25.3: the TLS handshake must end within it
     client_max_body_size: int  # bytes; 0 means unlimited
+    http2: bool  # `http2 on`: offer "h2" by ALPN (off by default, as nginx)
+    http2_max_concurrent_streams: int
+    large_client_header_buffers: tuple[int, int]  # (number, size): a header section's limit
     access_log: Path | str | None  # a Path, "stdout", or None for off
     access_log_format: LogFormat  # `combined` unless access_log names another
     error_log: Path | str  # a Path or "stderr"
@@ -164,6 +168,9 @@ SERVER_DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "send_timeout": 60.0,
         "ssl_handshake_timeout": 60.0,
         "client_max_body_size": 1 << 20,
+        "http2": False,
+        "http2_max_concurrent_streams": 128,
+        "large_client_header_buffers": (4, 8192),
         "access_log": "stdout",
         "error_log": "stderr",
     }
@@ -417,6 +424,9 @@ def _build_server(
         send_timeout=value("send_timeout"),
         ssl_handshake_timeout=value("ssl_handshake_timeout"),
         client_max_body_size=value("client_max_body_size"),
+        http2=value("http2"),
+        http2_max_concurrent_streams=value("http2_max_concurrent_streams"),
+        large_client_header_buffers=value("large_client_header_buffers"),
         access_log=access_log,
         access_log_format=access_log_format,
         error_log=value("error_log"),
@@ -465,6 +475,7 @@ def _read_listen(directive: Directive) -> Listen:
     address, port = _read_endpoint(directive.arguments[0])
     protocol = ListenProtocol.PLAIN
     default_server = False
+    http2 = False
     for argument in directive.arguments[1:]:
         if argument.value in (ListenProtocol.SSL, ListenProtocol.TOYTLS):
             if protocol is not ListenProtocol.PLAIN:
@@ -477,13 +488,17 @@ def _read_listen(directive: Directive) -> Listen:
             if default_server:
                 raise ConfigError("listen says default_server twice", argument.position)
             default_server = True
+        elif argument.value == "http2":
+            if http2:
+                raise ConfigError("listen says http2 twice", argument.position)
+            http2 = True
         else:
             raise ConfigError(
                 f"unknown listen parameter {argument.value!r}, "
-                "expected ssl, toytls or default_server",
+                "expected ssl, toytls, http2 or default_server",
                 argument.position,
             )
-    return Listen(address, port, protocol, default_server, directive.position)
+    return Listen(address, port, protocol, default_server, directive.position, http2)
 
 
 def _read_endpoint(argument: Argument) -> tuple[str, int]:

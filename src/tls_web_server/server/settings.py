@@ -17,6 +17,7 @@ from enum import StrEnum
 from tls_web_server.config import ListenProtocol
 from tls_web_server.http.parser import HttpLimits
 from tls_web_server.http.router import SiteSettings, VirtualHosts
+from tls_web_server.http2.limits import Http2Limits
 from tls_web_server.server.logs import AccessLog, ErrorLog
 from tls_web_server.tls.api import TLSConnection
 
@@ -65,6 +66,8 @@ class ListenerSpec:
     # `serve --trace`: each TLS connection's diagram (tls/trace.py) goes here
     # when it closes.  Off by default: tracing keeps every record of a connection.
     trace_output: Callable[[str], None] | None = None
+    # HTTP/2's limits when the listener offers "h2" by ALPN (`http2 on`); None: HTTP/1.1 only.
+    http2: Http2Limits | None = None
 
     @property
     def scheme(self) -> str:
