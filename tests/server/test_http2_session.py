@@ -404,3 +404,17 @@ def test_get_http2_trace_decodes_frames_inside_the_records(h2_site, demo_pki, ca
     html = page.read_text()
     assert "HEADERS stream 1 [END_STREAM END_HEADERS]" in html
     assert "WINDOW_UPDATE stream 0" in html
+
+
+def test_a_large_file_flows_when_the_windows_are_larger_than_the_file(h2_site, demo_pki, tmp_path):
+    # With windows that never stop it, the session alone decides how much to
+    # write at a time; the kernel may take each piece whole, and the rest must follow.
+    large = (tmp_path / "html" / "large.bin").read_bytes()
+    with serve_in_thread(h2_site) as running:
+        client = H2Client(running.port("ssl"), demo_pki.root_cert, window=(1 << 31) - 1)
+        client.h2.increment_flow_control_window(1 << 30)
+        client.sock.sendall(client.h2.data_to_send())
+        stream = client.request("/large.bin")
+        client.read_all()
+        client.close()
+    assert bytes(client.responses[stream]["body"]) == large

@@ -64,6 +64,7 @@ class Http2Session:
     __slots__ = (
         "_files",
         "_last_request_served",
+        "_output",
         "_requests",
         "_started",
         "_streams_served",
@@ -85,6 +86,9 @@ class Http2Session:
         self._started: dict[int, float] = {}  # only kept for a log with $request_time
         self._streams_served = 0
         self._last_request_served = False  # keepalive_requests reached: GOAWAY when idle
+        # Frames made while handling one read, written together: one TLS record
+        # for ten small responses costs far less than ten.
+        self._output: list[bytes] = []
         self.protocol.initiate()  # our SETTINGS go out with the first flush
         # The preface and a first request must arrive within client_header_timeout.
         connection.set_timeout(spec.settings.client_header_timeout, Timeout.CLIENT_HEADER)
@@ -115,7 +119,8 @@ class Http2Session:
             # the peer kept at zero for send_timeout, so a response could not move.
             self.spec.error_log.write("info", f"client timed out ({reason})", peer=connection.peer)
         self.protocol.close(ErrorCode.NO_ERROR)
-        self._write_pending()
+        self._take_pending()
+        self._write_output()
         self._close()
 
     def connection_lost(self) -> None:
@@ -186,10 +191,10 @@ class Http2Session:
             if isinstance(response.body, FileBody):
                 response.body.file.close()
             return
-        self._write_pending()  # so that what data_to_send returns next is this head alone
+        self._take_pending()  # so that what data_to_send returns next is this head alone
         send_http_response(protocol, stream_id, response)
         head = protocol.data_to_send(0)  # no DATA: the HEADERS (+ CONTINUATION) frames
-        self.transport.write(head)
+        self._output.append(head)
         if isinstance(response.body, FileBody):
             if stream_id in protocol.streams:
                 self._files[stream_id] = response.body
@@ -226,30 +231,49 @@ class Http2Session:
 
     # ------------------------------------------------------------- output
 
-    def _write_pending(self) -> None:
+    def _take_pending(self) -> None:
         """Frames already queued (SETTINGS answers, heads, RST_STREAM, GOAWAY), no DATA."""
         data = self.protocol.data_to_send(0)
         if data:
+            self._output.append(data)
+
+    def _write_output(self) -> None:
+        output = self._output
+        if output:
+            data = output[0] if len(output) == 1 else b"".join(output)
+            output.clear()
             self.transport.write(data)
 
     def _send(self) -> None:
         """Write frames while the socket keeps up; then decide what the connection waits for."""
         connection = self.connection
-        protocol = self.protocol
-        transport = self.transport
-        while not connection.is_closing and connection.output_size < HIGH_WATER:
-            data = protocol.data_to_send()
-            if not data:
-                break
-            transport.write(data)
         if connection.is_closing:
             return
+        protocol = self.protocol
+        output = self._output
+        exhausted = False
+        while not exhausted and connection.output_size < HIGH_WATER:
+            # Gather up to the high-water mark, write it in one piece; the kernel
+            # may take it all at once (no output_drained will follow), so go on.
+            queued = connection.output_size
+            while queued < HIGH_WATER:
+                data = protocol.data_to_send()
+                if not data:
+                    exhausted = True
+                    break
+                output.append(data)
+                queued += len(data)
+            self._write_output()
+            if connection.is_closing:
+                return
+        self._write_output()  # heads made while the queue was above its mark
         if self._files:
             for stream_id in [s for s in self._files if s not in protocol.streams]:
                 self._files.pop(stream_id).file.close()  # its last DATA frame is written
         if self._last_request_served and not protocol.streams:
             protocol.close(ErrorCode.NO_ERROR)
-            self._write_pending()
+            self._take_pending()
+            self._write_output()
         if protocol.is_finished:
             self._close()
             return
