@@ -418,3 +418,21 @@ def test_a_large_file_flows_when_the_windows_are_larger_than_the_file(h2_site, d
         client.read_all()
         client.close()
     assert bytes(client.responses[stream]["body"]) == large
+
+
+def test_serve_trace_shows_the_clients_http2_frames(h2_site, demo_pki):
+    diagrams: list[str] = []
+    with serve_in_thread(h2_site, trace_output=diagrams.append) as running:
+        client = H2Client(running.port("ssl"), demo_pki.root_cert)
+        stream = client.request("/small.txt")
+        client.read_all()
+        client.close()
+        deadline = time.monotonic() + 10
+        while not diagrams and time.monotonic() < deadline:
+            time.sleep(0.02)  # polling for the connection's end, bounded by the deadline
+    assert client.responses[stream]["headers"][":status"] == "200"
+    text = "\n".join(diagrams)
+    assert "connection preface: PRI * HTTP/2.0" in text
+    assert "HEADERS stream 1 [END_STREAM END_HEADERS]" in text
+    assert ":path: /small.txt" in text
+    assert "stream 1: GET /small.txt -> 200" in text

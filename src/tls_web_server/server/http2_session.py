@@ -38,6 +38,7 @@ import time
 from enum import Enum
 
 from tls_web_server.http.messages import FileBody, Request, Response
+from tls_web_server.http.router import SiteSettings
 from tls_web_server.http.static import error_response, respond
 from tls_web_server.http2.errors import ErrorCode
 from tls_web_server.http2.events import (
@@ -156,7 +157,9 @@ class Http2Session:
             self.spec.error_log.write(
                 "info", f"bad request: {event.reason}", peer=self.connection.peer
             )
-            self._send_response(event.stream_id, None, error_response(event.status, time.time()))
+            now = time.time()
+            response = error_response(event.status, now)
+            self._send_response(event.stream_id, None, response, self.spec.default_site, now)
         elif isinstance(event, StreamReset):
             self._stream_done(event.stream_id)
             if not event.by_peer:
@@ -175,16 +178,20 @@ class Http2Session:
     def _respond(self, stream_id: int, request: Request) -> None:
         virtual_hosts = self.spec.virtual_hosts
         site = virtual_hosts.only_site or virtual_hosts.select(request.host)
-        response = respond(request, site, time.time())
-        self._send_response(stream_id, request, response, site)
+        now = time.time()
+        response = respond(request, site, now)
+        self._send_response(stream_id, request, response, site, now)
 
     def _send_response(
-        self, stream_id: int, request: Request | None, response: Response, site=None
+        self,
+        stream_id: int,
+        request: Request | None,
+        response: Response,
+        site: SiteSettings,
+        now: float,
     ) -> None:
         spec = self.spec
         protocol = self.protocol
-        if site is None:
-            site = spec.default_site
         if stream_id not in protocol.streams:
             # The connection failed in the same bytes that carried this request
             # (its streams are gone and GOAWAY is queued): nothing can be sent.
@@ -205,7 +212,7 @@ class Http2Session:
         if log is not None:
             log.write(
                 self.connection.peer,
-                time.time(),
+                now,
                 request,
                 response,
                 len(head),
@@ -216,7 +223,7 @@ class Http2Session:
         note = self.transport.note
         if note is not None and request is not None:
             note(f"stream {stream_id}: {request.method} {request.target} -> {response.status}")
-        if self._streams_served == spec.settings.keepalive_requests:
+        if self._streams_served >= spec.settings.keepalive_requests:
             # nginx counts streams against keepalive_requests.  The GOAWAY waits
             # until no stream is open (_send): some clients (python-hyper's h2)
             # drop the DATA that follows a GOAWAY.
