@@ -41,7 +41,7 @@ def test_frames_fields_and_where_each_field_came_from():
     assert server_lines is not None
     assert server_lines[0].startswith("SETTINGS: SETTINGS_HEADER_TABLE_SIZE=4096")
     assert "SETTINGS_ENABLE_PUSH=0" in server_lines[0]
-    assert "WINDOW_UPDATE stream 0: +983041 (the connection's window)" in server_lines
+    assert "WINDOW_UPDATE stream 0: +983041 (the connection's window, now 1048576)" in server_lines
     # The client's bytes split mid-frame, as records may split them.
     lines = annotator.describe("client", client_bytes[:40])
     lines += annotator.describe("client", client_bytes[40:])
@@ -58,7 +58,11 @@ def test_frames_fields_and_where_each_field_came_from():
     assert "  dynamic table: 2 entries, 102 of 4096 bytes" in lines
     answer_text = "\n".join(annotator.describe("server", answers))
     assert "SETTINGS [ACK]" in answer_text
-    assert "DATA stream 1 [END_STREAM]: 5 bytes" in answer_text
+    # The client granted 65,535 per stream and (after its WINDOW_UPDATE) 1 MiB in all.
+    assert (
+        "DATA stream 1 [END_STREAM]: 5 bytes; windows left: stream 65530, connection 1048571"
+        in answer_text
+    )
     assert ":status: 404" in answer_text
 
 

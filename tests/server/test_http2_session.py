@@ -436,3 +436,23 @@ def test_serve_trace_shows_the_clients_http2_frames(h2_site, demo_pki):
     assert "HEADERS stream 1 [END_STREAM END_HEADERS]" in text
     assert ":path: /small.txt" in text
     assert "stream 1: GET /small.txt -> 200" in text
+
+
+def test_a_client_that_speaks_http_1_1_after_choosing_h2_gets_goaway_and_a_close(
+    h2_site, demo_pki, tmp_path
+):
+    with serve_in_thread(h2_site) as running:
+        context = tls_context(demo_pki.root_cert, ["h2"])
+        raw = socket.create_connection(("127.0.0.1", running.port("ssl")), timeout=10)
+        with context.wrap_socket(raw, server_hostname="localhost") as sock:
+            assert sock.selected_alpn_protocol() == "h2"
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            received = b""
+            while chunk := sock.recv(65536):
+                received += chunk
+    # Our SETTINGS, then GOAWAY (type 7) with PROTOCOL_ERROR (1), then the end.
+    assert received[3] == 4
+    goaway = received.rindex(b"\x07\x00\x00\x00\x00\x00")
+    assert int.from_bytes(received[goaway + 10 : goaway + 14], "big") == 1
+    assert "not the HTTP/2 connection preface" in (tmp_path / "error.log").read_text()
+    assert "internal error" not in (tmp_path / "error.log").read_text()

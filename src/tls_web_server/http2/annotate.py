@@ -38,7 +38,17 @@ _VALUE_WIDTH = 60  # a field's value is cut here in the trace (a cookie can be l
 class _Direction:
     """One side's bytes: its frame reader, its HPACK decoder, and whether it is HTTP/2."""
 
-    __slots__ = ("block", "decoder", "failed", "is_http2", "preface_missing", "reader")
+    __slots__ = (
+        "block",
+        "connection_window",
+        "decoder",
+        "failed",
+        "initial_window",
+        "is_http2",
+        "preface_missing",
+        "reader",
+        "stream_windows",
+    )
 
     def __init__(self, expects_preface: bool) -> None:
         self.reader = f.FrameReader(_MAX_FRAME_SIZE)
@@ -48,6 +58,11 @@ class _Direction:
         self.is_http2: bool | None = None  # unknown until the first bytes
         self.failed = False
         self.block: bytearray | None = None  # a field block awaiting its CONTINUATION
+        # The windows this side grants the other (section 6.9): DATA the other side
+        # sends spends them, this side's WINDOW_UPDATEs and SETTINGS change them.
+        self.connection_window = f.DEFAULT_WINDOW
+        self.initial_window = f.DEFAULT_WINDOW
+        self.stream_windows: dict[int, int] = {}
 
 
 class Http2Annotator:
@@ -91,7 +106,15 @@ class Http2Annotator:
         if isinstance(frame, f.DataFrame):
             padded = f" (+{frame.padding_length} padding)" if frame.padding_length else ""
             title = _title("DATA", frame.stream_id, END_STREAM=frame.end_stream)
-            return [f"{title}: {len(frame.data)} bytes{padded}"]
+            receiver = self._other(direction)
+            receiver.connection_window -= frame.flow_controlled_length
+            stream_window = receiver.stream_windows.get(frame.stream_id, receiver.initial_window)
+            stream_window -= frame.flow_controlled_length
+            receiver.stream_windows[frame.stream_id] = stream_window
+            return [
+                f"{title}: {len(frame.data)} bytes{padded}; windows left: "
+                f"stream {stream_window}, connection {receiver.connection_window}"
+            ]
         if isinstance(frame, f.HeadersFrame):
             return self._block_start(direction, frame)
         if isinstance(frame, f.ContinuationFrame):
@@ -101,14 +124,27 @@ class Http2Annotator:
                 return ["SETTINGS [ACK]: the peer's settings are now in force"]
             settings = " ".join(f"{f.setting_name(code)}={value}" for code, value in frame.settings)
             for code, value in frame.settings:
+                if code == f.SettingCode.INITIAL_WINDOW_SIZE:
+                    # Section 6.9.2: every open stream's window moves by the difference.
+                    change = value - direction.initial_window
+                    direction.initial_window = value
+                    for stream_id in direction.stream_windows:
+                        direction.stream_windows[stream_id] += change
                 if code == f.SettingCode.HEADER_TABLE_SIZE:
                     # What this side allows the *other* side's encoder; the decoder of
                     # the other direction may now see tables up to this size.
                     self._other(direction).decoder.max_table_size = value
             return [f"SETTINGS: {settings or '(none: the defaults)'}"]
         if isinstance(frame, f.WindowUpdateFrame):
-            scope = "the connection's window" if frame.stream_id == 0 else "its stream's window"
-            return [f"WINDOW_UPDATE stream {frame.stream_id}: +{frame.increment} ({scope})"]
+            if frame.stream_id == 0:
+                direction.connection_window += frame.increment
+                now = f"the connection's window, now {direction.connection_window}"
+            else:
+                windows = direction.stream_windows
+                window = windows.get(frame.stream_id, direction.initial_window) + frame.increment
+                windows[frame.stream_id] = window
+                now = f"the stream's window, now {window}"
+            return [f"WINDOW_UPDATE stream {frame.stream_id}: +{frame.increment} ({now})"]
         if isinstance(frame, f.PingFrame):
             return [f"PING{' [ACK]' if frame.ack else ''}: {frame.opaque_data.hex()}"]
         if isinstance(frame, f.GoAwayFrame):
