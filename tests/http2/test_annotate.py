@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tls_web_server.http2 import frames as f
 from tls_web_server.http2.annotate import Http2Annotator
 from tls_web_server.http2.client import ClientConnection
@@ -99,3 +102,31 @@ def test_bad_bytes_end_the_description_without_raising():
     lines = annotator.describe("server", f.SettingsFrame(()).encode() + settings_with_bad_length)
     assert lines is not None and lines[-1].startswith("!! not valid HTTP/2 here")
     assert annotator.describe("server", b"more") == ["4 more bytes (HTTP/2 no longer decoded)"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.binary(max_size=64), max_size=8),
+    st.sampled_from(["client", "server"]),
+)
+def test_any_bytes_are_described_without_raising(pieces, sender):
+    annotator = Http2Annotator()
+    # Start like HTTP/2 so that the bytes after it reach the frame and HPACK decoders.
+    first = f.CLIENT_PREFACE if sender == "client" else f.SettingsFrame(()).encode()
+    lines = annotator.describe(sender, first)
+    assert lines is not None
+    for piece in pieces:
+        described = annotator.describe(sender, piece)
+        assert described is None or all(isinstance(line, str) for line in described)
+
+
+def test_headers_with_random_hpack_blocks_are_described_without_raising():
+    import random
+
+    generator = random.Random(7)  # a fixed seed: the same blocks every run
+    for _ in range(300):
+        annotator = Http2Annotator()
+        annotator.describe("server", f.SettingsFrame(()).encode())
+        block = bytes(generator.getrandbits(8) for _ in range(generator.randrange(1, 40)))
+        lines = annotator.describe("server", f.HeadersFrame(1, block).encode())
+        assert lines and lines[0].startswith("HEADERS stream 1")

@@ -91,12 +91,12 @@ class Http2Annotator:
             lines.append("connection preface: PRI * HTTP/2.0 (RFC 9113 section 3.4)")
         direction.reader.feed(plaintext)
         try:
-            while (received := direction.reader.next_frame()) is not None:
+            while not direction.failed and (received := direction.reader.next_frame()):
                 lines += self._frame_lines(direction, received.frame)
         except HTTP2Error as error:
             direction.failed = True
             lines.append(f"!! not valid HTTP/2 here: {error}")
-        if direction.reader.buffered:
+        if direction.reader.buffered and not direction.failed:
             lines.append(f"(+ {direction.reader.buffered} bytes of a frame that continues)")
         return lines
 
@@ -193,6 +193,10 @@ class Http2Annotator:
             direction.decoder.decode(block, representations)
         except FieldSectionTooLarge as error:
             return [f"  (field section too large to show: {error})"]
+        except HTTP2Error as error:
+            # The dynamic table is now unknown: nothing after this can be read.
+            direction.failed = True
+            return [f"  !! not valid HPACK: {error}"]
         lines = [
             f"  {name}: {_cut(value)}".ljust(40) + f"  {_origin(representation)}"
             for representation in representations
