@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from tls_web_server import __version__, quick_serve
 from tls_web_server.client.fetch import (
     ClientError,
+    TLSClientFactory,
     fetch,
     tls13_client_factory,
     toytls_client_factory,
@@ -241,7 +242,7 @@ def _get(args: argparse.Namespace) -> int:
     return status
 
 
-def _get_http2(args: argparse.Namespace, new_tls) -> int:
+def _get_http2(args: argparse.Namespace, new_tls: TLSClientFactory) -> int:
     """`get --http2`: one connection per origin, its URLs as concurrent streams (in order)."""
     origins: dict[str, list[str]] = {}
     for url in args.urls:

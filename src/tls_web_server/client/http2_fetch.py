@@ -42,6 +42,7 @@ from tls_web_server.http2.events import (
     StreamReset,
     TrailersReceived,
 )
+from tls_web_server.tls.api import Observer
 from tls_web_server.tls.errors import TLSError
 
 HTTP2 = "h2"
@@ -69,7 +70,7 @@ def fetch_http2(
     new_tls: TLSClientFactory,
     method: str = "GET",
     timeout: float = 10.0,
-    observer=None,
+    observer: Observer | None = None,
 ) -> list[FetchResult]:
     """Fetch `urls` (https://, one origin) over one HTTP/2 connection; results in URL order."""
     targets = [Target.from_url(url) for url in urls]
@@ -95,7 +96,7 @@ def _one_connection(
     new_tls: TLSClientFactory,
     method: str,
     timeout: float,
-    observer,
+    observer: Observer | None,
 ) -> list[_Exchange]:
     """Run what one connection can; returns the exchanges to try again on a new one."""
     target = exchanges[0].target
