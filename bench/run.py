@@ -16,6 +16,9 @@ Groups, all run by default, any subset with --only:
     tls13       ours vs the stdlib-ssl server in more detail (bench/tls13.py):
                 handshakes with `openssl s_time` and wrk reconnects with session
                 resumption; with --only tls13 also its own 1 KB and 10 MB rows
+    http2       HTTP/2 (h2load, 10 connections x 10 streams) against our HTTP/1.1
+                keep-alive rate (h2load --h1, 50 connections) and nginx's HTTP/2
+                (bench/http2.py)
     pq          post-quantum: full handshakes/s on our server with a ClientHello
                 captured from Node.js 24 offering X25519MLKEM768 beside one
                 offering X25519, and Node's own HTTPS server on the hybrid
@@ -43,6 +46,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.handshake_load import describe_client_hello, record_client_hello
+from bench.http2 import http2_report, measure_http2
 from bench.loadgen import keepalive_load
 from bench.peer_servers import (
     PeerSite,
@@ -74,7 +78,7 @@ SERVER_CPU = 0
 LOAD_CPU = 1
 SMALL_FILE = "/1k.bin"
 LARGE_FILE = "/10m.bin"
-GROUPS = (*PEER_GROUPS, "scaling", "toytls", "tls13", "pq")
+GROUPS = (*PEER_GROUPS, "scaling", "toytls", "tls13", "http2", "pq")
 # In the full run the tls13 group adds only what the peer table lacks.
 TLS13_SCENARIOS_IN_FULL_RUN = ("handshakes", "reconnect")
 
@@ -207,7 +211,7 @@ def parse_groups(text: str | None) -> set[str]:
 def find_tools(groups: set[str]) -> PeerTools:
     """Install what the chosen groups need and can be installed; versions for the report."""
     wrk = ensure_wrk()
-    nginx = ensure_nginx() if groups & set(PEER_GROUPS) else None
+    nginx = ensure_nginx() if groups & {*PEER_GROUPS, "http2"} else None
     tlslite = ensure_tlslite() if "handshakes" in groups else None
     return PeerTools(
         nginx=nginx,
@@ -249,7 +253,7 @@ def main() -> int:
     client_hello = record_client_hello()
     hello_facts = describe_client_hello(client_hello)
     peer_scenarios, peer_runs, scaling, rows, tls13_runs = [], [], None, [], []
-    pq_rows = []
+    pq_rows, http2_rows = [], []
     with tempfile.TemporaryDirectory(prefix="tls-web-server-bench-") as tmp:
         site = prepare_site(Path(tmp))
         if groups & set(PEER_GROUPS):
@@ -280,6 +284,14 @@ def main() -> int:
                 s_time_clients=args.s_time_clients,
                 rounds=args.rounds,
                 scenario_keys=None if groups == {"tls13"} else TLS13_SCENARIOS_IN_FULL_RUN,
+            )
+        if "http2" in groups:
+            http2_rows = measure_http2(
+                site.peers,
+                tools.nginx,
+                seconds=args.seconds,
+                rounds=args.rounds,
+                server_core=SERVER_CPU,
             )
         if "pq" in groups:
             pq_rows = measure_pq(
@@ -313,6 +325,9 @@ def main() -> int:
     if tls13_runs:
         print()
         print("\n".join(tls13_report(tls13_runs)))
+    if http2_rows:
+        print()
+        print("\n".join(http2_report(http2_rows)))
     if pq_rows:
         print()
         print("\n".join(pq_report(pq_rows, machine_description())))

@@ -4,6 +4,7 @@
     tls-web-server serve ./public          # http, https (TLS 1.3) and toytls with a local CA
     tls-web-server get https://localhost:8443/ --cafile certs/root_cert.pem -i -v
     tls-web-server get https://localhost:8444/ --toytls --cafile certs/root_cert.pem
+    tls-web-server get --http2 https://localhost:8443/ https://localhost:8443/a.css -v
     tls-web-server certs certs/ --name localhost --key-type ecdsa-p256
     tls-web-server demo                    # the one-command demo (what `make demo` runs)
     tls-web-server ticket-key keys/ticket.key   # for ssl_session_ticket_key (80 bytes, 0600)
@@ -19,14 +20,17 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tls_web_server import __version__, demo, quick_serve
 from tls_web_server.client.fetch import (
     ClientError,
+    TLSClientFactory,
     fetch,
     tls13_client_factory,
     toytls_client_factory,
 )
+from tls_web_server.client.http2_fetch import fetch_http2
 from tls_web_server.config import (
     Config,
     ConfigError,
@@ -35,6 +39,7 @@ from tls_web_server.config import (
     parse_config,
     tls_names,
 )
+from tls_web_server.http2.annotate import Http2Annotator
 from tls_web_server.server.processes import run_server
 from tls_web_server.server.server import ServerStartError
 from tls_web_server.tls import pki
@@ -97,6 +102,11 @@ def _argument_parser() -> argparse.ArgumentParser:
         help="http://host:port/path (plain) or https://host:port/path (TLS 1.3, or --toytls)",
     )
     get.add_argument("--toytls", action="store_true", help="speak the learning protocol")
+    get.add_argument(
+        "--http2",
+        action="store_true",
+        help="offer HTTP/2 (ALPN h2): the URLs of one origin share one connection",
+    )
     get.add_argument(
         "--cafile", type=Path, help="trusted root certificate (PEM); default: the system's"
     )
@@ -343,6 +353,10 @@ def _get(args: argparse.Namespace) -> int:
         try:
             if args.toytls:
                 new_tls = toytls_client_factory(args.cafile)
+            elif args.http2:
+                new_tls = tls13_client_factory(
+                    args.cafile, tickets=tickets, application_protocols=("h2", "http/1.1")
+                )
             else:
                 keylog_path = os.environ.get("SSLKEYLOGFILE")  # opt-in, as for the server
                 keylog = KeyLogFile(keylog_path) if keylog_path else None
@@ -352,6 +366,8 @@ def _get(args: argparse.Namespace) -> int:
         except pki.PkiError as error:
             print(f"tls-web-server: {error}", file=sys.stderr)
             return 2
+    if args.http2 and new_tls is not None and not args.toytls:
+        return _get_http2(args, new_tls)
     status = 0
     out = sys.stdout.buffer
     for number, url in enumerate(args.urls, start=1):
@@ -444,6 +460,39 @@ def _negotiated_line(negotiated) -> str:
     return negotiated.summary()
 
 
+def _get_http2(args: argparse.Namespace, new_tls: TLSClientFactory) -> int:
+    """`get --http2`: one connection per origin, its URLs as concurrent streams (in order)."""
+    origins: dict[str, list[str]] = {}
+    for url in args.urls:
+        parts = urlsplit(url)
+        origins.setdefault(f"{parts.scheme}://{parts.netloc}", []).append(url)
+    status = 0
+    out = sys.stdout.buffer
+    for number, (origin, urls) in enumerate(origins.items(), start=1):
+        trace = Trace("client") if args.trace or args.trace_html else None
+        try:
+            if origin.startswith("https://"):
+                results = fetch_http2(urls, new_tls=new_tls, observer=trace)
+            else:  # HTTP/2 needs TLS here (no h2c): plain URLs stay HTTP/1.1
+                results = [fetch(url) for url in urls]
+        except ClientError as error:
+            _show_trace(args, trace, origin, number)
+            print(f"tls-web-server: {error}", file=sys.stderr)
+            return 1
+        _show_trace(args, trace, origin, number)
+        if args.verbose and results and results[0].negotiated is not None:
+            print(results[0].negotiated.summary(), file=sys.stderr, flush=True)
+        for result in results:
+            response = result.response
+            if args.include:
+                out.write(response.head_text().encode("latin-1"))
+            out.write(response.body)
+            if not 200 <= response.status < 400:
+                status = 1
+        out.flush()
+    return status
+
+
 def _show_trace(args: argparse.Namespace, trace: Trace | None, url: str, number: int) -> None:
     """Print the diagram (--trace, to stderr) and write the page (--trace-html, mode 0600).
 
@@ -454,13 +503,25 @@ def _show_trace(args: argparse.Namespace, trace: Trace | None, url: str, number:
         return
     if args.trace:
         width = shutil.get_terminal_size((100, 24)).columns
-        print(render_text(trace, color=use_color(sys.stderr), width=width), file=sys.stderr)
+        # HTTP/2 frames are decoded inside the records (http2/annotate.py), HTTP/1.1 summarised.
+        diagram = render_text(
+            trace,
+            color=use_color(sys.stderr),
+            width=width,
+            describe_application_data=Http2Annotator().describe,
+        )
+        print(diagram, file=sys.stderr)
         sys.stderr.flush()
     if args.trace_html:
         path = args.trace_html
         if number > 1:  # one page per URL: page.html, page-2.html, ...
             path = path.with_name(f"{path.stem}-{number}{path.suffix}")
-        _write_private_page(path, render_html(trace, title=f"TLS connection to {url}"))
+        page = render_html(
+            trace,
+            title=f"TLS connection to {url}",
+            describe_application_data=Http2Annotator().describe,
+        )
+        _write_private_page(path, page)
         print(f"trace written to {path}", file=sys.stderr, flush=True)
 
 

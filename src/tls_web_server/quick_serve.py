@@ -111,6 +111,7 @@ http {{
         listen 127.0.0.1:{tls13_port} ssl;
         listen 127.0.0.1:{toytls_port} toytls;
         server_name localhost;
+        http2 on;  # browsers get HTTP/2 on the TLS 1.3 port (ALPN h2), others HTTP/1.1
         ssl_certificate {ca.server_cert};
         ssl_certificate_key {ca.server_key};
         ssl_certificate_chain {ca.intermediate_cert};

@@ -89,7 +89,8 @@ RULES: Mapping[str, Rule] = MappingProxyType(
         "http": Rule(frozenset({MAIN}), 0, 0, block=True),
         "error_log": Rule(frozenset({MAIN, HTTP, SERVER})),
         "server": Rule(frozenset({HTTP}), 0, 0, block=True, repeatable=True),
-        "listen": Rule(frozenset({SERVER}), 1, 3, repeatable=True),
+        # [ADDRESS:]PORT, then ssl|toytls, http2 (the pre-1.25.1 spelling) and default_server.
+        "listen": Rule(frozenset({SERVER}), 1, 4, repeatable=True),
         # nginx lets server_name repeat and collects every name; so do we.
         "server_name": Rule(frozenset({SERVER}), 1, None, repeatable=True),
         "location": Rule(frozenset({SERVER}), block=True, repeatable=True),
@@ -118,6 +119,9 @@ RULES: Mapping[str, Rule] = MappingProxyType(
         # nginx's: repeat it; the first file's key seals tickets, all of them open tickets.
         "ssl_session_ticket_key": Rule(_SERVER_LEVEL, repeatable=True),
         "ssl_session_ticket_key_rotation": Rule(_SERVER_LEVEL),  # ours
+        "http2": Rule(_SERVER_LEVEL),  # nginx 1.25.1+: offer "h2" by ALPN
+        "http2_max_concurrent_streams": Rule(_SERVER_LEVEL),
+        "large_client_header_buffers": Rule(_SERVER_LEVEL, 2, 2),  # NUMBER SIZE
     }
 )
 
@@ -162,7 +166,10 @@ def _read_time(directive: Directive, base_dir: Path) -> float:
 
 
 def _read_size(directive: Directive, base_dir: Path) -> int:
-    argument = directive.arguments[0]
+    return _size_value(directive.arguments[0])
+
+
+def _size_value(argument: Argument) -> int:
     match = SIZE_PATTERN.fullmatch(argument.value)
     if match is not None:
         size = int(match[1]) * SIZE_UNIT_BYTES[match[2] or ""]
@@ -188,6 +195,31 @@ def _read_worker_connections(directive: Directive, base_dir: Path) -> int:
 def _read_keepalive_requests(directive: Directive, base_dir: Path) -> int:
     # 0 is allowed, as in nginx: no request may reuse the connection.
     return _read_count(directive, minimum=0)
+
+
+def _read_max_concurrent_streams(directive: Directive, base_dir: Path) -> int:
+    return _read_count(directive, minimum=1)
+
+
+def _read_header_buffers(directive: Directive, base_dir: Path) -> tuple[int, int]:
+    """large_client_header_buffers NUMBER SIZE: how many buffers of how many bytes."""
+    number_argument, size_argument = directive.arguments
+    number = parse_unsigned(number_argument.value)
+    if number is None or not 1 <= number <= MAXIMUM_COUNT:
+        raise ConfigError(
+            f"large_client_header_buffers needs a positive number of buffers, "
+            f"got {number_argument.value!r}",
+            number_argument.position,
+        )
+    size = _size_value(size_argument)
+    # A buffer smaller than a request line is useless; larger than 1 MiB per field is
+    # memory a client could make us hold per stream.
+    if not 1024 <= size <= 1 << 20:
+        raise ConfigError(
+            f"large_client_header_buffers size must be 1k to 1m, got {size_argument.value!r}",
+            size_argument.position,
+        )
+    return number, size
 
 
 def _read_on_off(directive: Directive, base_dir: Path) -> bool:
@@ -349,5 +381,8 @@ VALUE_READERS: Mapping[str, Callable[[Directive, Path], Any]] = MappingProxyType
         "tls_trace_connections": _read_traced_connections,
         "ssl_session_ticket_key": _read_readable_file,
         "ssl_session_ticket_key_rotation": _read_time,
+        "http2": _read_on_off,
+        "http2_max_concurrent_streams": _read_max_concurrent_streams,
+        "large_client_header_buffers": _read_header_buffers,
     }
 )

@@ -5,9 +5,10 @@ What this module owns:
   `Listen`, `Location`, and the entry points `load_config` / `parse_config`.
 - nginx's structure: every block checked against the directive table
   (directives.py, which also reads single values), inheritance from `http`
-  to `server` to `location`, the implicit `location /`, listeners that must
-  agree when servers share an address:port, the access log's format (the
-  http block's `log_format`s, log_format.py) named by each `access_log`.
+  to `server` to `location`, the implicit `location /`, the listeners
+  (listen.py reads them and checks that servers sharing one agree), the
+  access log's format (the http block's `log_format`s, log_format.py) named
+  by each `access_log`.
 
 What it must never do: import anything else of ours (DESIGN.md import rule 2),
 parse PEM or keys (directives.py only proves the files can be opened; server/listeners.py
@@ -17,11 +18,9 @@ or open sockets.  Every mistake is a ConfigError at the most precise position.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -38,9 +37,9 @@ from .directives import (
     SERVER,
     VALUE_READERS,
     Rule,
-    parse_unsigned,
 )
 from .lexer import ConfigError, Position
+from .listen import Listen, ListenProtocol, check_listeners_agree, endpoint, read_listen
 from .log_format import COMBINED, LogFormat, read_log_format
 from .parser import Argument, Directive, missing_semicolon_line, parse_directives
 
@@ -81,23 +80,6 @@ class PositionsByName(Mapping[str, Position]):
         return f"PositionsByName({self._positions!r})"
 
 
-class ListenProtocol(StrEnum):
-    """What a listening socket speaks: the `listen` parameter that says so, or plain."""
-
-    PLAIN = "plain"  # HTTP straight over TCP
-    SSL = "ssl"  # TLS 1.3 (nginx's word)
-    TOYTLS = "toytls"  # the learning protocol (ours)
-
-
-@dataclass(frozen=True)
-class Listen:
-    address: str  # "0.0.0.0" for a bare port or `*`; "127.0.0.1" for localhost; "::" for [::]
-    port: int  # 0 asks the OS for a free port; servers naming the same address:0 share it
-    protocol: ListenProtocol
-    default_server: bool
-    position: Position  # of the `listen` keyword
-
-
 @dataclass(frozen=True)
 class Location:
     prefix: str
@@ -130,6 +112,9 @@ class ServerConfig:
     send_timeout: float
     ssl_handshake_timeout: float  # nginx 1.25.3: the TLS handshake must end within it
     client_max_body_size: int  # bytes; 0 means unlimited
+    http2: bool  # `http2 on`: offer "h2" by ALPN (off by default, as nginx)
+    http2_max_concurrent_streams: int
+    large_client_header_buffers: tuple[int, int]  # (number, size): a header section's limit
     access_log: Path | str | None  # a Path, "stdout", or None for off
     access_log_format: LogFormat  # `combined` unless access_log names another
     error_log: Path | str  # a Path or "stderr"
@@ -172,6 +157,9 @@ SERVER_DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "send_timeout": 60.0,
         "ssl_handshake_timeout": 60.0,
         "client_max_body_size": 1 << 20,
+        "http2": False,
+        "http2_max_concurrent_streams": 128,
+        "large_client_header_buffers": (4, 8192),
         "access_log": "stdout",
         "error_log": "stderr",
     }
@@ -250,7 +238,7 @@ def _build_config(
     servers = tuple(
         _build_server(server, inherited, formats, base_dir) for server in server_directives
     )
-    _check_listeners_agree(servers)
+    check_listeners_agree(listen for server in servers for listen in server.listens)
     return Config(
         path=absolute_path,
         worker_processes=main.value("worker_processes", DEFAULT_WORKER_PROCESSES),
@@ -393,7 +381,7 @@ def _build_server(
         access_log = settings["access_log"][0][0]
         access_log_format = _access_log_format(settings["access_log"][0], formats)
 
-    listens = tuple(_read_listen(each) for each in block.directives.get("listen", []))
+    listens = tuple(read_listen(each) for each in block.directives.get("listen", []))
     if not listens:
         raise ConfigError("server needs a listen directive", server.position)
     for number, listen in enumerate(listens):
@@ -401,7 +389,7 @@ def _build_server(
             # Port 0 asks for "any free port": every such listen gets its own socket.
             if listen.port and (earlier.address, earlier.port) == (listen.address, listen.port):
                 raise ConfigError(
-                    f"duplicate listen {_endpoint(listen)} in this server "
+                    f"duplicate listen {endpoint(listen)} in this server "
                     f"(first at {earlier.position})",
                     listen.position,
                 )
@@ -448,6 +436,9 @@ def _build_server(
         send_timeout=value("send_timeout"),
         ssl_handshake_timeout=value("ssl_handshake_timeout"),
         client_max_body_size=value("client_max_body_size"),
+        http2=value("http2"),
+        http2_max_concurrent_streams=value("http2_max_concurrent_streams"),
+        large_client_header_buffers=value("large_client_header_buffers"),
         access_log=access_log,
         access_log_format=access_log_format,
         error_log=value("error_log"),
@@ -490,105 +481,6 @@ def _build_locations(
         # location that says so keeps the router to one rule: longest prefix wins.
         by_prefix["/"] = Location("/", server_root, server_index, server.position)
     return tuple(sorted(by_prefix.values(), key=lambda location: -len(location.prefix)))
-
-
-def _read_listen(directive: Directive) -> Listen:
-    address, port = _read_endpoint(directive.arguments[0])
-    protocol = ListenProtocol.PLAIN
-    default_server = False
-    for argument in directive.arguments[1:]:
-        if argument.value in (ListenProtocol.SSL, ListenProtocol.TOYTLS):
-            if protocol is not ListenProtocol.PLAIN:
-                raise ConfigError(
-                    f"listen already says {protocol}; give one of ssl and toytls",
-                    argument.position,
-                )
-            protocol = ListenProtocol(argument.value)
-        elif argument.value == "default_server":
-            if default_server:
-                raise ConfigError("listen says default_server twice", argument.position)
-            default_server = True
-        else:
-            raise ConfigError(
-                f"unknown listen parameter {argument.value!r}, "
-                "expected ssl, toytls or default_server",
-                argument.position,
-            )
-    return Listen(address, port, protocol, default_server, directive.position)
-
-
-def _read_endpoint(argument: Argument) -> tuple[str, int]:
-    """`[ADDRESS:]PORT` with ADDRESS an IPv4 address, `*`, `localhost` or `[IPv6]`."""
-    text = argument.value
-    if text.startswith("["):
-        host, bracket, port_text = text[1:].partition("]")
-        if not bracket or not port_text.startswith(":"):
-            raise ConfigError(
-                f"expected [IPv6]:PORT such as [::]:8443, got {text!r}", argument.position
-            )
-        try:
-            address = str(ipaddress.IPv6Address(host))
-        except ValueError:
-            raise ConfigError(f"invalid IPv6 address {host!r}", argument.position) from None
-        port_text = port_text[1:]
-    elif ":" in text:
-        host, _, port_text = text.rpartition(":")
-        if host == "*":
-            address = "0.0.0.0"
-        elif host == "localhost":
-            # Resolved here, without DNS, so that `localhost:80` and `127.0.0.1:80`
-            # are recognised as the same listener.
-            address = "127.0.0.1"
-        else:
-            try:
-                address = str(ipaddress.IPv4Address(host))
-            except ValueError:
-                raise ConfigError(
-                    f"listen address must be an IPv4 address, '*', 'localhost' or [IPv6], "
-                    f"got {host!r}",
-                    argument.position,
-                ) from None
-    else:
-        address, port_text = "0.0.0.0", text
-    port = parse_unsigned(port_text)
-    if port is None or port > 65535:
-        raise ConfigError(f"port must be 0..65535, got {port_text!r}", argument.position)
-    return address, port
-
-
-def _endpoint(listen: Listen) -> str:
-    host = f"[{listen.address}]" if ":" in listen.address else listen.address
-    return f"{host}:{listen.port}"
-
-
-def _check_listeners_agree(servers: tuple[ServerConfig, ...]) -> None:
-    """Servers sharing an address:port share one socket: one protocol, one default_server.
-
-    Port 0 is the exception: it means "pick a free port", so every `listen 0`
-    is its own listener.
-    """
-    first_listen: dict[tuple[str, int], Listen] = {}
-    default_listen: dict[tuple[str, int], Listen] = {}
-    for server in servers:
-        for listen in server.listens:
-            if listen.port == 0:
-                continue  # each `listen 0` gets a socket (and a free port) of its own
-            key = (listen.address, listen.port)
-            first = first_listen.setdefault(key, listen)
-            if first.protocol != listen.protocol:
-                article = "an" if first.protocol is ListenProtocol.SSL else "a"
-                raise ConfigError(
-                    f"{_endpoint(listen)} is already {article} {first.protocol} listener "
-                    f"at {first.position}",
-                    listen.position,
-                )
-            if listen.default_server:
-                earlier = default_listen.setdefault(key, listen)
-                if earlier is not listen:
-                    raise ConfigError(
-                        f"{_endpoint(listen)} already has a default_server at {earlier.position}",
-                        listen.position,
-                    )
 
 
 def _read_server_name(argument: Argument) -> str:

@@ -4,10 +4,10 @@
     TLS listener:    Connection -> TlsTransport -> the session of the negotiated ALPN protocol
 
 `SESSIONS` is the table from an ALPN protocol name (RFC 7301) to the
-session class that speaks it.  A connection that negotiated none (plain,
-toytls, or a TLS client that offered no ALPN) speaks HTTP/1.1.  The TLS 1.3
-server offers exactly the table's names (server/listeners.py), so an HTTP/2
-session is added by writing its class and one line here.
+session class that speaks it, in the server's order of preference.  A
+connection that negotiated none (plain, toytls, or a TLS client that offered
+no ALPN) speaks HTTP/1.1.  The TLS 1.3 server offers the table's names
+(server/listeners.py), "h2" only where `http2 on` says so: `offered_protocols`.
 
 What this module must never do: read the config (listeners.py did) or the
 bytes of a connection (the transport and the session do).
@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from tls_web_server.server.http1 import Http1Session
+from tls_web_server.server.http2_session import Http2Session
 from tls_web_server.server.settings import ListenerSpec, Timeout
 from tls_web_server.server.trace_pages import KeptConnection
 from tls_web_server.server.transport import PlainTransport, TlsTransport, Transport
@@ -32,8 +33,21 @@ from tls_web_server.tls.trace import Trace
 # the transport it writes through, and its listener's spec.
 SessionClass = Callable[[Connection, Transport, ListenerSpec], ConnectionProtocol]
 
-SESSIONS: Mapping[str, SessionClass] = MappingProxyType({"http/1.1": Http1Session})
+# RFC 9113 section 3.2: HTTP/2 over TLS is "h2"; the TLS server picks the first
+# name here that the client offers, so a client offering both gets HTTP/2.
+SESSIONS: Mapping[str, SessionClass] = MappingProxyType(
+    {"h2": Http2Session, "http/1.1": Http1Session}
+)
+HTTP2 = "h2"
 WITHOUT_ALPN = "http/1.1"  # what a connection speaks when no protocol was negotiated
+
+
+_SESSION_NAMES = tuple(SESSIONS)
+
+
+def offered_protocols(http2: bool) -> tuple[str, ...]:
+    """The ALPN names a TLS listener offers, best first: h2 only with `http2 on`."""
+    return tuple(name for name in _SESSION_NAMES if http2 or name != HTTP2)
 
 
 def accept_connection(spec: ListenerSpec, loop: EventLoop, sock: socket.socket, peer: str) -> None:
@@ -63,6 +77,6 @@ def accept_connection(spec: ListenerSpec, loop: EventLoop, sock: socket.socket, 
 
 def _new_session(transport: TlsTransport, alpn: str | None) -> ConnectionProtocol | None:
     session_class = SESSIONS.get(alpn or WITHOUT_ALPN)
-    if session_class is None:
+    if session_class is None or (alpn == HTTP2 and transport.spec.http2 is None):
         return None
     return session_class(transport.connection, transport, transport.spec)

@@ -7,8 +7,10 @@ its sites, its per-connection limits (from the default server, as nginx
 does), its logs, and for a TLS listener the factory that makes one TLS
 object per accepted connection: toytls, or TLS 1.3 from a `TLS13Engine`.
 
-The TLS 1.3 server offers, by ALPN, exactly the protocols that have a
-session (server/accept.py's SESSIONS).
+The TLS 1.3 server offers, by ALPN, the protocols that have a session
+(server/accept.py's SESSIONS): "h2" then "http/1.1" where the default
+server says `http2 on` (or a `listen ... http2` of the address does, the
+older spelling), "http/1.1" alone otherwise.
 
 What this module must never do: touch a socket (server/server.py binds them)
 or read a byte from a client (server/transport.py and server/http1.py do).
@@ -16,6 +18,7 @@ or read a byte from a client (server/transport.py and server/http1.py do).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -30,7 +33,8 @@ from tls_web_server.config import (
 )
 from tls_web_server.http.parser import HttpLimits
 from tls_web_server.http.router import LocationSettings, SiteSettings, VirtualHosts
-from tls_web_server.server.accept import SESSIONS
+from tls_web_server.http2.limits import Http2Limits
+from tls_web_server.server.accept import offered_protocols
 from tls_web_server.server.logs import AccessLog, LogFiles
 from tls_web_server.server.settings import ConnectionSettings, ListenerSpec
 from tls_web_server.server.trace_pages import TraceStore
@@ -68,6 +72,22 @@ def connection_settings(server: ServerConfig) -> ConnectionSettings:
         client_body_timeout=server.client_body_timeout,
         send_timeout=server.send_timeout,
         http_limits=HttpLimits(max_body_size=server.client_max_body_size),
+    )
+
+
+def http2_limits(server: ServerConfig) -> Http2Limits:
+    """HTTP/2's limits from nginx's directives.
+
+    As nginx (1.19.7+), large_client_header_buffers NUMBER SIZE bounds a
+    request's header section at NUMBER x SIZE bytes (advertised as
+    SETTINGS_MAX_HEADER_LIST_SIZE; more is answered 431).
+    """
+    number, size = server.large_client_header_buffers
+    return Http2Limits(
+        max_concurrent_streams=server.http2_max_concurrent_streams,
+        max_field_section_size=number * size,
+        # The CONTINUATION-flood bound follows the decoded one (limits.py says why 4x).
+        max_header_block_bytes=4 * number * size,
     )
 
 
@@ -151,7 +171,9 @@ def our_tls13_engine(
             cipher_suites=tuple(CipherSuite[name] for name in default.ssl_ciphers),
             groups=key_exchange_groups(default),
             ticket_key=ticket_keys(default, ticket_secret),
-            application_protocols=tuple(name.encode("ascii") for name in SESSIONS),
+            application_protocols=tuple(
+                name.encode("ascii") for name in offered_protocols(default.http2)
+            ),
             certificate_compression=default.ssl_certificate_compression,
         )
 
@@ -219,8 +241,14 @@ def build_listener_specs(
                     credentials, random_bytes=random_bytes, observer=observer
                 )
 
-        elif protocol is ListenProtocol.SSL:
-            members_default_first = [default_server] + [
+        # `http2 on` in the default server, or `listen ... http2` on this address:port
+        # (nginx's older spelling, which applies to the whole address).  Only TLS 1.3
+        # offers it: ALPN is how a client asks (we do not speak h2c).
+        http2 = protocol is ListenProtocol.SSL and (
+            default_server.http2 or any(listen.http2 for _, listen in members)
+        )
+        if protocol is ListenProtocol.SSL:
+            members_default_first = [dataclasses.replace(default_server, http2=http2)] + [
                 server for server, _ in members if server is not default_server
             ]
             if tls13_engine is None:
@@ -242,6 +270,7 @@ def build_listener_specs(
                 position=members[0][1].position,
                 trust_command=trust_command if new_tls is not None else None,
                 trace_pages=_trace_store(default_server, trace_stores) if new_tls else None,
+                http2=http2_limits(default_server) if http2 else None,
             )
         )
     return specs

@@ -17,6 +17,7 @@ from enum import StrEnum
 from tls_web_server.config import ListenProtocol, Position
 from tls_web_server.http.parser import HttpLimits
 from tls_web_server.http.router import SiteSettings, VirtualHosts
+from tls_web_server.http2.limits import Http2Limits
 from tls_web_server.server.logs import AccessLog, ErrorLog
 from tls_web_server.server.trace_pages import TraceStore
 from tls_web_server.tls.api import TLSConnection
@@ -76,6 +77,8 @@ class ListenerSpec:
     trust_command: str | None = None
     # `tls_trace on;` (TLS listeners only): the kept traces and the /_tls/ pages.
     trace_pages: TraceStore | None = None
+    # HTTP/2's limits when the listener offers "h2" by ALPN (`http2 on`); None: HTTP/1.1 only.
+    http2: Http2Limits | None = None
 
     @property
     def scheme(self) -> str:

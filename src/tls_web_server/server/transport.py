@@ -25,6 +25,7 @@ from collections.abc import Callable
 from enum import Enum
 from typing import BinaryIO, Protocol
 
+from tls_web_server.http2.annotate import Http2Annotator
 from tls_web_server.server import tls_failures
 from tls_web_server.server.settings import ListenerSpec, Timeout
 from tls_web_server.server.trace_pages import KeptConnection
@@ -225,7 +226,11 @@ class TlsTransport:
             trace.connection_closed()
         if trace is not None and trace.events and self.spec.trace_output is not None:
             trace.add_note("connection closed")
-            self.spec.trace_output(render_text(trace, color=False))
+            # HTTP/2 frames are decoded inside the records; HTTP/1.1 is summarised.
+            describe = Http2Annotator().describe
+            self.spec.trace_output(
+                render_text(trace, color=False, describe_application_data=describe)
+            )
 
     # --------------------------------------------------------------- details
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 import re
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 from .errors import AlertDescription, TLSError
@@ -305,7 +305,20 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
-def render_text(trace: Trace, *, color: bool, width: int = 100) -> str:
+# Describes the plaintext of one application data record in lines, given who sent it
+# ("client" or "server"), or None to leave it to http_summary.  Called for every such
+# record in the order they travelled, so it may keep state across records: the wiring
+# passes http2/annotate.py's Http2Annotator(...).describe (this layer never imports it).
+ApplicationDataDescriber = Callable[[str, bytes], "list[str] | None"]
+
+
+def render_text(
+    trace: Trace,
+    *,
+    color: bool,
+    width: int = 100,
+    describe_application_data: ApplicationDataDescriber | None = None,
+) -> str:
     """The diagram of walkthrough section 7 for `trace`; ANSI colour only when `color`."""
     diagram = _Diagram(width, color)
     diagram.header(f"{trace.protocol}, as the {trace.role} saw it")
@@ -320,7 +333,9 @@ def render_text(trace: Trace, *, color: bool, width: int = 100) -> str:
             if last_sender is not None and sender != last_sender:
                 diagram.blank()
             last_sender = sender
-            _draw_arrow(diagram, event, sender, carried.get(index), events)
+            _draw_arrow(
+                diagram, event, sender, carried.get(index), events, describe_application_data
+            )
         elif kind == "secret":
             name = printable(str(event.get("name", "secret")))
             value = as_bytes(event.get("value"))
@@ -363,6 +378,7 @@ def _draw_arrow(
     sender: str,
     record_index: int | None,
     events: list[dict[str, Any]],
+    describe_application_data: ApplicationDataDescriber | None = None,
 ) -> None:
     if event.get("kind") == "message":
         record = events[record_index] if record_index is not None else {}
@@ -377,7 +393,10 @@ def _draw_arrow(
         raw = as_bytes(event.get("raw"))
         style = sender
         if event.get("content_type") == "application_data":
-            lines = [http_summary(plaintext), f"{len(raw)} bytes on the wire"]
+            described = None
+            if describe_application_data is not None and plaintext:
+                described = describe_application_data(sender, plaintext)
+            lines = [*(described or [http_summary(plaintext)]), f"{len(raw)} bytes on the wire"]
         elif event.get("content_type") == "change_cipher_spec":
             lines = ["compatibility record (RFC 8446 appendix D.4): TLS 1.3 ignores it"]
         elif event.get("content_type") == "alert":

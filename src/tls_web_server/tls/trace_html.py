@@ -38,6 +38,7 @@ from .tls13.messages import HANDSHAKE_HEADER_LENGTH, CompressedCertificate, hand
 from .toy import annotate as toy_annotate
 from .trace import (
     SECRET_EXPLANATIONS,
+    ApplicationDataDescriber,
     Trace,
     as_bytes,
     http_summary,
@@ -283,7 +284,12 @@ def _bytes_html(kind: str, ranges: tuple[_Range, ...], data: bytes) -> str:
 
 
 def _record_html(
-    trace: Trace, event: Mapping[str, Any], number: int, names: list[str], annotated: _Annotated
+    trace: Trace,
+    event: Mapping[str, Any],
+    number: int,
+    names: list[str],
+    annotated: _Annotated,
+    described: list[str] | None = None,
 ) -> str:
     sender = trace.sender(event)
     receiver = "server" if sender == "client" else "client"
@@ -292,6 +298,10 @@ def _record_html(
     protected = bool(event.get("protected"))
     if names:
         label = ", ".join(names)
+    elif described:
+        label = f"{record_label(event)}: {described[0]}" + (
+            f" (+{len(described) - 1} lines)" if len(described) > 1 else ""
+        )
     elif content_type == "application_data":
         label = f"{record_label(event)}: {http_summary(as_bytes(event.get('plaintext')))}"
     else:
@@ -300,6 +310,9 @@ def _record_html(
         "encrypted" if protected else "in clear"
     )
     body = _bytes_html("wire", annotated.wire, raw)
+    if described:
+        # What the application protocol (HTTP/2) carried in this record, frame by frame.
+        body += f'<pre class="application">{_e(chr(10).join(described))}</pre>'
     if annotated.decrypted_bytes is not None:
         decrypted = annotated.decrypted_bytes
         body += (
@@ -355,8 +368,16 @@ def _event_html(trace: Trace, event: Mapping[str, Any], first_time: bool) -> str
     return f'<li class="state {side}">event {_e(kind)}</li>'
 
 
-def render_html(trace: Trace, *, title: str) -> str:
-    """One self-contained page showing every record of `trace`, every byte explained."""
+def render_html(
+    trace: Trace,
+    *,
+    title: str,
+    describe_application_data: ApplicationDataDescriber | None = None,
+) -> str:
+    """One self-contained page showing every record of `trace`, every byte explained.
+
+    `describe_application_data`: as for trace.render_text (HTTP/2 frames, by the wiring).
+    """
     events = trace.events
     names_by_record: dict[int, list[str]] = {}
     for message_index, record_index in message_records(events).items():
@@ -372,7 +393,15 @@ def render_html(trace: Trace, *, title: str) -> str:
             number += 1
             annotated = annotator.annotate(event)
             names = names_by_record.get(index, [])
-            items.append(_record_html(trace, event, number, names, annotated))
+            described = None
+            plaintext = as_bytes(event.get("plaintext"))
+            if (
+                describe_application_data is not None
+                and event.get("content_type") == "application_data"
+                and plaintext
+            ):
+                described = describe_application_data(trace.sender(event), plaintext)
+            items.append(_record_html(trace, event, number, names, annotated, described))
             sender = trace.sender(event)
             receiver = "server" if sender == "client" else "client"
             label = ", ".join(names) if names else record_label(event)

@@ -13,9 +13,9 @@ What this module owns:
   install keys, log a secret, random, clock) and returns the next state; a
   message a state does not expect is an unexpected_message.  The connection
   is established when a state returns `Traffic`, which only the proof of a
-  verified Finished can build; then only post-handshake messages (KeyUpdate,
-  NewSessionTicket) remain.  The states hold the handshake's data (the
-  transcript, the suite, the secrets); this class holds only the records'.
+  verified Finished can build; then only KeyUpdate and NewSessionTicket remain.
+  The states hold the handshake's data (transcript, suite, secrets); this
+  class holds only the records'.
 - The one place where a TLSError becomes an alert on the wire (`_fail`).
 
 What it must never do: read the clock or draw randomness (callers pass
@@ -39,12 +39,7 @@ from . import key_schedule
 from .enums import CipherSuiteParameters, ContentType, HandshakeType, KeyUpdateRequest
 from .handshake_context import HandshakeInput, HandshakeState, Traffic, unexpected
 from .messages import HandshakeBuffer, KeyUpdate
-from .record import (
-    MAX_PLAINTEXT_LENGTH,
-    RecordProtection,
-    RecordReader,
-    encode_plaintext_record,
-)
+from .record import MAX_PLAINTEXT_LENGTH, RecordProtection, RecordReader, encode_plaintext_record
 
 _HANDSHAKE = int(ContentType.handshake)
 _ALERT = int(ContentType.alert)
