@@ -12,7 +12,7 @@
     ExpectCertificateVerify: the signature over the transcript         │
           │                                                            ▼
           └────────────────────────────────────────────────────► ExpectFinished
-                        (we send [Certificate], Finished) ──► Traffic
+        (we send [Certificate, CertificateVerify], Finished) ──► Traffic
 
 CLIENT_TRANSITIONS holds this diagram as data: docs/state-machines.md is
 generated from it and tests compare it with the transitions a handshake
@@ -47,6 +47,7 @@ from ..handshake_states import Transition
 from ..names import describe
 from . import extensions as ext
 from . import key_schedule
+from .client_certificate import read_certificate_request, send_client_certificate
 from .client_hello import KeyShares, first_client_hello, second_client_hello
 from .client_settings import ClientSettings, Ticket, TicketStore
 from .connection import TLS13Connection
@@ -370,7 +371,7 @@ class _ServerAnswers(NamedTuple):
     """What the server's encrypted messages told us, handed forward state by state."""
 
     alpn: str | None = None  # EncryptedExtensions
-    certificate_request_context: bytes | None = None  # CertificateRequest: answer it
+    certificate_request: CertificateRequest | None = None  # answer it after Finished
     signature_scheme: str | None = None  # CertificateVerify (None when resumed)
 
 
@@ -439,15 +440,13 @@ class ExpectCertificate:
         msg_type, body, raw = message
         handshake = self.handshake
         if msg_type == HandshakeType.certificate_request:
-            request = CertificateRequest.decode(body)
+            request = read_certificate_request(body)
             context.observe_received("CertificateRequest", request, raw)
-            if self.answers.certificate_request_context is not None:
+            if self.answers.certificate_request is not None:
                 raise TLSError("a second CertificateRequest", AlertDescription.unexpected_message)
             handshake.transcript.add(raw)
-            # We have no client certificate: we will answer with an empty one (4.4.2).
-            answers = self.answers._replace(
-                certificate_request_context=request.certificate_request_context
-            )
+            # Answered after the server's Finished (client_certificate.py).
+            answers = self.answers._replace(certificate_request=request)
             return ExpectCertificate(handshake, answers)
         certificate = Certificate.decode(body)
         context.observe_received("Certificate", certificate, raw)
@@ -525,9 +524,9 @@ class ExpectFinished:
             parameters, "client_handshake_traffic_secret", handshake.client_secret
         )
         answers = self.answers
-        if answers.certificate_request_context is not None:
-            empty = Certificate(answers.certificate_request_context, ())
-            transcript.add(context.send_handshake(empty))
+        if answers.certificate_request is not None:
+            credentials = handshake.setup.settings.client_credentials
+            send_client_certificate(context, transcript, answers.certificate_request, credentials)
         verify_data = key_schedule.finished_verify_data(
             hash_name, handshake.client_secret, transcript.digest()
         )

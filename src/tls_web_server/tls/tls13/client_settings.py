@@ -2,7 +2,8 @@
 
 What this module owns:
 - `ClientSettings`: the roots the client trusts, the suites, groups and key
-  shares it offers, its ALPN protocols, and where it keeps tickets.
+  shares it offers, its ALPN protocols, where it keeps tickets, and the
+  certificate it answers a CertificateRequest with.
 - The signature schemes the client can verify (`VERIFIABLE_SCHEMES`) and the
   wider list it accepts in certificates (`CERTIFICATE_SCHEMES`).
 - `Ticket` and `TicketStore`: what resuming with a NewSessionTicket needs,
@@ -94,3 +95,6 @@ class ClientSettings:
     key_share_groups: tuple[NamedGroup, ...] = DEFAULT_KEY_SHARES
     application_protocols: tuple[bytes, ...] = (b"http/1.1",)
     tickets: TicketStore | None = field(default=None, compare=False)
+    # Mutual TLS: the chain and key that answer a CertificateRequest (`get --cert --key`);
+    # without them a CertificateRequest gets an empty Certificate (RFC 8446 section 4.4.2).
+    client_credentials: pki.ServerCredentials | None = field(default=None, repr=False)

@@ -207,6 +207,30 @@ def encode_signature_algorithms(schemes: Iterable[int]) -> bytes:
     return _encode_uint16_list(schemes, 2)
 
 
+def decode_certificate_authorities(data: bytes) -> tuple[bytes, ...]:
+    """RFC 8446 section 4.2.4: DistinguishedName authorities<3..2^16-1>.
+
+    Each DistinguishedName is opaque<1..2^16-1>, a DER X.501 Name; the
+    names are returned as bytes, never parsed here.
+    """
+    reader = _reader(data, ExtensionType.certificate_authorities)
+    names = reader.vector(2, 3, UINT16_MAX, name="authorities")
+    reader.expect_end()
+    found = []
+    while names.remaining:
+        found.append(names.opaque(2, 1, UINT16_MAX, name="DistinguishedName"))
+    names.expect_end()
+    return tuple(found)
+
+
+def encode_certificate_authorities(names: Iterable[bytes]) -> bytes:
+    writer = Writer()
+    with writer.vector(2):
+        for name in names:
+            writer.opaque(2, name)
+    return writer.getvalue()
+
+
 def decode_client_supported_versions(data: bytes) -> tuple[int, ...]:
     """RFC 8446 section 4.2.1, ClientHello form: ProtocolVersion versions<2..254>."""
     return _decode_uint16_list(data, ExtensionType.supported_versions, 1, 2, 254, "versions")

@@ -1,0 +1,235 @@
+"""Mutual TLS between our client and our server: the CertificateRequest and every outcome.
+
+The server asks (client_authentication.py), our client answers with
+`client_credentials` (client_certificate.py).  Each refusal must end the
+handshake with the alert docs/tls13.md promises, and each acceptance must
+report nginx's $ssl_client_verify value in `negotiated.client_certificate`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tls_web_server.tls import pki
+from tls_web_server.tls.errors import AlertDescription, TLSError
+from tls_web_server.tls.tls13 import extensions as ext
+from tls_web_server.tls.tls13.client import TicketStore, TLS13ClientConnection
+from tls_web_server.tls.tls13.client_authentication import ClientAuthentication, ClientVerifyMode
+from tls_web_server.tls.tls13.client_settings import VERIFIABLE_SCHEMES
+from tls_web_server.tls.tls13.enums import ExtensionType
+from tls_web_server.tls.tls13.messages import CertificateRequest
+from tls_web_server.tls.tls13.server import TLS13ServerConnection
+
+from ..conftest import DemoPki, make_demo_pki
+from .flight_surgery import new_client, new_server, pump
+
+DAY = 86400.0
+
+
+def issue_client(demo: DemoPki, directory: Path, name: str, now: float) -> pki.ServerCredentials:
+    """A client certificate from `demo`'s intermediate CA, loaded with that CA behind it."""
+    certificate, key = directory / f"{name}.pem", directory / f"{name}_key.pem"
+    pki.issue_client_certificate(
+        demo.files.intermediate_cert,
+        demo.files.intermediate_key,
+        certificate,
+        key,
+        name,
+        now=now,
+    )
+    return pki.load_server_credentials(certificate, key, demo.files.intermediate_cert)
+
+
+@pytest.fixture(scope="module")
+def alice(ecdsa_pki: DemoPki, tmp_path_factory: pytest.TempPathFactory) -> pki.ServerCredentials:
+    return issue_client(ecdsa_pki, tmp_path_factory.mktemp("clients"), "alice", ecdsa_pki.now)
+
+
+@pytest.fixture(scope="module")
+def stranger(tmp_path_factory: pytest.TempPathFactory) -> pki.ServerCredentials:
+    """A client certificate from a CA the server does not trust."""
+    other = make_demo_pki(tmp_path_factory.mktemp("other-pki"), "ecdsa-p256")
+    return issue_client(other, tmp_path_factory.mktemp("strangers"), "mallory", other.now)
+
+
+def authentication(
+    demo: DemoPki, mode: ClientVerifyMode, max_intermediates: int = 1
+) -> ClientAuthentication:
+    return ClientAuthentication(
+        mode=mode,
+        trusted_roots=demo.roots,
+        authority_names=pki.certificate_subjects_der(demo.roots),
+        max_intermediates=max_intermediates,
+    )
+
+
+def run(
+    demo: DemoPki,
+    mode: ClientVerifyMode,
+    credentials: pki.ServerCredentials | None,
+    *,
+    max_intermediates: int = 1,
+) -> tuple[TLS13ClientConnection, TLS13ServerConnection]:
+    client = new_client(demo, client_credentials=credentials)
+    server = new_server(demo, client_authentication=authentication(demo, mode, max_intermediates))
+    return client, server
+
+
+def handshake_refused(
+    client: TLS13ClientConnection, server: TLS13ServerConnection, alert: AlertDescription
+) -> TLSError:
+    """The server refuses the client's second flight with `alert`, and tells the client so."""
+    with pytest.raises(TLSError) as caught:
+        pump(client, server)
+    error = caught.value
+    assert error.alert is alert, error
+    assert not server.is_established
+    # The alert went to the client, which reports it as the server's.
+    with pytest.raises(TLSError) as told:
+        client.feed_wire_data(server.pop_pending_wire_data())
+    assert told.value.received_alert == alert
+    return error
+
+
+@pytest.mark.parametrize("mode", list(ClientVerifyMode))
+def test_a_trusted_client_certificate_is_accepted(
+    ecdsa_pki: DemoPki, alice: pki.ServerCredentials, mode: ClientVerifyMode
+) -> None:
+    client, server = run(ecdsa_pki, mode, alice)
+    pump(client, server)
+    assert client.is_established and server.is_established
+    check = server.negotiated.client_certificate
+    assert check is not None
+    assert check.verify == "SUCCESS"
+    assert check.subject == "CN=alice,O=tls-web-server demo"
+    assert check.issuer is not None and "intermediate CA" in check.issuer
+    assert check.fingerprint is not None and len(check.fingerprint) == 40
+    # Application data flows both ways after it.
+    server.feed_wire_data(client.protect_application_data(b"ping"))
+    assert server.read_plaintext() == b"ping"
+
+
+def test_the_certificate_request_lists_our_schemes_and_the_client_cas(
+    ecdsa_pki: DemoPki,
+) -> None:
+    request = authentication(ecdsa_pki, ClientVerifyMode.ON).request
+    assert request.certificate_request_context == b""
+    schemes = request.extension(ExtensionType.signature_algorithms)
+    assert schemes is not None
+    assert ext.decode_signature_algorithms(schemes) == tuple(VERIFIABLE_SCHEMES)
+    names = request.extension(ExtensionType.certificate_authorities)
+    assert names is not None
+    assert ext.decode_certificate_authorities(names) == pki.certificate_subjects_der(
+        ecdsa_pki.roots
+    )
+    assert CertificateRequest.decode(request.encode()[4:]) == request
+
+
+def test_without_ca_names_only_signature_algorithms_is_sent(ecdsa_pki: DemoPki) -> None:
+    request = ClientAuthentication(ClientVerifyMode.ON, ecdsa_pki.roots).request
+    assert [extension.type for extension in request.extensions] == [
+        ExtensionType.signature_algorithms
+    ]
+
+
+def test_no_certificate_under_on_is_certificate_required(ecdsa_pki: DemoPki) -> None:
+    client, server = run(ecdsa_pki, ClientVerifyMode.ON, None)
+    error = handshake_refused(client, server, AlertDescription.certificate_required)
+    assert "no certificate" in error.reason
+
+
+@pytest.mark.parametrize("mode", [ClientVerifyMode.OPTIONAL, ClientVerifyMode.OPTIONAL_NO_CA])
+def test_no_certificate_under_optional_is_none(ecdsa_pki: DemoPki, mode: ClientVerifyMode) -> None:
+    client, server = run(ecdsa_pki, mode, None)
+    pump(client, server)
+    assert server.is_established
+    check = server.negotiated.client_certificate
+    assert check is not None and check.verify == "NONE" and check.subject is None
+
+
+@pytest.mark.parametrize("mode", [ClientVerifyMode.ON, ClientVerifyMode.OPTIONAL])
+def test_an_untrusted_certificate_is_unknown_ca(
+    ecdsa_pki: DemoPki, stranger: pki.ServerCredentials, mode: ClientVerifyMode
+) -> None:
+    client, server = run(ecdsa_pki, mode, stranger)
+    error = handshake_refused(client, server, AlertDescription.unknown_ca)
+    assert "not trusted" in error.reason
+
+
+def test_optional_no_ca_logs_an_untrusted_certificate_and_goes_on(
+    ecdsa_pki: DemoPki, stranger: pki.ServerCredentials
+) -> None:
+    client, server = run(ecdsa_pki, ClientVerifyMode.OPTIONAL_NO_CA, stranger)
+    pump(client, server)
+    assert server.is_established
+    check = server.negotiated.client_certificate
+    assert check is not None
+    assert check.verify.startswith("FAILED:") and "not trusted" in check.verify
+    assert check.subject == "CN=mallory,O=tls-web-server demo"
+
+
+@pytest.mark.parametrize("mode", list(ClientVerifyMode))
+def test_an_expired_certificate_is_certificate_expired(
+    ecdsa_pki: DemoPki, tmp_path: Path, mode: ClientVerifyMode
+) -> None:
+    # Issued two years before the demo PKI's moment: its 397 days are over.
+    old = issue_client(ecdsa_pki, tmp_path, "old", ecdsa_pki.now - 2 * 365 * DAY)
+    client, server = run(ecdsa_pki, mode, old)
+    error = handshake_refused(client, server, AlertDescription.certificate_expired)
+    assert "expired" in error.reason
+
+
+@pytest.mark.parametrize("mode", list(ClientVerifyMode))
+def test_a_certificate_verify_by_another_key_is_decrypt_error(
+    ecdsa_pki: DemoPki,
+    alice: pki.ServerCredentials,
+    stranger: pki.ServerCredentials,
+    mode: ClientVerifyMode,
+) -> None:
+    # alice's chain with mallory's key: the CertificateVerify is a real signature,
+    # by the wrong key, over the right transcript.
+    impostor = pki.ServerCredentials(
+        chain_der=alice.chain_der,
+        private_key=stranger.private_key,
+        signature_schemes=alice.signature_schemes,
+        leaf_names=(),
+    )
+    client, server = run(ecdsa_pki, mode, impostor)
+    error = handshake_refused(client, server, AlertDescription.decrypt_error)
+    assert "client signature" in error.reason
+
+
+def test_ssl_verify_depth_counts_intermediates(
+    ecdsa_pki: DemoPki, alice: pki.ServerCredentials
+) -> None:
+    # alice -> intermediate -> root: one intermediate, too many for depth 0.
+    client, server = run(ecdsa_pki, ClientVerifyMode.ON, alice, max_intermediates=0)
+    error = handshake_refused(client, server, AlertDescription.bad_certificate)
+    assert "ssl_verify_depth" in error.reason
+
+
+def test_a_client_certificate_server_issues_no_tickets(
+    ecdsa_pki: DemoPki, alice: pki.ServerCredentials
+) -> None:
+    tickets = TicketStore()
+    client = new_client(ecdsa_pki, client_credentials=alice, tickets=tickets)
+    server = new_server(
+        ecdsa_pki, client_authentication=authentication(ecdsa_pki, ClientVerifyMode.ON)
+    )
+    pump(client, server)
+    assert server.is_established
+    assert len(tickets) == 0
+
+
+def test_our_client_without_a_certificate_sends_an_empty_one(ecdsa_pki: DemoPki) -> None:
+    client, server = run(ecdsa_pki, ClientVerifyMode.OPTIONAL, None)
+    pump(client, server)
+    assert client.is_established and client.negotiated.client_certificate is None
+
+
+def test_key_file_of_a_client_certificate_is_owner_only(ecdsa_pki: DemoPki, tmp_path: Path) -> None:
+    issue_client(ecdsa_pki, tmp_path, "bob", ecdsa_pki.now)
+    assert os.stat(tmp_path / "bob_key.pem").st_mode & 0o777 == 0o600
