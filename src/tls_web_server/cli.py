@@ -5,6 +5,9 @@
     tls-web-server get https://localhost:8443/ --cafile certs/root_cert.pem -i -v
     tls-web-server get https://localhost:8444/ --toytls --cafile certs/root_cert.pem
     tls-web-server certs certs/ --name localhost --key-type ecdsa-p256
+    tls-web-server certs certs/ --client alice   # a client certificate (mutual TLS)
+    tls-web-server get https://localhost:8443/ --cafile certs/root_cert.pem \
+        --cert certs/client_alice_cert.pem --key certs/client_alice_key.pem
     tls-web-server demo                    # the one-command demo (what `make demo` runs)
 
 Exit status: 0 on success; 1 when a request or the server failed; 2 for a
@@ -105,6 +108,13 @@ def _argument_parser() -> argparse.ArgumentParser:
         help="write each TLS connection as an HTML page annotating every byte",
     )
     get.add_argument(
+        "--cert",
+        type=Path,
+        metavar="FILE",
+        help="client certificate (PEM, intermediates after it) for servers that ask (mutual TLS)",
+    )
+    get.add_argument("--key", type=Path, metavar="FILE", help="the private key of --cert (PEM)")
+    get.add_argument(
         "--resume",
         action="store_true",
         help="resume each TLS 1.3 connection with a ticket from the previous one",
@@ -130,6 +140,14 @@ def _argument_parser() -> argparse.ArgumentParser:
         dest="names",
         metavar="DNS",
         help="a name for the server certificate (repeatable; default localhost)",
+    )
+    certs.add_argument(
+        "--client",
+        action="append",
+        dest="clients",
+        metavar="NAME",
+        help="also issue a client certificate for mutual TLS, client_NAME_cert.pem and"
+        " client_NAME_key.pem, from OUTDIR's CA if it has one (repeatable)",
     )
     certs.add_argument(
         "--key-type",
@@ -280,6 +298,13 @@ def _get(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if (args.cert is None) != (args.key is None) or (args.cert and args.toytls):
+        print(
+            "tls-web-server: a client certificate takes --cert FILE and --key FILE together,"
+            " and TLS 1.3 (toytls has no client certificates)",
+            file=sys.stderr,
+        )
+        return 2
     tickets = TicketStore() if args.resume else None
     new_tls = None
     if any(url.startswith("https://") for url in args.urls):
@@ -289,7 +314,15 @@ def _get(args: argparse.Namespace) -> int:
             else:
                 keylog_path = os.environ.get("SSLKEYLOGFILE")  # opt-in, as for the server
                 keylog = KeyLogFile(keylog_path) if keylog_path else None
-                new_tls = tls13_client_factory(args.cafile, tickets=tickets, keylog=keylog)
+                client_credentials = (
+                    pki.load_server_credentials(args.cert, args.key) if args.cert else None
+                )
+                new_tls = tls13_client_factory(
+                    args.cafile,
+                    tickets=tickets,
+                    keylog=keylog,
+                    client_credentials=client_credentials,
+                )
         except pki.PkiError as error:
             print(f"tls-web-server: {error}", file=sys.stderr)
             return 2
@@ -384,12 +417,33 @@ def _show_trace(args: argparse.Namespace, trace: Trace | None, url: str, number:
 
 def _certs(args: argparse.Namespace) -> int:
     names = args.names or ["localhost"]
-    generated = pki.generate_pki(args.outdir, names, key_type=args.key_type)
-    for label, path in (
-        ("root CA certificate (trust this one)", generated.root_cert),
-        ("intermediate CA certificate", generated.intermediate_cert),
-        ("server certificate", generated.server_cert),
-        ("server private key (mode 0600)", generated.server_key),
-    ):
-        print(f"{label}: {path}")
+    issuer_cert = args.outdir / "intermediate_cert.pem"
+    issuer_key = args.outdir / "intermediate_key.pem"
+    if args.clients and args.names is None and issuer_cert.exists() and issuer_key.exists():
+        # Client certificates for a CA that already exists: the server keeps its chain.
+        print(f"issuing from the existing CA: {issuer_cert}")
+    else:
+        generated = pki.generate_pki(args.outdir, names, key_type=args.key_type)
+        for label, path in (
+            ("root CA certificate (trust this one)", generated.root_cert),
+            ("intermediate CA certificate", generated.intermediate_cert),
+            ("server certificate", generated.server_cert),
+            ("server private key (mode 0600)", generated.server_key),
+        ):
+            print(f"{label}: {path}")
+    for client in args.clients or ():
+        cert = args.outdir / f"client_{client}_cert.pem"
+        key = args.outdir / f"client_{client}_key.pem"
+        try:
+            pki.issue_client_certificate(
+                issuer_cert, issuer_key, cert, key, client, key_type=args.key_type
+            )
+        except pki.PkiError as error:
+            print(f"tls-web-server: {error}", file=sys.stderr)
+            return 2
+        print(f"client certificate for {client}: {cert}")
+        print(f"client private key (mode 0600): {key}")
+    if args.clients:
+        root = args.outdir / "root_cert.pem"
+        print(f"servers trust them with: ssl_client_certificate {root}; ssl_verify_client on;")
     return 0

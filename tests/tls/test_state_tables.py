@@ -282,9 +282,7 @@ def mutual_handshake(demo: DemoPki, tmp_path_factory: pytest.TempPathFactory) ->
         "client",
         now=demo.now,
     )
-    credentials = pki.load_server_credentials(
-        folder / "client.pem", folder / "client_key.pem", demo.files.intermediate_cert
-    )
+    credentials = pki.load_server_credentials(folder / "client.pem", folder / "client_key.pem")
     client_events: list[Event] = []
     server_events: list[Event] = []
     client = new_client(demo, observer=client_events.append, client_credentials=credentials)

@@ -118,9 +118,15 @@ def tls13_client_factory(
     *,
     tickets: TicketStore | None = None,
     keylog: Callable[[str], None] | None = None,
+    client_credentials: pki.ServerCredentials | None = None,
 ) -> TLSClientFactory:
-    """A function making our TLS 1.3 client for a server name (roots: cafile or the system's)."""
-    settings = ClientSettings(pki.load_trusted_roots(cafile), tickets=tickets)
+    """A function making our TLS 1.3 client for a server name (roots: cafile or the system's).
+
+    `client_credentials` (get --cert --key) answer a server's CertificateRequest.
+    """
+    settings = ClientSettings(
+        pki.load_trusted_roots(cafile), tickets=tickets, client_credentials=client_credentials
+    )
 
     def new_client(server_name: str, port: int = 443, observer=None) -> TLSConnection:
         return TLS13ClientConnection(

@@ -27,6 +27,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .client_verification import DEFAULTS as CLIENT_VERIFICATION_DEFAULTS
+from .client_verification import read_verify_client, read_verify_depth
 from .lexer import ConfigError
 from .parser import Argument, Directive
 from .tls_names import AUTO, GROUP_SPELLINGS, UnknownGroupName, read_group_list
@@ -63,7 +65,10 @@ FILE_DESCRIPTIONS = {
     "ssl_certificate": "certificate file",
     "ssl_certificate_key": "certificate key file",
     "ssl_certificate_chain": "certificate chain file",
+    "ssl_client_certificate": "client CA file",
+    "ssl_trusted_certificate": "trusted CA file",
 }
+CLIENT_VERIFICATION_DIRECTIVES = tuple(CLIENT_VERIFICATION_DEFAULTS)
 
 MAIN, EVENTS, HTTP, SERVER, LOCATION = "main", "events", "http", "server", "location"
 CONTEXT_ORDER = (MAIN, EVENTS, HTTP, SERVER, LOCATION)
@@ -111,6 +116,8 @@ RULES: Mapping[str, Rule] = MappingProxyType(
         "ssl_certificate_chain": Rule(_SERVER_LEVEL),
         "ssl_session_tickets": Rule(_SERVER_LEVEL),
         "ssl_certificate_compression": Rule(_SERVER_LEVEL),  # ours: RFC 8879, on by default
+        # Client certificates (mutual TLS), read together by client_verification.py.
+        **dict.fromkeys(CLIENT_VERIFICATION_DIRECTIVES, Rule(_SERVER_LEVEL)),
     }
 )
 
@@ -322,5 +329,9 @@ VALUE_READERS: Mapping[str, Callable[[Directive, Path], Any]] = MappingProxyType
         "ssl_certificate_chain": _read_readable_file,
         "ssl_session_tickets": _read_on_off,
         "ssl_certificate_compression": _read_on_off,
+        "ssl_verify_client": read_verify_client,
+        "ssl_verify_depth": read_verify_depth,
+        "ssl_client_certificate": _read_readable_file,
+        "ssl_trusted_certificate": _read_readable_file,
     }
 )

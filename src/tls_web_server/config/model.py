@@ -26,6 +26,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .client_verification import ClientVerification, client_verification
 from .directives import (
     CIPHER_SUITES,
     CONTEXT_ORDER,
@@ -119,6 +120,7 @@ class ServerConfig:
     ssl_ecdh_curve: tuple[str, ...] | None  # our group names; None: `auto`, the TLS defaults
     ssl_session_tickets: bool
     ssl_certificate_compression: bool  # ours: RFC 8879 compressed Certificate messages
+    client_verification: ClientVerification  # ssl_verify_client and its three companions
     keepalive_timeout: float  # seconds
     keepalive_requests: int
     client_header_timeout: float
@@ -427,6 +429,7 @@ def _build_server(
         ssl_ecdh_curve=value("ssl_ecdh_curve"),
         ssl_session_tickets=value("ssl_session_tickets"),
         ssl_certificate_compression=value("ssl_certificate_compression"),
+        client_verification=client_verification(settings),
         keepalive_timeout=value("keepalive_timeout"),
         keepalive_requests=value("keepalive_requests"),
         client_header_timeout=value("client_header_timeout"),

@@ -503,12 +503,15 @@ def issue_client_certificate(
 ) -> None:
     """A client certificate for mutual TLS (clientAuth), signed by an existing CA.
 
+    `cert_out` holds the leaf, then the issuer unless it is a root; `key_out`
+    the key, mode 0600.
+
     The client's name is its subject's Common Name (what nginx's
     $ssl_client_s_dn shows) and its subjectAltName, which the Web PKI
     profile requires of every leaf: an email address (rfc822Name) when the
     name has an '@', else a DNS-style name ("alice", "build-bot.example").
     """
-    if "@" in name and re.fullmatch(r"[^@\s]+@[A-Za-z0-9.-]+", name):
+    if re.fullmatch(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+", name):
         alternative_name: x509.GeneralName = x509.RFC822Name(name)
     elif re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?", name):
         alternative_name = x509.DNSName(name.lower())
@@ -541,8 +544,18 @@ def issue_client_certificate(
             critical=False,
         )
     )
+    certificate = _sign(builder, signing_key)
     _write_private_key(key_out, key)
-    _write_certificate(cert_out, _sign(builder, signing_key))
+    # The issuer follows the leaf when it is an intermediate, so the file is the chain a
+    # client sends as it is (curl --cert, Python's load_cert_chain, get --cert).
+    chain = [certificate]
+    if issuer_certificate.subject != issuer_certificate.issuer:
+        chain.append(issuer_certificate)
+    pem = b"".join(each.public_bytes(serialization.Encoding.PEM) for each in chain)
+    try:
+        cert_out.write_bytes(pem)
+    except OSError as error:
+        raise PkiError(f"cannot write {cert_out}: {error.strerror or error}") from error
 
 
 def certificate_subjects_der(certificates: Sequence[x509.Certificate]) -> tuple[bytes, ...]:

@@ -40,7 +40,7 @@ def issue_client(demo: DemoPki, directory: Path, name: str, now: float) -> pki.S
         name,
         now=now,
     )
-    return pki.load_server_credentials(certificate, key, demo.files.intermediate_cert)
+    return pki.load_server_credentials(certificate, key)
 
 
 @pytest.fixture(scope="module")
