@@ -221,6 +221,14 @@ def load_trusted_roots(cafile: Path | None = None) -> tuple[x509.Certificate, ..
     return tuple(_parse_pem_certificates(data, bundle, skip_unparsable=True))
 
 
+def describe_name(der: bytes) -> str:
+    """A DER X.501 Name (a CertificateRequest's certificate_authorities) as RFC 4514 text."""
+    try:
+        return x509.Name.from_bytes(der).rfc4514_string() or "(empty name)"
+    except (ValueError, TypeError):
+        return f"(a name that does not parse, {len(der)} bytes)"
+
+
 def describe_subject(certificate: x509.Certificate) -> str:
     """A certificate's subject as an RFC 4514 string, for messages and traces."""
     return certificate.subject.rfc4514_string() or "(empty subject)"
