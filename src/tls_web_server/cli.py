@@ -147,7 +147,8 @@ def _argument_parser() -> argparse.ArgumentParser:
         dest="clients",
         metavar="NAME",
         help="also issue a client certificate for mutual TLS, client_NAME_cert.pem and"
-        " client_NAME_key.pem, from OUTDIR's CA if it has one (repeatable)",
+        " client_NAME_key.pem (repeatable); without --name, a CA already in OUTDIR is kept"
+        " and issues it",
     )
     certs.add_argument(
         "--key-type",

@@ -29,7 +29,9 @@ from tests.tls.trace_support import (
     tls13_session,
     toy_session,
 )
+from tls_web_server.tls import pki
 from tls_web_server.tls.errors import TLSError
+from tls_web_server.tls.tls13.client_authentication import ClientAuthentication, ClientVerifyMode
 from tls_web_server.tls.tls13.connection import TLS13Connection
 from tls_web_server.tls.tls13.enums import CipherSuite, NamedGroup
 from tls_web_server.tls.tls13.tickets import TicketKey
@@ -496,12 +498,6 @@ def test_without_an_observer_no_event_is_built(ecdsa_pki: DemoPki, monkeypatch: 
 
 
 def test_both_diagrams_draw_the_client_certificate(ecdsa_pki: DemoPki, tmp_path: Path) -> None:
-    from tls_web_server.tls import pki
-    from tls_web_server.tls.tls13.client_authentication import (
-        ClientAuthentication,
-        ClientVerifyMode,
-    )
-
     pki.issue_client_certificate(
         ecdsa_pki.files.intermediate_cert,
         ecdsa_pki.files.intermediate_key,

@@ -13,18 +13,27 @@ from pathlib import Path
 
 import pytest
 
-from tls_web_server.tls import pki
+from tls_web_server.tls import crypto, pki
 from tls_web_server.tls.errors import AlertDescription, TLSError
 from tls_web_server.tls.tls13 import extensions as ext
 from tls_web_server.tls.tls13.client import TicketStore, TLS13ClientConnection
-from tls_web_server.tls.tls13.client_authentication import ClientAuthentication, ClientVerifyMode
+from tls_web_server.tls.tls13.client_authentication import (
+    ClientAuthentication,
+    ClientVerifyMode,
+    verify_client_signature,
+)
 from tls_web_server.tls.tls13.client_settings import VERIFIABLE_SCHEMES
-from tls_web_server.tls.tls13.enums import ExtensionType
-from tls_web_server.tls.tls13.messages import CertificateRequest
-from tls_web_server.tls.tls13.server import TLS13ServerConnection
+from tls_web_server.tls.tls13.enums import ExtensionType, HandshakeType, SignatureScheme
+from tls_web_server.tls.tls13.extension_block import Extension
+from tls_web_server.tls.tls13.messages import (
+    CLIENT_SIGNATURE_CONTEXT,
+    CertificateRequest,
+    CertificateVerify,
+)
+from tls_web_server.tls.tls13.server import ServerSettings, TLS13ServerConnection
 
 from ..conftest import DemoPki, make_demo_pki
-from .flight_surgery import new_client, new_server, pump
+from .flight_surgery import ObservedServer, new_client, new_server, pump
 
 DAY = 86400.0
 
@@ -233,3 +242,118 @@ def test_our_client_without_a_certificate_sends_an_empty_one(ecdsa_pki: DemoPki)
 def test_key_file_of_a_client_certificate_is_owner_only(ecdsa_pki: DemoPki, tmp_path: Path) -> None:
     issue_client(ecdsa_pki, tmp_path, "bob", ecdsa_pki.now)
     assert os.stat(tmp_path / "bob_key.pem").st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    ("key_type", "scheme"),
+    [("ecdsa-p256", "ecdsa_secp256r1_sha256"), ("rsa-2048", "rsa_pss_rsae_sha256")],
+)
+def test_each_client_key_type_signs_with_a_scheme_we_verify(
+    ecdsa_pki: DemoPki, tmp_path: Path, key_type: str, scheme: str
+) -> None:
+    certificate, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    pki.issue_client_certificate(
+        ecdsa_pki.files.intermediate_cert,
+        ecdsa_pki.files.intermediate_key,
+        certificate,
+        key,
+        "carol",
+        key_type=key_type,
+        now=ecdsa_pki.now,
+    )
+    events: list[dict] = []
+    client = new_client(ecdsa_pki, client_credentials=pki.load_server_credentials(certificate, key))
+    server = TLS13ServerConnection(
+        ServerSettings(
+            credentials=ecdsa_pki.credentials,
+            client_authentication=authentication(ecdsa_pki, ClientVerifyMode.ON),
+        ),
+        random_bytes=os.urandom,
+        clock=lambda: ecdsa_pki.now,
+        observer=events.append,
+    )
+    pump(client, server)
+    assert server.negotiated.client_certificate.verify == "SUCCESS"
+    assert {"kind": "verified", "name": "client CertificateVerify", "detail": scheme} in [
+        {key: event.get(key) for key in ("kind", "name", "detail")} for event in events
+    ]
+
+
+def test_an_ed25519_client_chain_is_unsupported_certificate(tmp_path: Path) -> None:
+    # The library's Web PKI profile allows no Ed25519 (docs/configuration.md).
+    demo = make_demo_pki(tmp_path / "ed", "ed25519")
+    carol = issue_client(demo, tmp_path, "carol", demo.now)
+    client, server = run(demo, ClientVerifyMode.ON, carol)
+    handshake_refused(client, server, AlertDescription.unsupported_certificate)
+
+
+def test_a_hand_built_certificate_verify_is_checked_byte_for_byte(
+    alice: pki.ServerCredentials,
+) -> None:
+    transcript_hash = bytes(range(32))
+    public_key = alice.private_key.public_key()
+    scheme = SignatureScheme.ecdsa_secp256r1_sha256
+    signature = crypto.sign(
+        alice.private_key, scheme.name, CLIENT_SIGNATURE_CONTEXT + transcript_hash
+    )
+    good = CertificateVerify(scheme, signature)
+    assert verify_client_signature(public_key, good, transcript_hash) is scheme
+    # One bit flipped in the signature, or the server's context string signed instead.
+    flipped = CertificateVerify(scheme, signature[:-1] + bytes([signature[-1] ^ 1]))
+    server_context = b" " * 64 + b"TLS 1.3, server CertificateVerify\x00"
+    as_server = CertificateVerify(
+        scheme, crypto.sign(alice.private_key, scheme.name, server_context + transcript_hash)
+    )
+    for bad in (flipped, as_server):
+        with pytest.raises(TLSError) as caught:
+            verify_client_signature(public_key, bad, transcript_hash)
+        assert caught.value.alert is AlertDescription.decrypt_error
+    # A scheme our CertificateRequest did not list: PKCS#1 v1.5, or one nobody knows.
+    for algorithm in (SignatureScheme.rsa_pkcs1_sha256, 0xFEFE):
+        with pytest.raises(TLSError) as caught:
+            verify_client_signature(
+                public_key, CertificateVerify(algorithm, signature), transcript_hash
+            )
+        assert caught.value.alert is AlertDescription.illegal_parameter
+
+
+def _client_after_request(
+    demo: DemoPki, request: CertificateRequest, credentials: pki.ServerCredentials | None
+) -> tuple[TLS13ClientConnection, list[dict]]:
+    """Our client, fed a real server flight with `request` put before the Certificate."""
+
+    events: list[dict] = []
+    client = new_client(demo, client_credentials=credentials, observer=events.append)
+    server = ObservedServer(demo)
+    flight = server.answer(client.pop_pending_wire_data())
+    flight = flight.inserted_before(HandshakeType.certificate, request.encode())
+    client.feed_wire_data(flight.reauthenticated(demo.credentials.private_key).wire())
+    return client, events
+
+
+def test_a_certificate_request_without_signature_algorithms_is_missing_extension(
+    ecdsa_pki: DemoPki,
+) -> None:
+    # Only certificate_authorities (an empty extension list is a decode_error already).
+    names = Extension(
+        ExtensionType.certificate_authorities, ext.encode_certificate_authorities([b"0\x00"])
+    )
+    with pytest.raises(TLSError) as caught:
+        _client_after_request(ecdsa_pki, CertificateRequest(b"", (names,)), None)
+    assert caught.value.alert is AlertDescription.missing_extension
+
+
+def test_our_client_sends_an_empty_certificate_when_no_listed_scheme_fits_its_key(
+    ecdsa_pki: DemoPki, alice: pki.ServerCredentials
+) -> None:
+    only_rsa = Extension(
+        ExtensionType.signature_algorithms,
+        ext.encode_signature_algorithms([SignatureScheme.rsa_pss_rsae_sha256]),
+    )
+    request = CertificateRequest(b"\x07", (only_rsa,))
+    client, events = _client_after_request(ecdsa_pki, request, alice)
+    assert client.is_established
+    sent = [e for e in events if e["kind"] == "message" and e["direction"] == "sent"]
+    assert [e["name"] for e in sent] == ["ClientHello", "Certificate", "Finished"]
+    assert sent[1]["fields"].certificate_request_context == b"\x07"
+    assert sent[1]["fields"].entries == ()
