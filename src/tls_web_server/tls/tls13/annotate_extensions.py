@@ -269,6 +269,7 @@ _CODEC_READERS: dict[tuple[int, str], Callable[[Reader], object]] = {
     (ExtensionType.cookie, "hello_retry_request"): ext.read_cookie,
     (ExtensionType.early_data, "new_session_ticket"): ext.read_max_early_data_size,
     (ExtensionType.record_size_limit, "any"): ext.read_record_size_limit,
+    (ExtensionType.certificate_authorities, "any"): ext.read_certificate_authorities,
 }
 
 

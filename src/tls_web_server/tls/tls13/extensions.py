@@ -207,20 +207,22 @@ def encode_signature_algorithms(schemes: Iterable[int]) -> bytes:
     return _encode_uint16_list(schemes, 2)
 
 
-def decode_certificate_authorities(data: bytes) -> tuple[bytes, ...]:
+def read_certificate_authorities(reader: Reader) -> tuple[bytes, ...]:
     """RFC 8446 section 4.2.4: DistinguishedName authorities<3..2^16-1>.
 
     Each DistinguishedName is opaque<1..2^16-1>, a DER X.501 Name; the
     names are returned as bytes, never parsed here.
     """
-    reader = _reader(data, ExtensionType.certificate_authorities)
     names = reader.vector(2, 3, UINT16_MAX, name="authorities")
-    reader.expect_end()
     found = []
     while names.remaining:
         found.append(names.opaque(2, 1, UINT16_MAX, name="DistinguishedName"))
     names.expect_end()
     return tuple(found)
+
+
+def decode_certificate_authorities(data: bytes) -> tuple[bytes, ...]:
+    return _whole(read_certificate_authorities, data, ExtensionType.certificate_authorities)
 
 
 def encode_certificate_authorities(names: Iterable[bytes]) -> bytes:
