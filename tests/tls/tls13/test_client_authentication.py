@@ -357,3 +357,20 @@ def test_our_client_sends_an_empty_certificate_when_no_listed_scheme_fits_its_ke
     assert [e["name"] for e in sent] == ["ClientHello", "Certificate", "Finished"]
     assert sent[1]["fields"].certificate_request_context == b"\x07"
     assert sent[1]["fields"].entries == ()
+
+
+def test_ca_names_beyond_the_extensions_limit_are_left_out_but_still_trusted(
+    ecdsa_pki: DemoPki,
+) -> None:
+    name = pki.certificate_subjects_der(ecdsa_pki.roots)[0]
+    many = (name,) * 2000  # far more than 64 KiB of names
+    request = ClientAuthentication(ClientVerifyMode.ON, ecdsa_pki.roots, many).request
+    encoded = request.encode()
+    assert CertificateRequest.decode(encoded[4:]) == request  # within the grammar's bounds
+    data = request.extension(ExtensionType.certificate_authorities)
+    assert data is not None
+    sent = ext.decode_certificate_authorities(data)
+    assert 0 < len(sent) < len(many)
+    # Everything after the context: a 2-byte length, then at most 2^16-1 bytes.
+    assert len(encoded) - 4 - 1 - 2 <= 65535
+    assert len(encoded) - 4 - 1 - 2 > 65535 - (2 + len(name))  # and no room for one more

@@ -64,9 +64,9 @@ CLIENT_CERTIFICATE_TRANSITIONS = (
     Transition("ExpectCertificateVerify", "CertificateVerify", "ExpectFinished"),
 )
 
-# The most CA names a CertificateRequest lists: the extension must fit in 2^16-1
-# bytes (section 4.2.4), and a CA file of a thousand roots helps no client choose.
-MAX_AUTHORITY_NAMES_LENGTH = 65535 - 2 - 2
+# Section 4.3.2: a CertificateRequest's extensions fit in 2^16-1 bytes.
+EXTENSIONS_LIMIT = 65535
+EXTENSION_HEADER = 4  # type and length (section 4.2)
 
 
 class ClientVerifyMode(StrEnum):
@@ -95,17 +95,19 @@ class ClientAuthentication:
 
 def _certificate_request(authority_names: tuple[bytes, ...]) -> CertificateRequest:
     """Section 4.3.2: an empty context (this is no post-handshake request), then extensions."""
-    extensions = [
-        Extension(
-            ExtensionType.signature_algorithms, ext.encode_signature_algorithms(VERIFIABLE_SCHEMES)
-        )
-    ]
+    schemes = ext.encode_signature_algorithms(VERIFIABLE_SCHEMES)
+    extensions = [Extension(ExtensionType.signature_algorithms, schemes)]
+    # The CA names fill what is left, behind their extension's header and the
+    # authorities vector's 2-byte length.  Names that do not fit are not sent
+    # (a CA file of thousands of roots), but are trusted all the same: the
+    # list only helps a client choose among its certificates (section 4.2.4).
+    room = EXTENSIONS_LIMIT - (EXTENSION_HEADER + len(schemes)) - EXTENSION_HEADER - 2
     kept: list[bytes] = []
     length = 0
     for name in authority_names:
         length += 2 + len(name)
-        if length > MAX_AUTHORITY_NAMES_LENGTH:
-            break  # the rest would not fit the extension's length field
+        if length > room:
+            break
         kept.append(name)
     if kept:
         extensions.append(
