@@ -51,6 +51,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tls_web_server.tls.names import describe
 from tls_web_server.tls.tls13 import extensions
 from tls_web_server.tls.tls13.enums import CipherSuite, ExtensionType, NamedGroup
 from tls_web_server.tls.tls13.messages import ClientHello
@@ -137,13 +138,11 @@ class ClientHelloFacts:
 RENEGOTIATION_INFO_SCSV = 0x00FF
 
 
-def _name(enum: type[CipherSuite] | type[NamedGroup], value: int) -> str:
-    if enum is CipherSuite and value == RENEGOTIATION_INFO_SCSV:
+def _suite_name(value: int) -> str:
+    """A cipher suite as tls/names.py spells it; the SCSV is no suite and says so."""
+    if value == RENEGOTIATION_INFO_SCSV:
         return "(renegotiation SCSV)"
-    try:
-        return enum(value).name
-    except ValueError:
-        return f"0x{value:04x}"
+    return describe(CipherSuite, value)
 
 
 def describe_client_hello(record: bytes) -> ClientHelloFacts:
@@ -159,8 +158,8 @@ def describe_client_hello(record: bytes) -> ClientHelloFacts:
     shares = extensions.decode_client_key_shares(key_share) if key_share is not None else ()
     return ClientHelloFacts(
         record_bytes=len(record),
-        cipher_suites=tuple(_name(CipherSuite, suite) for suite in hello.cipher_suites),
-        key_share_groups=tuple(_name(NamedGroup, share.group) for share in shares),
+        cipher_suites=tuple(map(_suite_name, hello.cipher_suites)),
+        key_share_groups=tuple(describe(NamedGroup, share.group) for share in shares),
         server_name=extensions.decode_server_name(server_name) if server_name else None,
         alpn=tuple(
             name.decode("ascii", "replace")

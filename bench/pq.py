@@ -14,9 +14,9 @@ against the same server, round after round, side by side:
 and two ratios with their targets: hybrid / classical on our server (at
 least 0.8x: ML-KEM-768 encapsulation costs about 50 us against about 136 us
 for the whole classical crypto floor) and ours / Node on the hybrid (at
-least 1.0x).  A server that cannot answer a ClientHello (ours before the
-hybrid groups are wired into the handshake answers X25519MLKEM768 alone with
-a handshake_failure alert) gets a row saying so, and the rest still runs.
+least 1.0x).  A server that cannot answer a ClientHello (one configured
+without the hybrid groups answers X25519MLKEM768 alone with a
+handshake_failure alert) gets a row saying so, and the rest still runs.
 
 `make bench` runs it as the `pq` group; alone:
 

@@ -36,7 +36,7 @@ from typing import Any
 from tls_web_server.tls import crypto, pki
 from tls_web_server.tls.errors import AlertDescription, TLSError
 from tls_web_server.tls.tls13.client import ClientSettings, TicketStore, TLS13ClientConnection
-from tls_web_server.tls.tls13.enums import CipherSuiteParameters, ContentType
+from tls_web_server.tls.tls13.enums import CipherSuiteParameters, ContentType, NamedGroup
 from tls_web_server.tls.tls13.key_schedule import traffic_key_and_iv
 from tls_web_server.tls.tls13.record import RECORD_HEADER_LENGTH
 from tls_web_server.tls.tls13.server import ServerSettings, TLS13ServerConnection
@@ -158,13 +158,29 @@ def new_tls13_server(
     )
 
 
+_FUZZ_CLIENT_OFFER: dict[str, Any] = {
+    "groups": (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1, NamedGroup.x448),
+    "key_share_groups": (NamedGroup.x25519, NamedGroup.secp256r1),
+    "certificate_compression": (),
+}
+
+
 def new_tls13_client(
     *,
     observer: Callable[[Any], None] | None = None,
     tickets: TicketStore | None = None,
     **settings: Any,
 ) -> TLS13ClientConnection:
-    """A client that trusts both fixed roots; with the same settings, the same ClientHello."""
+    """A client that trusts both fixed roots; with the same settings, the same ClientHello.
+
+    Its hello stays the classical one the corpus was recorded against:
+    x25519 and secp256r1 shares, no compress_certificate.  A hybrid share would make the
+    server's answer unrepeatable (ML-KEM encapsulation draws its randomness
+    inside OpenSSL, crypto.py), and the tls13_server_after_hello seeds are
+    sealed under the keys that answer makes.
+    """
+    for name, value in _FUZZ_CLIENT_OFFER.items():
+        settings.setdefault(name, value)
     client_settings = ClientSettings(
         trusted_roots=(fuzz_pki("ecdsa-p256").root, fuzz_pki("ed25519").root),
         tickets=tickets if tickets is not None else TicketStore(),

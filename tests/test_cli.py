@@ -108,6 +108,20 @@ def test_certs_writes_the_chain_with_private_keys_0600(tmp_path, key_type):
     assert "server_key.pem" in result.stdout
 
 
+def test_ticket_key_writes_an_80_byte_key_0600_and_never_overwrites(tmp_path):
+    path = tmp_path / "ticket.key"
+    result = run_cli("ticket-key", str(path))
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    key = path.read_bytes()
+    assert len(key) == 80
+    assert key.hex() not in result.stdout + result.stderr  # key material is never printed
+    again = run_cli("ticket-key", str(path))
+    assert again.returncode == 1
+    assert "cannot create" in again.stderr
+    assert path.read_bytes() == key
+
+
 def test_console_script_and_module_are_the_same_command():
     scripts = Path(sys.executable).parent
     result = subprocess.run(

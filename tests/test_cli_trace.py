@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -20,7 +21,7 @@ TLS13_FLIGHTS = (
     "── ClientHello ",
     " ServerHello ──",
     " EncryptedExtensions [encrypted] ──",
-    " Certificate [encrypted] ──",
+    " CompressedCertificate [encrypted] ──",  # our client asks for it (RFC 8879)
     " CertificateVerify [encrypted] ──",
     " Finished [encrypted] ──",
     "── Finished [encrypted] ",
@@ -154,3 +155,50 @@ def test_serve_trace_prints_a_diagram_for_each_connection(site, demo_pki):
     tls13_part, toy_part = out.split("toytls, as the server saw it\n")
     assert_in_order(tls13_part, (*TLS13_FLIGHTS, "GET / -> 200"))
     assert_in_order(toy_part, ("ClientHello", "ServerHello", "ServerAuth", "GET / -> 200"))
+
+
+def test_compare_writes_both_protocols_side_by_side_in_a_private_page(
+    site, demo_pki, tmp_path, capsys
+):
+    page_path = tmp_path / "compare.html"
+    with serve_in_thread(site) as running:
+        code = main(
+            [
+                "compare",
+                running.url("ssl"),
+                running.url("toytls"),
+                "--cafile",
+                str(demo_pki.root_cert),
+                "-o",
+                str(page_path),
+            ]
+        )
+    assert code == 0
+    assert f"comparison written to {page_path}" in capsys.readouterr().err
+    assert page_path.stat().st_mode & 0o777 == 0o600  # the page shows both connections' secrets
+    page = page_path.read_text()
+    rows = re.findall(r'<tr id="([a-z-]+)">', page)
+    assert rows[:4] == ["key-exchange", "authentication", "key-derivation", "confirmation"]
+    confirmation = page.split('<tr id="confirmation">')[1].split("</tr>")[0]
+    # TLS 1.3 confirms the handshake with Finished; the learning protocol has nothing there.
+    assert "Finished" in confirmation
+    assert "nothing: this protocol has no such step" in confirmation
+
+
+def test_compare_names_the_url_that_failed(site, demo_pki, tmp_path, capsys):
+    with serve_in_thread(site) as running:
+        # Both URLs at the TLS 1.3 port: the toytls client meets TLS 1.3 and must say so.
+        code = main(
+            [
+                "compare",
+                running.url("ssl"),
+                running.url("ssl"),
+                "--cafile",
+                str(demo_pki.root_cert),
+                "-o",
+                str(tmp_path / "compare.html"),
+            ]
+        )
+    assert code == 1
+    assert f"{running.url('ssl')}: " in capsys.readouterr().err
+    assert not (tmp_path / "compare.html").exists()

@@ -29,6 +29,7 @@ CODEC_MODULES = {
     "tls.tls13.wire",
     "tls.tls13.enums",
     "tls.tls13.extension_block",
+    "tls.tls13.client_hello_extensions",
     "tls.tls13.extensions",
     "tls.tls13.handshake_framing",
     "tls.tls13.hellos",

@@ -1,4 +1,4 @@
-"""The `tls-web-server` command: serve, get, certs.
+"""The `tls-web-server` command: serve, get, certs, ticket-key.
 
     tls-web-server serve -c site.conf
     tls-web-server serve ./public          # http, https (TLS 1.3) and toytls with a local CA
@@ -9,6 +9,7 @@
     tls-web-server get https://localhost:8443/ --cafile certs/root_cert.pem \
         --cert certs/client_alice_cert.pem --key certs/client_alice_key.pem
     tls-web-server demo                    # the one-command demo (what `make demo` runs)
+    tls-web-server ticket-key keys/ticket.key   # for ssl_session_ticket_key (80 bytes, 0600)
 
 Exit status: 0 on success; 1 when a request or the server failed; 2 for a
 usage or configuration error (printed in one line naming file:line:col).
@@ -29,14 +30,24 @@ from tls_web_server.client.fetch import (
     tls13_client_factory,
     toytls_client_factory,
 )
-from tls_web_server.config import Config, ConfigError, Position, load_config, parse_config
+from tls_web_server.config import (
+    Config,
+    ConfigError,
+    Position,
+    load_config,
+    parse_config,
+    tls_names,
+)
 from tls_web_server.server.processes import run_server
 from tls_web_server.server.server import ServerStartError
 from tls_web_server.tls import pki
 from tls_web_server.tls.errors import AlertDescription
 from tls_web_server.tls.keylog import KeyLogFile
 from tls_web_server.tls.tls13.client import TicketStore
+from tls_web_server.tls.tls13.enums import NamedGroup
+from tls_web_server.tls.tls13.tickets import NGINX_KEY_FILE_LENGTH
 from tls_web_server.tls.trace import Trace, render_text, use_color
+from tls_web_server.tls.trace_compare import render_comparison
 from tls_web_server.tls.trace_html import render_html
 
 
@@ -115,11 +126,42 @@ def _argument_parser() -> argparse.ArgumentParser:
     )
     get.add_argument("--key", type=Path, metavar="FILE", help="the private key of --cert (PEM)")
     get.add_argument(
+        "--groups",
+        type=_group_list,
+        metavar="LIST",
+        help="key exchange groups to offer, OpenSSL's names: X25519MLKEM768:X25519:P-256",
+    )
+    get.add_argument(
         "--resume",
         action="store_true",
         help="resume each TLS 1.3 connection with a ticket from the previous one",
     )
     get.set_defaults(handler=_get)
+
+    compare = commands.add_parser(
+        "compare",
+        help="fetch one URL over TLS 1.3 and one over toytls; write both side by side",
+        description="Fetch URL_TLS13 with our TLS 1.3 client and URL_TOYTLS with the learning"
+        " protocol, and write one page (mode 0600) that puts the two connections in columns"
+        " by purpose, with what toytls leaves out and the attack each omission allows"
+        " (docs/toytls.md). A server with `tls_trace on;` serves the same page at /_tls/compare.",
+    )
+    compare.add_argument("url_tls13", metavar="URL_TLS13", help="https://... of a TLS 1.3 listener")
+    compare.add_argument(
+        "url_toytls", metavar="URL_TOYTLS", help="https://... of a toytls listener"
+    )
+    compare.add_argument(
+        "--cafile", type=Path, help="trusted root certificate (PEM); default: the system's"
+    )
+    compare.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("compare.html"),
+        metavar="FILE",
+        help="where to write the page (default compare.html)",
+    )
+    compare.set_defaults(handler=_compare)
 
     certs = commands.add_parser(
         "certs",
@@ -170,6 +212,12 @@ def _argument_parser() -> argparse.ArgumentParser:
         help="where to write the site, certificates and traces (default ./demo-site)",
     )
     demo_command.set_defaults(handler=_demo)
+
+    ticket_key = commands.add_parser(
+        "ticket-key", help="write a new session ticket key file (nginx's 80-byte format, 0600)"
+    )
+    ticket_key.add_argument("file", type=Path)
+    ticket_key.set_defaults(handler=_ticket_key)
     return parser
 
 
@@ -291,6 +339,15 @@ def _quick_config(args: argparse.Namespace):
     return parse_config(text, config_path)
 
 
+def _group_list(value: str) -> tuple[NamedGroup, ...] | None:
+    """`--groups A:B:C` in OpenSSL's spellings (config/tls_names.py); `auto`: the defaults."""
+    try:
+        names = tls_names.read_group_list(value)
+    except tls_names.UnknownGroupName as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    return None if names is None else tuple(NamedGroup[name] for name in names)
+
+
 def _get(args: argparse.Namespace) -> int:
     if args.toytls and args.resume:
         print(
@@ -322,6 +379,7 @@ def _get(args: argparse.Namespace) -> int:
                     args.cafile,
                     tickets=tickets,
                     keylog=keylog,
+                    groups=args.groups,
                     client_credentials=client_credentials,
                 )
         except pki.PkiError as error:
@@ -354,6 +412,33 @@ def _get(args: argparse.Namespace) -> int:
         if not 200 <= response.status < 400:
             status = 1
     return status
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """`compare URL_TLS13 URL_TOYTLS`: the same request over both protocols, one page."""
+    try:
+        clients = (
+            tls13_client_factory(args.cafile),
+            toytls_client_factory(args.cafile),
+        )
+    except pki.PkiError as error:
+        print(f"tls-web-server: {error}", file=sys.stderr)
+        return 2
+    traces = []
+    for url, new_tls in zip((args.url_tls13, args.url_toytls), clients, strict=True):
+        trace = Trace("client")
+        try:
+            fetch(url, new_tls=new_tls, observer=trace)
+        except ClientError as error:
+            print(f"tls-web-server: {url}: {error}", file=sys.stderr)
+            return 1
+        traces.append(trace)
+    page = render_comparison(
+        traces[0], traces[1], title=f"TLS 1.3 and toytls, side by side: {args.url_tls13}"
+    )
+    _write_private_page(args.output, page)
+    print(f"comparison written to {args.output}", file=sys.stderr, flush=True)
+    return 0
 
 
 def _untrusted_root_hint(message: str, cafile: Path | None) -> str:
@@ -408,12 +493,16 @@ def _show_trace(args: argparse.Namespace, trace: Trace | None, url: str, number:
         path = args.trace_html
         if number > 1:  # one page per URL: page.html, page-2.html, ...
             path = path.with_name(f"{path.stem}-{number}{path.suffix}")
-        # The page shows the connection's secrets: only its owner may read it.
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(descriptor, 0o600)  # an existing file keeps its mode through O_CREAT
-        with os.fdopen(descriptor, "w", encoding="utf-8") as page:
-            page.write(render_html(trace, title=f"TLS connection to {url}"))
+        _write_private_page(path, render_html(trace, title=f"TLS connection to {url}"))
         print(f"trace written to {path}", file=sys.stderr, flush=True)
+
+
+def _write_private_page(path: Path, page: str) -> None:
+    """Trace pages show the connection's secrets: only their owner may read them (0600)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(page)
 
 
 def _certs(args: argparse.Namespace) -> int:
@@ -447,4 +536,19 @@ def _certs(args: argparse.Namespace) -> int:
     if args.clients:
         root = args.outdir / "root_cert.pem"
         print(f"servers trust them with: ssl_client_certificate {root}; ssl_verify_client on;")
+    return 0
+
+
+def _ticket_key(args: argparse.Namespace) -> int:
+    """80 random bytes for `ssl_session_ticket_key`; an existing file is never overwritten."""
+    try:
+        # O_EXCL: replacing a key in use would end every ticket it sealed, so
+        # that is the operator's explicit act (delete, then create).
+        descriptor = os.open(args.file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as error:
+        print(f"tls-web-server: cannot create {args.file}: {error.strerror}", file=sys.stderr)
+        return 1
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(os.urandom(NGINX_KEY_FILE_LENGTH))
+    print(f"session ticket key (mode 0600): {args.file}")
     return 0

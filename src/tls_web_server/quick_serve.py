@@ -115,6 +115,7 @@ http {{
         ssl_certificate_key {ca.server_key};
         ssl_certificate_chain {ca.intermediate_cert};
         root "{directory}";
+        tls_trace on;  # ours: /_tls/this explains your browser's own connection (loopback only)
     }}
 }}
 """

@@ -93,6 +93,26 @@ def test_directory_without_slash_redirects(site: Site) -> None:
     assert answer.response.header("Location") == "/blog/?page=2"
 
 
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.com", "///evil.com", "http://localhost//evil.com", "http://evil.com//evil.com"],
+)
+def test_a_redirect_never_names_another_host(site: Site, target: str) -> None:
+    # With a folder "evil.com" under the root, "//evil.com" once answered
+    # "Location: //evil.com/": protocol-relative, an open redirect.  Slashes
+    # merge as with nginx's merge_slashes on, and the Location is a path.
+    (site.root / "evil.com").mkdir()
+    answer = ask(site, target)
+    assert answer.response.status == 301
+    assert answer.response.header("Location") == "/evil.com/"
+
+
+def test_slashes_merge_as_nginx_merge_slashes(site: Site) -> None:
+    assert ask(site, "//hello.txt").body == b"hello world\n"
+    assert ask(site, "/docs//").response.status == ask(site, "/docs/").response.status
+    assert ask(site, "//blog///").body == b"<h1>blog</h1>"
+
+
 def test_directory_without_index_is_403(site: Site) -> None:
     assert ask(site, "/docs/").response.status == 403
     assert ask(site, "/docs/readme.md").response.status == 200

@@ -207,12 +207,16 @@ def run_interop_server(
     key_type: str,
     engine: TLS13Engine | None,
     ssl_directives: str = "",
+    trace_output: Callable[[str], None] | None = None,
 ) -> Iterator[InteropServer]:
-    """Serve the interop site from a thread; stop it gracefully afterwards."""
+    """Serve the interop site from a thread; stop it gracefully afterwards.
+
+    `trace_output` receives the diagram of every TLS connection (`serve --trace`).
+    """
     # A fresh marker per server: a page can only contain it if this server sent it.
     marker = f"interop-marker-{key_type}-{secrets.token_hex(6)}"
     config_path = write_interop_site(folder, chain, marker, ssl_directives)
-    server = Server(load_config(config_path), tls13_engine=engine)
+    server = Server(load_config(config_path), tls13_engine=engine, trace_output=trace_output)
     bound = server.bind()
     ports = {listener.spec.protocol: listener.port for listener in bound}
     thread = threading.Thread(

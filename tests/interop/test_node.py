@@ -6,10 +6,6 @@ the negotiated group from both ends where it can: Node's
 getEphemeralKeyInfo() on its client side, our client's `negotiated.group`
 against Node's server, which is also limited to the one group under test
 (its ecdhCurve), so a finished handshake can only have used that group.
-
-The hybrid tests are strict xfails until the groups are wired into the
-handshake (tls13/server.py, client.py and the configuration's defaults):
-then they pass, strict=True turns that into a failure, and the marks go.
 """
 
 from __future__ import annotations
@@ -35,7 +31,6 @@ from tls_web_server.tls.tls13 import extensions as ext
 from tls_web_server.tls.tls13.enums import ExtensionType, NamedGroup
 from tls_web_server.tls.tls13.messages import ClientHello
 
-NOT_WIRED = pytest.mark.xfail(strict=True, reason="hybrid groups not wired into the handshake yet")
 CLASSICAL = ("x25519", "secp256r1")
 NODE_USER_AGENT = "node-interop"
 
@@ -77,12 +72,10 @@ def test_node_client_with_its_defaults_gets_a_page_from_our_server(servers: Serv
     assert assert_node_got_our_page(servers, None) in {"X25519", "X25519MLKEM768"}
 
 
-@NOT_WIRED
 def test_node_client_with_its_defaults_gets_the_hybrid_from_our_server(servers: ServerPool) -> None:
     assert assert_node_got_our_page(servers, None) == "X25519MLKEM768"
 
 
-@NOT_WIRED
 @pytest.mark.parametrize("group", HYBRID_GROUPS)
 def test_node_client_negotiates_each_hybrid_with_our_server(
     servers: ServerPool, group: str
@@ -111,7 +104,6 @@ def test_our_client_negotiates_a_classical_group_with_node(chains: ChainStore, g
     assert_our_client_negotiates(chains, group)
 
 
-@NOT_WIRED
 @pytest.mark.parametrize("group", HYBRID_GROUPS)
 def test_our_client_negotiates_each_hybrid_with_node(chains: ChainStore, group: str) -> None:
     # Node accepts only this hybrid: with our client's defaults (shares for

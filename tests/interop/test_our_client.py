@@ -269,6 +269,31 @@ def test_get_resumes_the_second_connection(demo_pki: pki.GeneratedPki, tmp_path:
     assert second.startswith("TLSv1.3 ") and "resumed=yes" in second
 
 
+def test_get_names_the_group_and_takes_groups_in_openssls_names(
+    demo_pki: pki.GeneratedPki, tmp_path: Path
+):
+    with our_ssl_server(tmp_path, demo_pki) as port:
+        url = f"https://localhost:{port}/"
+        cafile = ("--cafile", str(demo_pki.root_cert))
+        default = run_get("-v", *cafile, url)
+        chosen = [
+            run_get("-v", "--groups", groups, *cafile, url)
+            for groups in ("P-256:X25519", "SecP384r1MLKEM1024", "X448:X25519MLKEM768")
+        ]
+        refused = run_get("--groups", "X25519:ffdhe2048", *cafile, url)
+
+    # The defaults: a hybrid share the server prefers, in one round trip.
+    assert default.returncode == 0, default.stderr
+    assert default.stderr.startswith("TLSv1.3 TLS_AES_128_GCM_SHA256 X25519MLKEM768 hrr=no")
+    summaries = [done.stderr.split()[2:4] for done in chosen]
+    assert [done.returncode for done in chosen] == [0, 0, 0]
+    # x25519 is the default share among P-256:X25519; the server prefers it too.
+    assert summaries[0] == ["x25519", "hrr=no"]
+    assert summaries[1] == ["SecP384r1MLKEM1024", "hrr=no"]  # the only group, its share sent
+    assert summaries[2] == ["X25519MLKEM768", "hrr=no"]
+    assert refused.returncode == 2 and "unknown group 'ffdhe2048'" in refused.stderr
+
+
 def assert_explained_in_one_line(done: subprocess.CompletedProcess[str], *phrases: str) -> None:
     assert done.returncode == 1, (done.returncode, done.stderr)
     assert done.stdout == ""

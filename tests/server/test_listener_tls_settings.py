@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -33,38 +32,39 @@ def test_an_explicit_curve_list_becomes_those_groups_in_that_order() -> None:
 @pytest.mark.parametrize("lines", [(), ("ssl_ecdh_curve auto;",)])
 def test_auto_is_the_tls_layer_s_preference(lines: tuple[str, ...]) -> None:
     groups = listeners.key_exchange_groups(one_server(*lines))
-    assert groups == listeners.AUTO_GROUPS
-    assert NamedGroup.x25519 in groups
-    # negotiation.DEFAULT_GROUPS's order, never a group it does not list.
-    order = [group for group in negotiation.DEFAULT_GROUPS if group in groups]
-    assert list(groups) == order
+    assert groups == negotiation.DEFAULT_GROUPS
+    assert groups[:2] == (NamedGroup.X25519MLKEM768, NamedGroup.SecP256r1MLKEM768)
 
 
-@dataclass(frozen=True)
-class SettingsWithCompression:
-    certificate_compression: bool = True
-
-
-@dataclass(frozen=True)
-class SettingsWithoutCompression:
-    groups: tuple[NamedGroup, ...] = ()
-
-
-@pytest.mark.parametrize(("value", "expected"), [("on", True), ("off", False)])
-def test_certificate_compression_is_passed_when_the_tls_settings_have_the_field(
-    monkeypatch: pytest.MonkeyPatch, value: str, expected: bool
+@pytest.mark.parametrize(
+    ("value", "expected"), [("on", "CompressedCertificate"), ("off", "Certificate")]
+)
+def test_ssl_certificate_compression_decides_what_our_client_receives(
+    tmp_path: Path, demo_pki, value: str, expected: str
 ) -> None:
-    server = one_server(f"ssl_certificate_compression {value};")
-    monkeypatch.setattr(listeners, "ServerSettings", SettingsWithCompression)
-    assert listeners.certificate_compression_setting(server) == {
-        "certificate_compression": expected
-    }
-    monkeypatch.setattr(listeners, "ServerSettings", SettingsWithoutCompression)
-    assert listeners.certificate_compression_setting(server) == {}
+    config = write_site(
+        tmp_path,
+        demo_pki,
+        extra_server=f"ssl_certificate_compression {value};",
+        listens="listen 127.0.0.1:0 ssl;",
+    )
+    events: list[dict] = []
+    with serve_in_thread(config) as running:
+        result = fetch(
+            running.url("ssl"),
+            new_tls=tls13_client_factory(demo_pki.root_cert),
+            observer=events.append,
+        )
+    assert result.response.status == 200
+    received = [
+        e["name"] for e in events if e["kind"] == "message" and e["direction"] == "received"
+    ]
+    assert expected in received
+    assert {"Certificate", "CompressedCertificate"} - {expected} & set(received) == set()
 
 
 def test_the_configured_group_is_the_one_negotiated_and_logged(tmp_path: Path, demo_pki) -> None:
-    # Our client's first key share is x25519: secp384r1 costs it a HelloRetryRequest.
+    # Our client's key shares are X25519MLKEM768 and x25519: secp384r1 costs a HelloRetryRequest.
     config = write_site(
         tmp_path,
         demo_pki,

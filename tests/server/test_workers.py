@@ -124,3 +124,19 @@ def test_a_ticket_from_one_worker_resumes_on_another(worker_site, demo_pki):
         second = fetch(url, new_tls=new_tls)
         assert second.negotiated.resumed
         assert second.response.status == 200
+
+
+def test_a_ticket_resumes_after_a_reload(worker_site, demo_pki):
+    # The master keeps its ticket secret across SIGHUP: the new workers derive the same keys.
+    tickets = TicketStore()
+    new_tls = tls13_client_factory(demo_pki.root_cert, tickets=tickets)
+    with BackgroundServer(worker_site, listeners=2) as server:
+        master = server.process.pid
+        old_workers = wait_for(lambda: len(children(master)) == 2 and children(master))
+        url = server.url("TLSv1.3").replace("127.0.0.1", "localhost")
+        assert not fetch(url, new_tls=new_tls).negotiated.resumed
+        os.kill(master, signal.SIGHUP)
+        wait_for(lambda: not (children(master) & old_workers), 30, "the old workers to exit")
+        resumed = fetch(url, new_tls=new_tls)
+        assert resumed.negotiated.resumed
+        assert resumed.response.status == 200

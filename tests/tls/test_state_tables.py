@@ -120,23 +120,27 @@ def test_rfc8448_simple_handshake(ecdsa_pki: DemoPki) -> None:
     assert table_events(SERVER_TABLE, observed_transitions(rfc_events)) == ["ClientHello"]
     assert server.state_name == "ExpectFinished"
 
-    # The same handshake between our client and our server, to the end.
+    # The same handshake between our client and our server, to the end: our
+    # client asks for a compressed certificate (RFC 8879), and gets it.
     server_path, client_path = full_handshake(ecdsa_pki)
     assert server_path == ["ClientHello", "Finished"]
     assert client_path == [
         "ServerHello",
         "EncryptedExtensions",
-        "Certificate",
+        "CompressedCertificate",
         "CertificateVerify",
         "Finished",
     ]
+    # A server with compression off sends the Certificate as it is.
+    _, client_path = full_handshake(ecdsa_pki, certificate_compression=False)
+    assert client_path[2] == "Certificate"
 
 
-def full_handshake(demo: DemoPki) -> Paths:
+def full_handshake(demo: DemoPki, **server_settings: Any) -> Paths:
     client_events: list[Event] = []
     server_events: list[Event] = []
     client = new_client(demo, observer=client_events.append)
-    server = new_observed_server(demo, server_events)
+    server = new_observed_server(demo, server_events, **server_settings)
     pump(client, server)
     assert client.state_name == server.state_name == TRAFFIC
     return paths(server_events, client_events)
@@ -160,7 +164,7 @@ def test_rfc8448_hello_retry_request(ecdsa_pki: DemoPki) -> None:
         "HelloRetryRequest",
         "ServerHello",
         "EncryptedExtensions",
-        "Certificate",
+        "CompressedCertificate",
         "CertificateVerify",
         "Finished",
     ]
@@ -257,7 +261,7 @@ def test_mutual_tls_between_our_client_and_our_server(
         "ServerHello",
         "EncryptedExtensions",
         "CertificateRequest",
-        "Certificate",
+        "CompressedCertificate",  # the server's chain (RFC 8879); the client's goes plain
         "CertificateVerify",
         "Finished",
     ]

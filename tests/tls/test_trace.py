@@ -76,7 +76,7 @@ def test_client_diagram_has_every_message_in_order_with_its_arrow(ecdsa_pki: Dem
         ("server", "ServerHello"),
         ("server", "ChangeCipherSpec"),
         ("server", "EncryptedExtensions [encrypted]"),
-        ("server", "Certificate [encrypted]"),
+        ("server", "CompressedCertificate [encrypted]"),
         ("server", "CertificateVerify [encrypted]"),
         ("server", "Finished [encrypted]"),
         ("client", "ChangeCipherSpec"),
@@ -97,7 +97,7 @@ def test_server_diagram_shows_its_flight_and_the_tickets(ecdsa_pki: DemoPki):
         ("server", "ServerHello"),
         ("server", "ChangeCipherSpec"),
         ("server", "EncryptedExtensions [encrypted]"),
-        ("server", "Certificate [encrypted]"),
+        ("server", "CompressedCertificate [encrypted]"),
         ("server", "CertificateVerify [encrypted]"),
         ("server", "Finished [encrypted]"),
     ]
@@ -123,8 +123,10 @@ def test_negotiated_values_appear_under_their_messages(ecdsa_pki: DemoPki, suite
         "ClientHello",
         "versions offered: TLS 1.3",
         f"cipher suites: {suite.name}",
-        "groups: x25519, secp256r1, secp384r1, x448",
-        "key shares: x25519 ",
+        "groups: X25519MLKEM768, SecP256r1MLKEM768, x25519, secp256r1, SecP384r1MLKEM1024,",
+        "key shares: X25519MLKEM768 ",
+        "= ML-KEM-768 encapsulation key (1184",
+        "x25519 public key (32 bytes), x25519 ",
         "SNI: localhost",
         "ALPN: http/1.1",
         "signature algorithms: ecdsa-p256, ecdsa-p384, pss-sha256",
@@ -132,9 +134,14 @@ def test_negotiated_values_appear_under_their_messages(ecdsa_pki: DemoPki, suite
         "version chosen: TLS 1.3",
         f"cipher suite: {negotiated.cipher_suite}",
         f"key share: {negotiated.group} ",
+        "= ML-KEM-768 ciphertext (1088 bytes) +",
+        "derive shared_secret = ",
+        "shared_secret = ML-KEM-768 secret (32 bytes) || x25519 secret (32 bytes)",
         "EncryptedExtensions",
         "ALPN: http/1.1",
-        "Certificate [encrypted]",
+        "CompressedCertificate [encrypted]",
+        "algorithm: brotli, ",
+        "decompressed, a Certificate:",
         "chain: 2 certificate(s), leaf first",
         "✔ verified certificate chain, leaf first:",
         "CN=localhost",
@@ -145,6 +152,39 @@ def test_negotiated_values_appear_under_their_messages(ecdsa_pki: DemoPki, suite
         "GET /index.html HTTP/1.1",
         "HTTP/1.1 200 OK (headers, then 14 body bytes here)",
     )
+
+
+@pytest.mark.parametrize("group", ["SecP256r1MLKEM768", "SecP384r1MLKEM1024"])
+def test_the_nist_hybrids_show_their_ecdh_part_first(ecdsa_pki: DemoPki, group: str):
+    settings = {"groups": (NamedGroup[group],), "key_share_groups": (NamedGroup[group],)}
+    session = tls13_session(ecdsa_pki, client_settings=settings)
+    text = render_text(session.client_trace, color=False)
+    curve, mlkem, point, secret = {
+        "SecP256r1MLKEM768": ("secp256r1", "ML-KEM-768", 65, 32),
+        "SecP384r1MLKEM1024": ("secp384r1", "ML-KEM-1024", 97, 48),
+    }[group]
+    assert_in_order(
+        text,
+        f"key shares: {group} ",
+        f"= {curve} public key ({point} bytes) +",
+        f"{mlkem} encapsulation key (",
+        f"key share: {group} ",
+        f"= {curve} public key ({point} bytes) +",
+        f"{mlkem} ciphertext (",
+        f"shared_secret = {curve} secret ({secret} bytes) || {mlkem} secret (32 bytes)",
+    )
+
+
+def test_a_classical_handshake_shows_plain_shares_and_an_uncompressed_certificate(
+    ecdsa_pki: DemoPki,
+):
+    session = tls13_session(
+        ecdsa_pki,
+        client_settings={"key_share_groups": (NamedGroup.x25519,), "certificate_compression": ()},
+    )
+    text = render_text(session.client_trace, color=False)
+    assert "ML-KEM" not in text and "CompressedCertificate" not in text
+    assert_in_order(text, "key shares: x25519 ", "key share: x25519 ", "Certificate [encrypted]")
 
 
 def test_secrets_appear_where_derived_shortened_on_the_deriving_side(ecdsa_pki: DemoPki):
@@ -526,7 +566,7 @@ def test_both_diagrams_draw_the_client_certificate(ecdsa_pki: DemoPki, tmp_path:
             ("server", "ChangeCipherSpec"),
             ("server", "EncryptedExtensions [encrypted]"),
             ("server", "CertificateRequest [encrypted]"),
-            ("server", "Certificate [encrypted]"),
+            ("server", "CompressedCertificate [encrypted]"),
             ("server", "CertificateVerify [encrypted]"),
             ("server", "Finished [encrypted]"),
             ("client", "ChangeCipherSpec"),

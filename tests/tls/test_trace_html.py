@@ -175,6 +175,9 @@ def check_page(trace: Trace) -> Node:
             assert_partition(child_ranges(decrypted), 0, total)
         else:
             assert "decrypted" not in containers
+        if "decompressed" in containers:  # a CompressedCertificate's Certificate (RFC 8879)
+            inside = containers["decompressed"]
+            assert_partition(child_ranges(inside), 0, int(inside.attributes["data-total"]))
     return root
 
 
@@ -279,9 +282,48 @@ def test_fields_and_explanations_of_a_client_hello(ecdsa_pki: DemoPki):
     (tag,) = find_range(flight, "authentication tag")
     assert tag.attributes["data-length"] == "16"
     names = [field_of(n) for n in flight.find_all("range")]
-    for message in ("encrypted_extensions", "certificate", "certificate_verify", "finished"):
+    for message in (
+        "encrypted_extensions",
+        "compressed_certificate",
+        "certificate_verify",
+        "finished",
+    ):
         assert message in names
-    assert "EncryptedExtensions, Certificate, CertificateVerify, Finished" in flight.text()
+    assert "EncryptedExtensions, CompressedCertificate, CertificateVerify, Finished" in (
+        flight.text()
+    )
+
+
+def test_the_hybrid_shares_and_the_compressed_certificate_are_explained(ecdsa_pki: DemoPki):
+    root = check_page(tls13_session(ecdsa_pki).client_trace)
+    hello, server_hello, _ccs, flight = root.find_all("record")[:4]
+    # The client's X25519MLKEM768 share: ML-KEM first, then X25519 (draft-ietf-tls-ecdhe-mlkem).
+    (encapsulation_key,) = find_range(hello, "ML-KEM-768 encapsulation key")
+    assert encapsulation_key.attributes["data-length"] == "1184"
+    assert "post-quantum" in encapsulation_key.text()
+    x25519_parts = find_range(hello, "x25519 public key")
+    assert [part.attributes["data-length"] for part in x25519_parts] == ["32"]
+    start = int(encapsulation_key.attributes["data-start"])
+    assert int(x25519_parts[0].attributes["data-start"]) == start + 1184
+    # The server's share: the ciphertext, then its X25519 key.
+    (ciphertext,) = find_range(server_hello, "ML-KEM-768 ciphertext")
+    assert ciphertext.attributes["data-length"] == "1088"
+    assert [p.attributes["data-length"] for p in find_range(server_hello, "x25519 public key")] == [
+        "32"
+    ]
+    # CompressedCertificate: its fields, and the Certificate it carries, annotated below it.
+    (algorithm,) = find_range(flight, "algorithm")[:1]
+    assert value_of(algorithm) == "brotli"
+    (length,) = find_range(flight, "uncompressed_length")
+    containers = {node.attributes["data-bytes"]: node for node in flight.find_all("ranges")}
+    inside = containers["decompressed"]
+    assert value_of(length) == str(int(inside.attributes["data-total"]) - 4)
+    assert [field_of(node) for node in find_range(inside, "certificate")] == ["certificate"]
+    assert len(find_range(inside, "cert_data")) == 2
+    # The joined secret, explained where it was derived.
+    secrets = [node.text() for node in root.walk() if "secret" in node.classes]
+    (shared,) = [text for text in secrets if "shared_secret" in text]
+    assert "ML-KEM-768 secret (32 bytes) || x25519 secret (32 bytes)" in shared
 
 
 def test_http_inside_application_data_is_split(ecdsa_pki: DemoPki):
@@ -373,7 +415,9 @@ def test_the_page_loads_nothing_from_outside(ecdsa_pki: DemoPki):
     root = parse(page)
     for node in root.walk():
         assert node.tag not in ("link", "img", "iframe", "object", "embed")
-        assert "src" not in node.attributes and "href" not in node.attributes
+        assert "src" not in node.attributes
+        # A link loads nothing until followed: only <a> may have href (contents, RFC sections).
+        assert "href" not in node.attributes or node.tag == "a"
     style = "".join(node.text() for node in root.walk() if node.tag == "style")
     assert "url(" not in style and "@import" not in style and "@font-face" not in style
 

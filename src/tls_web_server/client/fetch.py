@@ -16,7 +16,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -33,6 +33,8 @@ from tls_web_server.tls.api import Negotiated, TLSConnection
 from tls_web_server.tls.errors import AlertDescription, TLSError
 from tls_web_server.tls.first_bytes import FIRST_BYTES_NEEDED
 from tls_web_server.tls.tls13.client import ClientSettings, TicketStore, TLS13ClientConnection
+from tls_web_server.tls.tls13.client_settings import key_share_groups_for
+from tls_web_server.tls.tls13.enums import NamedGroup
 from tls_web_server.tls.toy.client import ToyTLSClientConnection
 
 READ_SIZE = 65536
@@ -118,6 +120,7 @@ def tls13_client_factory(
     *,
     tickets: TicketStore | None = None,
     keylog: Callable[[str], None] | None = None,
+    groups: tuple[NamedGroup, ...] | None = None,
     client_credentials: pki.ServerCredentials | None = None,
 ) -> TLSClientFactory:
     """A function making our TLS 1.3 client for a server name (roots: cafile or the system's).
@@ -127,6 +130,8 @@ def tls13_client_factory(
     settings = ClientSettings(
         pki.load_trusted_roots(cafile), tickets=tickets, client_credentials=client_credentials
     )
+    if groups:  # `get --groups`: offered in this order (client_settings.py picks the shares)
+        settings = replace(settings, groups=groups, key_share_groups=key_share_groups_for(groups))
 
     def new_client(server_name: str, port: int = 443, observer=None) -> TLSConnection:
         return TLS13ClientConnection(

@@ -65,6 +65,7 @@ FILE_DESCRIPTIONS = {
     "ssl_certificate": "certificate file",
     "ssl_certificate_key": "certificate key file",
     "ssl_certificate_chain": "certificate chain file",
+    "ssl_session_ticket_key": "session ticket key file",
     "ssl_client_certificate": "client CA file",
     "ssl_trusted_certificate": "trusted CA file",
 }
@@ -116,6 +117,12 @@ RULES: Mapping[str, Rule] = MappingProxyType(
         "ssl_certificate_chain": Rule(_SERVER_LEVEL),
         "ssl_session_tickets": Rule(_SERVER_LEVEL),
         "ssl_certificate_compression": Rule(_SERVER_LEVEL),  # ours: RFC 8879, on by default
+        # Ours, not nginx's: the served trace pages /_tls/ (server/trace_pages.py).
+        "tls_trace": Rule(_SERVER_LEVEL),
+        "tls_trace_connections": Rule(_SERVER_LEVEL),
+        # nginx's: repeat it; the first file's key seals tickets, all of them open tickets.
+        "ssl_session_ticket_key": Rule(_SERVER_LEVEL, repeatable=True),
+        "ssl_session_ticket_key_rotation": Rule(_SERVER_LEVEL),  # ours
         # Client certificates (mutual TLS), read together by client_verification.py.
         **dict.fromkeys(CLIENT_VERIFICATION_DIRECTIVES, Rule(_SERVER_LEVEL)),
     }
@@ -195,6 +202,22 @@ def _read_on_off(directive: Directive, base_dir: Path) -> bool:
     if argument.value not in ("on", "off"):
         raise ConfigError(f"expected 'on' or 'off', got {argument.value!r}", argument.position)
     return argument.value == "on"
+
+
+# Each kept trace is bounded (server/trace_pages.py), and so is how many are kept.
+MAXIMUM_TRACED_CONNECTIONS = 1000
+
+
+def _read_traced_connections(directive: Directive, base_dir: Path) -> int:
+    argument = directive.arguments[0]
+    number = parse_unsigned(argument.value)
+    if number is None or not 1 <= number <= MAXIMUM_TRACED_CONNECTIONS:
+        raise ConfigError(
+            f"tls_trace_connections must be a whole number from 1 to "
+            f"{MAXIMUM_TRACED_CONNECTIONS}, got {argument.value!r}",
+            argument.position,
+        )
+    return number
 
 
 def _resolve_path(argument: Argument, base_dir: Path) -> Path:
@@ -306,6 +329,23 @@ def _read_groups(directive: Directive, base_dir: Path) -> tuple[str, ...] | None
         ) from None
 
 
+def read_server_name(argument: Argument) -> str:
+    """One server_name argument, lowercase: an exact name or a leading `*.` wildcard."""
+    name = argument.value.lower()
+    problem = None
+    if not name:
+        problem = "server_name must not be empty"
+    elif name.startswith("~"):
+        problem = "regular-expression server names are not supported"
+    elif name.startswith("."):
+        problem = f"write {name[1:]!r} and '*{name}' instead of the shorthand {name!r}"
+    elif "*" in name and not (name.startswith("*.") and "*" not in name[1:] and len(name) > 2):
+        problem = f"only exact names and leading '*.' wildcards are supported, got {name!r}"
+    if problem is not None:
+        raise ConfigError(problem, argument.position)
+    return name
+
+
 VALUE_READERS: Mapping[str, Callable[[Directive, Path], Any]] = MappingProxyType(
     {
         "worker_processes": _read_worker_processes,
@@ -329,6 +369,10 @@ VALUE_READERS: Mapping[str, Callable[[Directive, Path], Any]] = MappingProxyType
         "ssl_certificate_chain": _read_readable_file,
         "ssl_session_tickets": _read_on_off,
         "ssl_certificate_compression": _read_on_off,
+        "tls_trace": _read_on_off,
+        "tls_trace_connections": _read_traced_connections,
+        "ssl_session_ticket_key": _read_readable_file,
+        "ssl_session_ticket_key_rotation": _read_time,
         "ssl_verify_client": read_verify_client,
         "ssl_verify_depth": read_verify_depth,
         "ssl_client_certificate": _read_readable_file,

@@ -40,6 +40,7 @@ from .directives import (
     VALUE_READERS,
     Rule,
     parse_unsigned,
+    read_server_name,
 )
 from .lexer import ConfigError, Position
 from .log_format import COMBINED, LogFormat, read_log_format
@@ -120,6 +121,10 @@ class ServerConfig:
     ssl_ecdh_curve: tuple[str, ...] | None  # our group names; None: `auto`, the TLS defaults
     ssl_session_tickets: bool
     ssl_certificate_compression: bool  # ours: RFC 8879 compressed Certificate messages
+    tls_trace: bool  # ours: serve /_tls/ pages of the last connections (learning mode)
+    tls_trace_connections: int  # how many connections' traces /_tls/ keeps
+    ssl_session_ticket_key: tuple[Path, ...]  # key files (nginx's format); () rotates our own
+    ssl_session_ticket_key_rotation: float  # seconds a generated ticket key seals tickets
     client_verification: ClientVerification  # ssl_verify_client and its three companions
     keepalive_timeout: float  # seconds
     keepalive_requests: int
@@ -159,6 +164,10 @@ SERVER_DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "ssl_ecdh_curve": None,  # `auto`
         "ssl_session_tickets": True,
         "ssl_certificate_compression": True,
+        "tls_trace": False,
+        "tls_trace_connections": 50,
+        "ssl_session_ticket_key": (),
+        "ssl_session_ticket_key_rotation": 12 * 3600.0,
         "keepalive_timeout": 75.0,
         "keepalive_requests": 1000,
         "client_header_timeout": 60.0,
@@ -283,10 +292,12 @@ def _read_block(directives: tuple[Directive, ...], context: str, base_dir: Path)
         grouped.setdefault(directive.name, []).append(directive)
         reader = VALUE_READERS.get(directive.name)
         if reader is not None:
-            settings[directive.name] = (
-                reader(directive, base_dir),
-                directive.arguments[0].position,
-            )
+            value = reader(directive, base_dir)
+            position = directive.arguments[0].position
+            if RULES[directive.name].repeatable:  # every value, in order, at the first's position
+                values, position = settings.get(directive.name, ((), position))
+                value = (*values, value)
+            settings[directive.name] = (value, position)
     return _Block(grouped, settings)
 
 
@@ -413,7 +424,7 @@ def _build_server(
             positions[name] = block.directives[name][0].arguments[0].position
     server_names: dict[str, None] = {}  # a dict keeps the order and drops repeats
     for directive in block.directives.get("server_name", []):
-        server_names.update((_read_server_name(argument), None) for argument in directive.arguments)
+        server_names.update((read_server_name(argument), None) for argument in directive.arguments)
     root = value("root") if "root" in settings else Path(os.path.normpath(base_dir / DEFAULT_ROOT))
     return ServerConfig(
         listens=listens,
@@ -429,6 +440,10 @@ def _build_server(
         ssl_ecdh_curve=value("ssl_ecdh_curve"),
         ssl_session_tickets=value("ssl_session_tickets"),
         ssl_certificate_compression=value("ssl_certificate_compression"),
+        tls_trace=value("tls_trace"),
+        tls_trace_connections=value("tls_trace_connections"),
+        ssl_session_ticket_key=value("ssl_session_ticket_key"),
+        ssl_session_ticket_key_rotation=value("ssl_session_ticket_key_rotation"),
         client_verification=client_verification(settings),
         keepalive_timeout=value("keepalive_timeout"),
         keepalive_requests=value("keepalive_requests"),
@@ -578,19 +593,3 @@ def _check_listeners_agree(servers: tuple[ServerConfig, ...]) -> None:
                         f"{_endpoint(listen)} already has a default_server at {earlier.position}",
                         listen.position,
                     )
-
-
-def _read_server_name(argument: Argument) -> str:
-    name = argument.value.lower()
-    problem = None
-    if not name:
-        problem = "server_name must not be empty"
-    elif name.startswith("~"):
-        problem = "regular-expression server names are not supported"
-    elif name.startswith("."):
-        problem = f"write {name[1:]!r} and '*{name}' instead of the shorthand {name!r}"
-    elif "*" in name and not (name.startswith("*.") and "*" not in name[1:] and len(name) > 2):
-        problem = f"only exact names and leading '*.' wildcards are supported, got {name!r}"
-    if problem is not None:
-        raise ConfigError(problem, argument.position)
-    return name

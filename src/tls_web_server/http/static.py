@@ -63,6 +63,7 @@ _ENCODING_TYPES = {
 _DEFAULT_TYPE = "application/octet-stream"
 
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_SLASH_RUNS = re.compile(r"/{2,}")
 _CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
 
 
@@ -95,6 +96,20 @@ def split_target(target: str) -> tuple[str, str]:
         raise HttpError(400, "fragment in request target")
     path, _, query = rest.partition("?")
     return path, query
+
+
+def merge_slashes(raw_path: str) -> str:
+    """Runs of "/" become one, as nginx's `merge_slashes on` (its default) does.
+
+    "//evil.com" names the folder "/evil.com", and its redirect to the
+    trailing-slash form must never start with "//": a browser reads that
+    Location as protocol-relative, another host (an open redirect).  An
+    encoded slash is refused by decode_path, so merging before decoding is
+    merging the decoded path.
+    """
+    if "//" not in raw_path:
+        return raw_path
+    return _SLASH_RUNS.sub("/", raw_path)
 
 
 def decode_path(raw_path: str) -> str:
@@ -228,6 +243,7 @@ def respond(request: Request, site: SiteSettings, now: float) -> Response:
         return _refusal(request, 405, now, [("Allow", ALLOWED_METHODS)])
     try:
         raw_path, query = split_target(request.target)
+        raw_path = merge_slashes(raw_path)
         path = decode_path(raw_path)
         location = match_location(site, path)
         if location is None:
@@ -263,6 +279,8 @@ def _serve_path(
         if not raw_path.endswith("/"):
             # Relative links in the directory's index page need the trailing
             # slash, so redirect (as nginx does) to the same path with one.
+            # raw_path starts with exactly one "/" (merge_slashes; a backslash
+            # is refused), so the Location is a path on this host, never "//host".
             location_value = raw_path + "/" + (f"?{query}" if query else "")
             return _refusal(request, 301, now, [("Location", location_value)])
         index_path = _find_index(root, real_path, location.index)

@@ -16,11 +16,13 @@ bytes of a connection (the transport and the session do).
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from tls_web_server.server.http1 import Http1Session
 from tls_web_server.server.settings import ListenerSpec, Timeout
+from tls_web_server.server.trace_pages import KeptConnection
 from tls_web_server.server.transport import PlainTransport, TlsTransport, Transport
 from tls_web_server.tcp.connection import Connection, ConnectionProtocol
 from tls_web_server.tcp.loop import EventLoop
@@ -42,12 +44,19 @@ def accept_connection(spec: ListenerSpec, loop: EventLoop, sock: socket.socket, 
     if spec.new_tls is None:
         connection.start(Http1Session(connection, PlainTransport(connection), spec))
         return
-    if spec.trace_output is None:
+    pages = spec.trace_pages
+    if spec.trace_output is None and pages is None:
         transport = TlsTransport(connection, spec.new_tls(), spec, _new_session)
     else:
-        trace = Trace("server")
-        trace.add_note(f"connection from {peer}")
+        trace: Trace
+        if pages is not None:  # tls_trace on: kept for the /_tls/ pages
+            trace = pages.keep_connection(peer, time.time())
+        else:
+            trace = Trace("server")
+            trace.add_note(f"connection from {peer}")
         tls = spec.new_tls(observer=trace)
+        if isinstance(trace, KeptConnection):
+            trace.attach(tls)
         transport = TlsTransport(connection, tls, spec, _new_session, trace)
     connection.start(transport)
 

@@ -28,6 +28,12 @@ Rules this module keeps:
 - The access log (server/logs.py) gets each response as it is queued, with
   its request, the head's length and the transport's `negotiated` (None
   without TLS), handed on unread: the $ssl_* variables are the log's business.
+- A stopping server (SIGTERM, or a SIGHUP reload replacing this worker)
+  loses no request: the client may have sent its next request on an idle
+  keep-alive connection just as the stop began, and closing would throw it
+  away unanswered.  So the session keeps reading: the next request is
+  answered with `Connection: close`, and an idle connection is closed only
+  after DRAIN_WAIT_SECONDS (or keepalive_timeout, if shorter) of silence.
 """
 
 from __future__ import annotations
@@ -38,16 +44,21 @@ from enum import Enum
 
 from tls_web_server.http.messages import FileBody, HttpError, Request, Response
 from tls_web_server.http.parser import RequestParser
-from tls_web_server.http.persistence import limit_requests_per_connection
+from tls_web_server.http.persistence import limit_requests_per_connection, make_last
 from tls_web_server.http.static import error_response, respond
 from tls_web_server.http.writer import encode_head
 from tls_web_server.server.settings import ListenerSpec, Timeout
+from tls_web_server.server.trace_pages import PREFIX as TRACE_PAGES_PREFIX
+from tls_web_server.server.trace_pages import KeptConnection
 from tls_web_server.server.transport import Transport
 from tls_web_server.tcp.connection import HIGH_WATER, Connection
 
 # File bodies up to this size are read with one pread and sent with the head;
 # larger ones go to the transport's send_file (sendfile) or out in slices.
 SMALL_FILE_BODY = 16 * 1024
+# How long a stopping server keeps an idle connection open for a request
+# already on its way (a round trip, with room for a loaded machine).
+DRAIN_WAIT_SECONDS = 3.0
 
 
 class Http1Session:
@@ -56,6 +67,7 @@ class Http1Session:
     __slots__ = (
         "_body_stream",
         "_close_after_response",
+        "_draining",
         "_input_closed",
         "_request_started",
         "_requests_served",
@@ -73,6 +85,7 @@ class Http1Session:
         self._requests_served = 0
         self._body_stream: _BodyStream | None = None
         self._close_after_response = False
+        self._draining = False  # the server is stopping: the next response is the last
         self._input_closed = False
         self._request_started: float | None = None  # kept only for a log with $request_time
         # The first request head must arrive within client_header_timeout: from
@@ -102,7 +115,7 @@ class Http1Session:
         if reason is Timeout.SEND and connection.output_size:
             connection.abort()  # the peer stopped reading; nothing polite can reach it
             return
-        if reason is not Timeout.KEEPALIVE:
+        if reason is not Timeout.KEEPALIVE and reason is not Timeout.DRAIN:
             self.spec.error_log.write("info", f"client timed out ({reason})", peer=connection.peer)
         self._close()
 
@@ -112,10 +125,18 @@ class Http1Session:
             self._body_stream = None
 
     def stop_gracefully(self) -> None:
-        """Server shutdown: finish the response in flight, then close."""
-        self._close_after_response = True
+        """Server shutdown: finish the response in flight, answer the next request, close.
+
+        The next request may already be on its way (the client cannot know we
+        are stopping), so the connection is not closed while idle: its next
+        response carries `Connection: close`, and silence ends it after
+        DRAIN_WAIT_SECONDS.
+        """
+        if self._draining or self.connection.is_closing:
+            return
+        self._draining = True
         if self._body_stream is None and not self.connection.output_size:
-            self._close()
+            self._update_timeout()
 
     # ---------------------------------------------------------- the HTTP side
 
@@ -155,13 +176,26 @@ class Http1Session:
         virtual_hosts = spec.virtual_hosts
         site = virtual_hosts.only_site or virtual_hosts.select(request.host)
         now = time.time()
-        response = respond(request, site, now)
+        pages = spec.trace_pages
+        if pages is None:
+            response = respond(request, site, now)
+        else:  # tls_trace on: /_tls/ is answered before the static router
+            kept = getattr(self.transport, "trace", None)
+            kept = kept if isinstance(kept, KeptConnection) else None
+            if kept is not None:
+                kept.saw_request(request)
+            if request.target.startswith(TRACE_PAGES_PREFIX):
+                response = pages.respond(request, kept, now)
+            else:
+                response = respond(request, site, now)
         self._requests_served += 1
         limit_requests_per_connection(
             response,
             requests_served=self._requests_served,
             keepalive_requests=settings.keepalive_requests,
         )
+        if self._draining and response.keep_alive:
+            make_last(response)
         head = encode_head(response)
         log = spec.access_logs.get(site)
         if log is not None:
@@ -279,7 +313,12 @@ class Http1Session:
                 connection.set_timeout(settings.send_timeout, Timeout.SEND)
             return
         state = self.parser.state
-        if self._requests_served == 0 and state != "body":
+        if self._draining and state != "body":
+            # Stopping: wait briefly for a request already on its way, not for a new one.
+            if connection.pending_timeout is not Timeout.DRAIN:
+                wait = min(settings.keepalive_timeout, DRAIN_WAIT_SECONDS)
+                connection.set_timeout(wait, Timeout.DRAIN)
+        elif self._requests_served == 0 and state != "body":
             pass  # the first request head runs on the deadline set when the session began
         elif state == "head":
             if connection.pending_timeout is not Timeout.CLIENT_HEADER:

@@ -33,14 +33,20 @@ from tls_web_server.http.router import LocationSettings, SiteSettings, VirtualHo
 from tls_web_server.server.accept import SESSIONS
 from tls_web_server.server.logs import AccessLog, LogFiles
 from tls_web_server.server.settings import ConnectionSettings, ListenerSpec
+from tls_web_server.server.trace_pages import TraceStore
 from tls_web_server.tls import pki
 from tls_web_server.tls.api import Observer, TLSConnection
 from tls_web_server.tls.tls13 import negotiation
 from tls_web_server.tls.tls13.client_authentication import ClientAuthentication, ClientVerifyMode
 from tls_web_server.tls.tls13.enums import CipherSuite, NamedGroup
-from tls_web_server.tls.tls13.server import DEFAULT_GROUPS as SERVER_GROUPS
 from tls_web_server.tls.tls13.server import ServerSettings, TLS13ServerConnection
-from tls_web_server.tls.tls13.tickets import TicketKey
+from tls_web_server.tls.tls13.tickets import (
+    SECRET_LENGTH,
+    RotatingTicketKeys,
+    TicketKey,
+    TicketKeyRing,
+    TicketSealer,
+)
 from tls_web_server.tls.toy.server import ToyTLSServerConnection
 
 
@@ -110,32 +116,12 @@ def client_authentication(server: ServerConfig) -> ClientAuthentication | None:
     )
 
 
-# `ssl_ecdh_curve auto`: the TLS layer's preference (negotiation.DEFAULT_GROUPS, the
-# post-quantum hybrids first), less any group tls/tls13/server.py does not perform yet
-# (its ServerSettings default lists those it does).
-# MERGE: once the hybrid-groups branch is in, this is simply negotiation.DEFAULT_GROUPS.
-AUTO_GROUPS = tuple(group for group in negotiation.DEFAULT_GROUPS if group in SERVER_GROUPS)
-
-
 def key_exchange_groups(server: ServerConfig) -> tuple[NamedGroup, ...]:
     """ssl_ecdh_curve as groups; `auto` (None) is the TLS layer's own preference."""
     if server.ssl_ecdh_curve is None:
-        return AUTO_GROUPS
+        # The TLS layer's preference: the post-quantum hybrids first.
+        return negotiation.DEFAULT_GROUPS
     return tuple(NamedGroup[name] for name in server.ssl_ecdh_curve)
-
-
-def certificate_compression_setting(server: ServerConfig) -> dict[str, bool]:
-    """ssl_certificate_compression, for a TLS 1.3 ServerSettings that has the field.
-
-    MERGE: once tls/tls13/server.py's ServerSettings has `certificate_compression`
-    (the hybrid-groups branch adds it), replace the `**certificate_compression_setting(
-    default)` line of our_tls13_engine with
-        certificate_compression=default.ssl_certificate_compression,
-    and delete this function.
-    """
-    if "certificate_compression" not in ServerSettings.__dataclass_fields__:
-        return {}
-    return {"certificate_compression": server.ssl_certificate_compression}
 
 
 # Builds the TLS 1.3 connection factory of one listener from the server blocks
@@ -145,9 +131,40 @@ def certificate_compression_setting(server: ServerConfig) -> dict[str, bool]:
 TLS13Engine = Callable[[list[ServerConfig]], Callable[..., TLSConnection]]
 
 
+def ticket_keys(server: ServerConfig, ticket_secret: bytes) -> TicketSealer | None:
+    """The server block's session ticket keys: none, the operator's files, or our rotation.
+
+    `ticket_secret` is made once per server (the master's, kept across
+    reloads): every worker derives the same rotating keys from it.
+    """
+    if not server.ssl_session_tickets:
+        return None
+    if not server.ssl_session_ticket_key:
+        period = server.ssl_session_ticket_key_rotation
+        if period <= 0:
+            position = server.directive_positions.get(
+                "ssl_session_ticket_key_rotation", server.position
+            )
+            raise ConfigError("ssl_session_ticket_key_rotation must be longer than 0", position)
+        return RotatingTicketKeys(ticket_secret, period, time.time)
+    keys = []
+    position = server.directive_positions.get("ssl_session_ticket_key", server.position)
+    for path in server.ssl_session_ticket_key:
+        try:
+            keys.append(TicketKey.from_nginx_key_file(path.read_bytes()))
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"session ticket key file '{path}': {error}", position) from None
+    return TicketKeyRing(keys)
+
+
+def new_ticket_secret(random_bytes: Callable[[int], bytes] = os.urandom) -> bytes:
+    """The secret a server's rotating ticket keys derive from (never logged, never written)."""
+    return random_bytes(SECRET_LENGTH)
+
+
 def our_tls13_engine(
     *,
-    ticket_key: TicketKey,
+    ticket_secret: bytes,
     random_bytes: Callable[[int], bytes] = os.urandom,
     keylog: Callable[[str], None] | None = None,
 ) -> TLS13Engine:
@@ -166,10 +183,10 @@ def our_tls13_engine(
             credentials_by_name=by_name,
             cipher_suites=tuple(CipherSuite[name] for name in default.ssl_ciphers),
             groups=key_exchange_groups(default),
-            ticket_key=ticket_key if default.ssl_session_tickets else None,
+            ticket_key=ticket_keys(default, ticket_secret),
             application_protocols=tuple(name.encode("ascii") for name in SESSIONS),
             client_authentication=client_authentication(default),
-            **certificate_compression_setting(default),
+            certificate_compression=default.ssl_certificate_compression,
         )
 
         def new_connection(observer: Observer | None = None) -> TLSConnection:
@@ -207,6 +224,8 @@ def build_listener_specs(
     specs = []
     # A server block is known by where it starts in the config file.
     credentials_cache: dict[Position, pki.ServerCredentials] = {}
+    # `tls_trace on;`: one store per server block, shared by its TLS listeners.
+    trace_stores: dict[Position, TraceStore] = {}
     for (address, port, _), members in groups.items():
         protocol = members[0][1].protocol
         default_server = next(
@@ -239,7 +258,7 @@ def build_listener_specs(
                 server for server, _ in members if server is not default_server
             ]
             if tls13_engine is None:
-                tls13_engine = our_tls13_engine(ticket_key=TicketKey.generate(random_bytes))
+                tls13_engine = our_tls13_engine(ticket_secret=new_ticket_secret(random_bytes))
             new_tls = tls13_engine(members_default_first)
         specs.append(
             ListenerSpec(
@@ -256,6 +275,16 @@ def build_listener_specs(
                 trace_output=trace_output if new_tls is not None else None,
                 position=members[0][1].position,
                 trust_command=trust_command if new_tls is not None else None,
+                trace_pages=_trace_store(default_server, trace_stores) if new_tls else None,
             )
         )
     return specs
+
+
+def _trace_store(server: ServerConfig, stores: dict[Position, TraceStore]) -> TraceStore | None:
+    """The server block's kept traces when it says `tls_trace on;` (TLS listeners only)."""
+    if not server.tls_trace:
+        return None
+    if server.position not in stores:
+        stores[server.position] = TraceStore(keep=server.tls_trace_connections)
+    return stores[server.position]

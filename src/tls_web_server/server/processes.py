@@ -7,12 +7,15 @@
 The master never serves a request.  It binds every listening socket and
 loads every certificate *before* forking, so a mistake is reported once and
 the workers share the sockets (the kernel hands each new connection to one
-worker blocked in accept) and the session-ticket key (a ticket from one
-worker resumes on any other).  Then it only watches:
+worker blocked in accept) and the session-ticket secret (each worker derives
+the same rotating keys from it, so a ticket from one worker resumes on any
+other, and a reload keeps it).  Then it only watches:
 
 - a worker that dies is replaced;
 - SIGTERM / SIGINT: each worker stops accepting, finishes what it is
-  sending, and exits; then the master exits 0;
+  sending, answers the request that may already be on its way on each
+  connection (with `Connection: close`, server/http1.py), and exits; then
+  the master exits 0;
 - SIGHUP: the config file and certificates are read again; new workers start
   on the same sockets (no connection attempt is refused) and the old ones
   finish their in-flight responses and exit.  A config that does not load
@@ -35,11 +38,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tls_web_server.config import Config, ConfigError, load_config
+from tls_web_server.server.listeners import new_ticket_secret
 from tls_web_server.server.logs import ErrorLog
 from tls_web_server.server.server import Server, ServerStartError
-from tls_web_server.tls.tls13.tickets import TicketKey
 
 WORKER_STOP_SECONDS = 20.0  # after this, a worker that has not finished is killed
+MASTER_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD)
 RESTART_PAUSE_SECONDS = (
     1.0  # a worker that dies this soon after starting is restarted only after a pause
 )
@@ -75,6 +79,8 @@ def run_server(
         server.loop.install_signal_handlers()
     for bound in server.bind():
         announce(bound.describe())
+        for line in bound.trace_pages_lines():
+            announce(line)
     server.run(install_signal_handlers=False)
     if install_signal_handlers:
         # The graceful stop has run its course and the process is about to exit
@@ -117,10 +123,11 @@ class Master:
         self.trust_command = trust_command
         self.config_path = Path(config_path or config.path).resolve()
         self.announce = announce
-        self.ticket_key = TicketKey.generate(os.urandom)  # shared by every worker, kept on reload
+        # The ticket keys' secret: every worker derives the same keys, and a reload keeps it.
+        self.ticket_secret = new_ticket_secret()
         self.server = Server(
             config,
-            ticket_key=self.ticket_key,
+            ticket_secret=self.ticket_secret,
             trace_output=trace_output,
             trust_command=trust_command,
         )
@@ -137,10 +144,12 @@ class Master:
         wakeup_reader.setblocking(False)
         wakeup_writer.setblocking(False)
         signal.set_wakeup_fd(wakeup_writer.fileno(), warn_on_full_buffer=False)
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+        for signum in MASTER_SIGNALS:
             signal.signal(signum, self._remember_signal)
         for bound in self.server.bind():
             self.announce(bound.describe())
+            for line in bound.trace_pages_lines():
+                self.announce(line)
         self._log("notice", f"master started {worker_count(self.config)} worker processes")
         self._start_workers()
         try:
@@ -183,7 +192,15 @@ class Master:
             self._spawn()
 
     def _spawn(self) -> None:
-        pid = os.fork()
+        # Signals wait while we fork: a SIGTERM sent to the new worker before it
+        # has dropped the master's handler would only be noted in the worker's
+        # copy of the master's list, and lost; that worker would never stop.
+        signal.pthread_sigmask(signal.SIG_BLOCK, MASTER_SIGNALS)
+        try:
+            pid = os.fork()
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, MASTER_SIGNALS)
+            raise
         if pid == 0:  # the worker
             code = 0
             try:
@@ -191,6 +208,8 @@ class Master:
                     signal.signal(signum, signal.SIG_DFL)
                 signal.signal(signal.SIGHUP, signal.SIG_IGN)  # the master reloads, not us
                 signal.set_wakeup_fd(-1)
+                # A stop that came early now stops this worker (it serves nobody yet).
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, MASTER_SIGNALS)
                 self.server.run_worker()
             except BaseException as error:  # a worker must never return into the master's code
                 code = 1
@@ -202,6 +221,7 @@ class Master:
             finally:
                 os._exit(code)
         self.workers[pid] = (self.generation, time.monotonic())
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, MASTER_SIGNALS)
 
     def _reap_workers(self) -> None:
         while self.workers:
@@ -243,7 +263,7 @@ class Master:
             config = load_config(self.config_path)
             server = Server(
                 config,
-                ticket_key=self.ticket_key,
+                ticket_secret=self.ticket_secret,
                 trace_output=self.trace_output,
                 trust_command=self.trust_command,
             )

@@ -13,6 +13,7 @@ Rules this module keeps:
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from collections.abc import Callable
@@ -21,12 +22,16 @@ from functools import partial
 
 from tls_web_server.config import Config, ListenProtocol
 from tls_web_server.server.accept import accept_connection
-from tls_web_server.server.listeners import TLS13Engine, build_listener_specs, our_tls13_engine
+from tls_web_server.server.listeners import (
+    TLS13Engine,
+    build_listener_specs,
+    new_ticket_secret,
+    our_tls13_engine,
+)
 from tls_web_server.server.logs import LogFiles
 from tls_web_server.server.settings import ListenerSpec
 from tls_web_server.tcp.loop import EventLoop
 from tls_web_server.tls.keylog import KeyLogFile
-from tls_web_server.tls.tls13.tickets import TicketKey
 
 LISTEN_BACKLOG = 1024
 PROTOCOL_LABELS = {
@@ -55,6 +60,27 @@ class BoundListener:
     def describe(self) -> str:
         return f"listening on {self.url} ({PROTOCOL_LABELS[self.spec.protocol]})"
 
+    def trace_pages_lines(self) -> list[str]:
+        """With `tls_trace on;`: where the pages are, what they reveal, a warning off loopback."""
+        pages = self.spec.trace_pages
+        if pages is None:
+            return []
+        lines = [
+            f"tls_trace on: {self.url}/_tls/this explains your own connection, "
+            f"{self.url}/_tls/ lists the last {pages.keep}; these pages reveal the session "
+            "secrets of past connections"
+        ]
+        try:
+            loopback = ipaddress.ip_address(self.host.split("%")[0]).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            lines.append(
+                f"warning: tls_trace is on for {self.host}, not a loopback address: anyone who "
+                "reaches it can read the session secrets of the kept connections"
+            )
+        return lines
+
 
 class Server:
     """Listeners from a Config, served by one event loop.  Raises ConfigError early.
@@ -68,18 +94,19 @@ class Server:
         config: Config,
         *,
         tls13_engine: TLS13Engine | None = None,
-        ticket_key: TicketKey | None = None,
+        ticket_secret: bytes | None = None,
         trace_output: Callable[[str], None] | None = None,
         trust_command: str | None = None,
     ) -> None:
         self.config = config
         self.logs = LogFiles()
         if tls13_engine is None:
-            # One ticket key for the whole server (all listeners, all workers,
-            # across reloads), so any of them resumes any ticket.
+            # One ticket secret for the whole server (all listeners, all workers,
+            # across reloads): every worker derives the same rotating ticket
+            # keys from it, so any of them resumes any ticket.
             keylog_path = os.environ.get("SSLKEYLOGFILE")
             tls13_engine = our_tls13_engine(
-                ticket_key=ticket_key or TicketKey.generate(os.urandom),
+                ticket_secret=ticket_secret or new_ticket_secret(),
                 keylog=KeyLogFile(keylog_path) if keylog_path else None,
             )
         self.specs = build_listener_specs(

@@ -18,6 +18,7 @@ from tls_web_server.config import ListenProtocol, Position
 from tls_web_server.http.parser import HttpLimits
 from tls_web_server.http.router import SiteSettings, VirtualHosts
 from tls_web_server.server.logs import AccessLog, ErrorLog
+from tls_web_server.server.trace_pages import TraceStore
 from tls_web_server.tls.api import TLSConnection
 
 
@@ -29,6 +30,9 @@ class Timeout(StrEnum):
     CLIENT_BODY = "client_body_timeout"  # a request body must keep moving
     SEND = "send_timeout"  # the client must keep taking our output
     KEEPALIVE = "keepalive_timeout"  # how long an idle connection is kept
+    # A stopping worker waits this briefly (never longer than keepalive_timeout)
+    # for a request that may already be on its way; not an nginx directive.
+    DRAIN = "drain"
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ class ListenerSpec:
     # The command that makes a browser trust our root (`serve DIR` prints it);
     # the log repeats it when a client rejects our certificate.
     trust_command: str | None = None
+    # `tls_trace on;` (TLS listeners only): the kept traces and the /_tls/ pages.
+    trace_pages: TraceStore | None = None
 
     @property
     def scheme(self) -> str:

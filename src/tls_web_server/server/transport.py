@@ -27,6 +27,7 @@ from typing import BinaryIO, Protocol
 
 from tls_web_server.server import tls_failures
 from tls_web_server.server.settings import ListenerSpec, Timeout
+from tls_web_server.server.trace_pages import KeptConnection
 from tls_web_server.tcp.connection import Connection, ConnectionProtocol
 from tls_web_server.tls.api import Negotiated, TLSConnection
 from tls_web_server.tls.errors import TLSError
@@ -95,6 +96,7 @@ class TlsTransport:
         "_handshake_started",
         "_new_session",
         "_peer_closed_told",
+        "_stop_requested",
         "connection",
         "note",
         "session",
@@ -123,6 +125,7 @@ class TlsTransport:
         self._failed = False
         self._handshake_started = False  # has the client sent anything yet?
         self._peer_closed_told = False
+        self._stop_requested = False  # the server began stopping during the handshake
         self.trace = trace
         self.note = trace.add_note if trace is not None else None
         # The TLS handshake must end within ssl_handshake_timeout; the session
@@ -203,16 +206,23 @@ class TlsTransport:
         self.close()
 
     def stop_gracefully(self) -> None:
-        if self.session is not None and not self._failed:
+        if self._failed:
+            return  # already closing
+        if self.session is not None:
             self.session.stop_gracefully()
         else:
-            self.close()  # mid-handshake: nothing is in flight for the client yet
+            # Mid-handshake: the client is about to send a request, and closing
+            # now would fail it.  The handshake finishes (on its own deadline)
+            # and the session hears of the stop as it begins.
+            self._stop_requested = True
 
     def connection_lost(self) -> None:
         session, self.session = self.session, None
         if session is not None:
             session.connection_lost()
         trace, self.trace = self.trace, None
+        if isinstance(trace, KeptConnection):
+            trace.connection_closed()
         if trace is not None and trace.events and self.spec.trace_output is not None:
             trace.add_note("connection closed")
             self.spec.trace_output(render_text(trace, color=False))
@@ -232,6 +242,8 @@ class TlsTransport:
             self._failed = True  # nothing reaches a session from now on
             return None
         self.session = session
+        if self._stop_requested:
+            session.stop_gracefully()
         return session
 
     def _send_tls_output(self) -> None:

@@ -177,7 +177,8 @@ class EventLoop:
                     if target is None:
                         self._drain_wakeups()
                     elif isinstance(target, Listener):
-                        self._accept(target)
+                        if self._accepting:  # a stop earlier in this batch closed it
+                            self._accept(target)
                     else:
                         self._dispatch(target, mask)
                 self._fire_deadlines()
@@ -229,7 +230,11 @@ class EventLoop:
             self._begin_stop()
 
     def _begin_stop(self) -> None:
-        """Stop accepting, let in-flight responses finish, close idle connections."""
+        """Stop accepting; each protocol finishes what is in flight and closes (stop_gracefully).
+
+        An HTTP session also answers a request already on its way on an idle
+        connection (server/http1.py); STOP_GRACE_SECONDS bounds it all.
+        """
         if self._stopping:
             return
         self._set_accepting(False)

@@ -171,6 +171,14 @@ class EphemeralKey:
                 Encoding.X962, PublicFormat.UncompressedPoint
             )
 
+    def private_bytes(self) -> bytes:
+        """The raw private key (X25519/X448) or scalar: only for a learning-mode trace page."""
+        private = self._private
+        if isinstance(private, ec.EllipticCurvePrivateKey):
+            size = _PRIVATE_KEY_SIZES[self.group]
+            return private.private_numbers().private_value.to_bytes(size, "big")
+        return private.private_bytes_raw()
+
     def exchange(self, peer_public_bytes: bytes) -> bytes:
         """The shared secret with the peer's share; KeyExchangeError if the share is bad."""
         group = self.group
@@ -225,6 +233,13 @@ class HybridLayout(NamedTuple):
     mlkem_first: bool  # X25519MLKEM768 puts ML-KEM first (FIPS order); the NIST hybrids ECDH
     mlkem_private_key: type[mlkem.MLKEM768PrivateKey] | type[mlkem.MLKEM1024PrivateKey]
     mlkem_public_key: type[mlkem.MLKEM768PublicKey] | type[mlkem.MLKEM1024PublicKey]
+
+    @property
+    def mlkem_name(self) -> str:
+        """The FIPS 203 parameter set, as a trace names it: ML-KEM-768 or ML-KEM-1024."""
+        return (
+            "ML-KEM-1024" if self.mlkem_private_key is mlkem.MLKEM1024PrivateKey else "ML-KEM-768"
+        )
 
     @property
     def client_share_length(self) -> int:
@@ -307,6 +322,10 @@ class HybridKey:
         encapsulation_key = self._mlkem.public_key().public_bytes_raw()
         self.public_bytes = layout.join(encapsulation_key, self._ecdh.public_bytes)
 
+    def private_bytes(self) -> bytes:
+        """The ECDH half's private key, for a learning-mode trace page (ML-KEM's stays inside)."""
+        return self._ecdh.private_bytes()
+
     def exchange(self, server_share: bytes) -> bytes:
         """Both secrets joined in the group's order; KeyExchangeError if the share is bad.
 
@@ -338,10 +357,26 @@ def client_key_share(group: str, random_bytes: RandomSource) -> ClientKeyShare:
     return EphemeralKey(group, random_bytes)
 
 
+class ServerKeyExchange(NamedTuple):
+    """The server's side of one exchange: what it sends, what both now share, its ECDH key."""
+
+    share: bytes
+    secret: bytes
+    ecdh_key: EphemeralKey  # for a learning-mode trace page only (the ECDH half of a hybrid)
+
+
 def server_key_share(
     group: str, client_share: bytes, random_bytes: RandomSource
 ) -> tuple[bytes, bytes]:
-    """The server's side in one call: (server share, shared secret) for the client's share.
+    """(server share, shared secret) for the client's share: server_key_exchange's answer."""
+    exchange = server_key_exchange(group, client_share, random_bytes)
+    return exchange.share, exchange.secret
+
+
+def server_key_exchange(
+    group: str, client_share: bytes, random_bytes: RandomSource
+) -> ServerKeyExchange:
+    """The server's side in one call, for the client's share of `group`.
 
     KeyExchangeError (illegal_parameter, RFC 8446 section 4.2.8) for a share
     of the wrong length, an invalid point, or an ML-KEM encapsulation key
@@ -352,7 +387,9 @@ def server_key_share(
     layout = HYBRID_LAYOUTS.get(group)
     if layout is None:
         ephemeral = EphemeralKey(group, random_bytes)
-        return ephemeral.public_bytes, ephemeral.exchange(client_share)
+        return ServerKeyExchange(
+            ephemeral.public_bytes, ephemeral.exchange(client_share), ephemeral
+        )
     if len(client_share) != layout.client_share_length:
         raise KeyExchangeError(
             f"a {group} client key share is {layout.client_share_length} bytes,"
@@ -366,7 +403,11 @@ def server_key_share(
     ephemeral = EphemeralKey(layout.ecdh_group, random_bytes)
     ecdh_secret = ephemeral.exchange(ecdh_share)
     mlkem_secret, ciphertext = mlkem_public.encapsulate()
-    return layout.join(ciphertext, ephemeral.public_bytes), layout.join(mlkem_secret, ecdh_secret)
+    return ServerKeyExchange(
+        layout.join(ciphertext, ephemeral.public_bytes),
+        layout.join(mlkem_secret, ecdh_secret),
+        ephemeral,
+    )
 
 
 # --------------------------------------------------------------------------

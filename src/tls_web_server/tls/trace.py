@@ -10,9 +10,10 @@ What this module owns:
 - `Trace`, the observer: it keeps every event a TLS object reports (the
   schema is in tls13/connection.py and toy/connection.py: record, message,
   secret, state, alert, verified) plus the caller's notes, in order.
-- The one-line summaries both renderers share: a message's key fields, a
-  record's label, what an HTTP record starts with, what each secret is for,
-  and which record carried which handshake message.
+- The one-line summaries both renderers share: a record's label, what an
+  HTTP record starts with, what each secret is for, and which record carried
+  which handshake message (a TLS 1.3 message's key fields are in
+  trace_tls13.py).
 - `render_text`, the terminal diagram of walkthrough section 7: client on the
   left, server on the right, an arrow per message or record, key fields under
   it, key schedule steps and verifications on the side that made them.
@@ -33,29 +34,15 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from . import pki
 from .errors import AlertDescription, TLSError
 from .names import describe
-from .tls13 import extensions as ext
-from .tls13.enums import (
-    CipherSuite,
-    ExtensionType,
-    NamedGroup,
-    ProtocolVersion,
-    PskKeyExchangeMode,
-    SignatureScheme,
-)
-from .tls13.messages import (
-    Certificate,
-    CertificateRequest,
-    CertificateVerify,
-    ClientHello,
-    EncryptedExtensions,
-    Finished,
-    KeyUpdate,
-    NewSessionTicket,
-    ServerHello,
-    decode_handshake_message,
+from .tls13.messages import decode_handshake_message
+from .trace_tls13 import (
+    certificate_line,
+    hybrid_secret_text,
+    printable,
+    short_hex,
+    tls13_lines,
 )
 
 ROLES = ("client", "server")
@@ -69,7 +56,10 @@ SECRET_EXPLANATIONS = {
     "exporter_master_secret": "for exported keying material, never for records",
     "next_read_application_traffic_secret": "the peer's next keys, after its KeyUpdate",
     "next_write_application_traffic_secret": "our next keys, after our KeyUpdate",
-    "shared_secret": "X25519 of own private and peer public key: equal on both sides",
+    "shared_secret": (
+        "the key exchange's output, equal on both sides: (EC)DH of own private and peer public "
+        "key; for a hybrid group the ML-KEM secret and the ECDH secret joined"
+    ),
     "client_write_key": "AES-256-GCM key of client-to-server records",
     "server_write_key": "AES-256-GCM key of server-to-client records",
 }
@@ -125,31 +115,8 @@ def use_color(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
 # --- summaries both renderers share ---------------------------------------------------------
 
 
-def printable(text: str) -> str:
-    """`text` with every control character escaped, safe to put on a terminal."""
-    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
-
-
 def as_bytes(value: object) -> bytes:
     return bytes(value) if isinstance(value, (bytes, bytearray, memoryview)) else b""
-
-
-def short_hex(data: bytes, length: int = 8) -> str:
-    """The first `length` bytes as hex, with "…" when there is more."""
-    return data[:length].hex() + ("…" if len(data) > length else "")
-
-
-def short_scheme(value: int) -> str:
-    """ecdsa_secp256r1_sha256 -> ecdsa-p256, rsa_pss_rsae_sha256 -> pss-sha256, ..."""
-    name = describe(SignatureScheme, value)
-    name = re.sub(r"^ecdsa_secp(\d+)r1_sha\d+$", r"ecdsa-p\1", name)
-    for long, short in (
-        ("rsa_pss_rsae_", "pss-"),
-        ("rsa_pss_pss_", "pss-pss-"),
-        ("rsa_pkcs1_", "pkcs1-"),
-    ):
-        name = name.replace(long, short)
-    return name
 
 
 def message_name(event: Mapping[str, Any]) -> str:
@@ -244,7 +211,7 @@ def message_lines(event: Mapping[str, Any]) -> list[str]:
         return [f"({len(raw)} bytes that do not form one handshake message)"]
     try:
         message = decode_handshake_message(raw[0], raw[4:])
-        return _tls13_lines(message)
+        return tls13_lines(message)
     except TLSError as error:
         return [f"(does not decode: {printable(error.reason)})"]
 
@@ -259,7 +226,7 @@ def _toy_lines(fields: object) -> list[str]:
     certificates = fields.get("certificates")
     if isinstance(certificates, (tuple, list)):
         lines.append(f"certificates: {len(certificates)}, leaf first")
-        lines += [f"  {_certificate_line(as_bytes(der))}" for der in certificates]
+        lines += [f"  {certificate_line(as_bytes(der))}" for der in certificates]
     signature = as_bytes(fields.get("signature"))
     if signature:
         scheme = fields.get("signature_scheme")
@@ -269,154 +236,6 @@ def _toy_lines(fields: object) -> list[str]:
             + (f" ({printable(str(scheme))})" if scheme else "")
         )
     return lines
-
-
-def _extension_line(extension_type: int, data: bytes, context: str) -> str:
-    """One extension of a hello as "label: value"; a malformed one says so."""
-    try:
-        return _describe_extension(extension_type, data, context)
-    except TLSError as error:
-        return f"{describe(ExtensionType, extension_type)}: malformed ({printable(error.reason)})"
-
-
-def _describe_extension(extension_type: int, data: bytes, context: str) -> str:
-    kind = ExtensionType
-    if extension_type == kind.supported_versions:
-        if context == "client":
-            versions = ext.decode_client_supported_versions(data)
-            return "versions offered: " + ", ".join(describe(ProtocolVersion, v) for v in versions)
-        return f"version chosen: {describe(ProtocolVersion, ext.decode_selected_version(data))}"
-    if extension_type == kind.supported_groups:
-        return "groups: " + ", ".join(
-            describe(NamedGroup, g) for g in ext.decode_supported_groups(data)
-        )
-    if extension_type == kind.key_share:
-        if context == "client":
-            shares = ext.decode_client_key_shares(data)
-            listed = ", ".join(
-                f"{describe(NamedGroup, s.group)} {short_hex(s.key_exchange)}" for s in shares
-            )
-            return f"key shares: {listed or 'none (asks the server to choose)'}"
-        if context == "retry":
-            return (
-                f"group requested: {describe(NamedGroup, ext.decode_hello_retry_key_share(data))}"
-            )
-        share = ext.decode_server_key_share(data)
-        return f"key share: {describe(NamedGroup, share.group)} {short_hex(share.key_exchange)}"
-    if extension_type == kind.server_name:
-        if context == "client":
-            name = ext.decode_server_name(data)
-            return f"SNI: {printable(name) if name is not None else '(no host name)'}"
-        return "SNI acknowledged (the server used the name asked for)"
-    if extension_type == kind.application_layer_protocol_negotiation:
-        names = [printable(n.decode("latin-1")) for n in ext.decode_application_protocols(data)]
-        return "ALPN: " + ", ".join(names)
-    if extension_type in (kind.signature_algorithms, kind.signature_algorithms_cert):
-        schemes = ext.decode_signature_algorithms(data)
-        label = "signature algorithms"
-        if extension_type == kind.signature_algorithms_cert:
-            label += " (in certificates)"
-        return f"{label}: " + ", ".join(short_scheme(s) for s in schemes)
-    if extension_type == kind.psk_key_exchange_modes:
-        modes = ext.decode_psk_key_exchange_modes(data)
-        return "PSK modes: " + ", ".join(describe(PskKeyExchangeMode, mode) for mode in modes)
-    if extension_type == kind.pre_shared_key:
-        if context == "client":
-            offered = ext.decode_offered_psks(data)
-            return f"resumption: {len(offered.identities)} ticket(s) offered, with binders"
-        return f"resumption: ticket {ext.decode_selected_identity(data)} accepted (no certificate)"
-    if extension_type == kind.cookie:
-        return f"cookie: {len(ext.decode_cookie(data))} bytes to echo"
-    if extension_type == kind.early_data:
-        return "early data (0-RTT)"
-    if extension_type == kind.certificate_authorities:
-        names = [pki.describe_name(name) for name in ext.decode_certificate_authorities(data)]
-        return "client certificates from: " + "; ".join(names)
-    return describe(ExtensionType, extension_type)
-
-
-# The extensions summarised on their own line, in the order a learner reads them.
-_FIRST_EXTENSIONS = tuple(
-    int(extension_type)
-    for extension_type in (
-        ExtensionType.supported_versions,
-        ExtensionType.supported_groups,
-        ExtensionType.key_share,
-        ExtensionType.server_name,
-        ExtensionType.application_layer_protocol_negotiation,
-        ExtensionType.signature_algorithms,
-        ExtensionType.signature_algorithms_cert,
-        ExtensionType.psk_key_exchange_modes,
-        ExtensionType.pre_shared_key,
-        ExtensionType.cookie,
-        ExtensionType.early_data,
-        ExtensionType.certificate_authorities,
-    )
-)
-
-
-def _extension_lines(extensions: tuple[ext.Extension, ...], context: str) -> list[str]:
-    by_type = {extension.type: extension.data for extension in extensions}
-    lines = [
-        _extension_line(number, by_type[number], context)
-        for number in _FIRST_EXTENSIONS
-        if number in by_type
-    ]
-    others = [
-        describe(ExtensionType, e.type) for e in extensions if e.type not in _FIRST_EXTENSIONS
-    ]
-    if others:
-        lines.append("other extensions: " + ", ".join(others))
-    return lines
-
-
-def _tls13_lines(message: object) -> list[str]:
-    if isinstance(message, ClientHello):
-        lines = _extension_lines(message.extensions, "client")
-        if message.extension(ExtensionType.supported_versions) is None:
-            lines.insert(0, f"legacy_version {message.legacy_version:#06x} only: no TLS 1.3")
-        suites = ", ".join(describe(CipherSuite, s) for s in message.cipher_suites)
-        lines.insert(1 if lines else 0, f"cipher suites: {suites}")
-        if message.legacy_session_id:
-            lines.append(
-                f"legacy_session_id: {len(message.legacy_session_id)} bytes (compatibility)"
-            )
-        return lines
-    if isinstance(message, ServerHello):
-        retry = message.is_hello_retry_request
-        lines = _extension_lines(message.extensions, "retry" if retry else "server")
-        lines.insert(
-            1 if lines else 0, f"cipher suite: {describe(CipherSuite, message.cipher_suite)}"
-        )
-        if retry:
-            lines.insert(0, "!! HelloRetryRequest: no usable key share, send another ClientHello")
-        return lines
-    if isinstance(message, EncryptedExtensions):
-        return _extension_lines(message.extensions, "server") or ["(no extensions)"]
-    if isinstance(message, CertificateRequest):
-        context = short_hex(message.certificate_request_context) or "(empty)"
-        return [f"context: {context}", *_extension_lines(message.extensions, "server")]
-    if isinstance(message, Certificate):
-        if not message.entries:
-            return ["no certificate (an empty chain)"]
-        return [f"chain: {len(message.entries)} certificate(s), leaf first"] + [
-            f"  {_certificate_line(entry.cert_data)}" for entry in message.entries
-        ]
-    if isinstance(message, CertificateVerify):
-        return [
-            f"signature scheme: {describe(SignatureScheme, message.algorithm)}",
-            f"signature: {len(message.signature)} bytes over the transcript hash",
-        ]
-    if isinstance(message, Finished):
-        return [f"verify_data: {short_hex(message.verify_data)} (HMAC of the transcript)"]
-    if isinstance(message, NewSessionTicket):
-        return [
-            f"ticket lifetime: {message.ticket_lifetime} s, ticket {len(message.ticket)} bytes, "
-            f"nonce {short_hex(message.ticket_nonce) or '(empty)'}"
-        ]
-    if isinstance(message, KeyUpdate):
-        return [f"request_update: {message.request_update.name}"]
-    return []
 
 
 # --- the terminal diagram -------------------------------------------------------------------
@@ -510,14 +329,17 @@ def render_text(trace: Trace, *, color: bool, width: int = 100) -> str:
             else:
                 seen_secrets.add((name, value))
                 diagram.note(trace.role, f"derive {name} = {short_hex(value, 6)}", "secret")
+                if name == "shared_secret" and (hybrid := hybrid_secret_text(events)):
+                    diagram.note(trace.role, f"  {hybrid}", "secret")
         elif kind == "verified":
             _draw_verified(diagram, trace.role, event)
         elif kind == "state":
             diagram.note(trace.role, f"state {event.get('previous')} → {event.get('next')}", "dim")
         elif kind == "note":
             diagram.note(trace.role, f"▸ {printable(str(event.get('text', '')))}", "bold")
-        elif kind not in ("record", "alert"):
-            # Alerts are drawn from their records; anything unknown still shows up.
+        elif kind not in ("record", "alert", "key_exchange"):
+            # Alerts are drawn from their records; a key exchange's private key only on a
+            # trace page (tls/trace_html_schedule.py); anything unknown still shows up.
             diagram.note(trace.role, f"(event {printable(str(kind))})", "dim")
     diagram.blank()
     return "\n".join(diagram.lines) + "\n"
@@ -566,9 +388,3 @@ def _draw_arrow(
             lines = [f"{len(raw)} bytes"]
     diagram.arrow(sender, label + (" [encrypted]" if encrypted else ""), style)
     diagram.details(lines)
-
-
-def _certificate_line(der: bytes) -> str:
-    """Who a certificate names, as the peer sent it (not verified here: pki.py does that)."""
-    described = pki.describe_certificate(der)
-    return printable(described) if described is not None else f"{len(der)} bytes DER (unparsable)"

@@ -6,7 +6,8 @@
 What this module owns: the page.  Every record of the connection appears in
 order, marked with its sender; opening one shows its bytes split into ranges
 (tls13/annotate.py and toy/annotate.py say what each range encodes), and a
-protected record also shows what it decrypted to, annotated the same way.
+protected record also shows what it decrypted to, annotated the same way (and a
+CompressedCertificate the Certificate it decompresses to, RFC 8879).
 Derived secrets, verifications, state changes and the caller's notes sit
 between the records where they happened.  Each range element carries
 `data-start` and `data-length` (offsets into its record, or into the
@@ -28,9 +29,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import TLSError
 from .span import Span
 from .tls13 import annotate as tls13_annotate
-from .tls13.enums import ContentType
+from .tls13.certificate_compression import SUPPORTED_ALGORITHMS, decompress_certificate
+from .tls13.enums import ContentType, HandshakeType
+from .tls13.messages import HANDSHAKE_HEADER_LENGTH, CompressedCertificate, handshake_header
 from .toy import annotate as toy_annotate
 from .trace import (
     SECRET_EXPLANATIONS,
@@ -43,6 +47,10 @@ from .trace import (
     record_label,
     starts_like_http,
 )
+from .trace_html_certificates import certificates_html
+from .trace_html_navigation import contents_entry, protocol_heading, record_links
+from .trace_html_schedule import key_schedule_html
+from .trace_tls13 import hybrid_secret_text
 
 # Hex shown per range and per record strip; longer data is elided with a count,
 # so that tracing a large download does not make a page of many megabytes.
@@ -123,6 +131,34 @@ class _Annotated:
     wire: tuple[_Range, ...]
     decrypted_bytes: bytes | None
     decrypted: tuple[_Range, ...]
+    # The Certificate inside a CompressedCertificate (RFC 8879), annotated beneath it.
+    decompressed_bytes: bytes | None = None
+    decompressed: tuple[_Range, ...] = ()
+
+
+def _decompressed_certificate(content: bytes) -> bytes | None:
+    """The Certificate message (header and body) inside a whole CompressedCertificate, if any."""
+    position = 0
+    while position + HANDSHAKE_HEADER_LENGTH <= len(content):
+        msg_type = content[position]
+        end = (
+            position
+            + HANDSHAKE_HEADER_LENGTH
+            + int.from_bytes(content[position + 1 : position + 4])
+        )
+        if end > len(content):
+            return None
+        if msg_type == HandshakeType.compressed_certificate:
+            try:
+                message = CompressedCertificate.decode(
+                    content[position + HANDSHAKE_HEADER_LENGTH : end]
+                )
+                body = decompress_certificate(message, SUPPORTED_ALGORITHMS, 1 << 18)
+            except TLSError:
+                return None
+            return handshake_header(HandshakeType.certificate, len(body)) + body
+        position = end
+    return None
 
 
 class _Annotator:
@@ -152,7 +188,17 @@ class _Annotator:
             return _Annotated(_ranges(wire, raw), None, ())
         inner = tls13_annotate.inner_plaintext(raw, plaintext, _content_type(event))
         decrypted = tls13_annotate.annotate_inner_plaintext(inner, continued=continued)
-        return _Annotated(_ranges(wire, raw), inner, _ranges(decrypted, inner))
+        certificate = _decompressed_certificate(plaintext) if is_handshake else None
+        if certificate is None:
+            return _Annotated(_ranges(wire, raw), inner, _ranges(decrypted, inner))
+        inside = tls13_annotate.annotate_handshake_messages(certificate)
+        return _Annotated(
+            _ranges(wire, raw),
+            inner,
+            _ranges(decrypted, inner),
+            certificate,
+            _ranges(inside, certificate),
+        )
 
 
 def _content_type(event: Mapping[str, Any]) -> int:
@@ -261,12 +307,20 @@ def _record_html(
             "annotated the same way</summary>"
             f"{_bytes_html('decrypted', annotated.decrypted, decrypted)}</details>"
         )
+    if annotated.decompressed_bytes is not None:
+        inside = annotated.decompressed_bytes
+        body += (
+            '<details class="decrypted"><summary>The CompressedCertificate decompressed: '
+            f"the {len(inside)}-byte Certificate it carries (RFC 8879)</summary>"
+            f"{_bytes_html('decompressed', annotated.decompressed, inside)}</details>"
+        )
     return (
         f'<li class="record from-{sender}" id="record-{number}" data-direction="'
         f'{_e(event.get("direction"))}" data-sender="{sender}">'
         f'<details><summary><span class="who">{sender} → {receiver}</span> '
         f'<span class="number">#{number}</span> <span class="label">{_e(label)}</span> '
-        f'<span class="meta">{meta}</span></summary>{body}</details></li>'
+        f'<span class="meta">{meta}</span> {record_links(trace.protocol, names, content_type)}'
+        f"</summary>{body}</details></li>"
     )
 
 
@@ -279,6 +333,8 @@ def _event_html(trace: Trace, event: Mapping[str, Any], first_time: bool) -> str
             # The same secret again: the moment its keys start protecting records.
             return f'<li class="secret {side}">keys from {_e(name)} now in use</li>'
         explanation = SECRET_EXPLANATIONS.get(name, "")
+        if name == "shared_secret" and (hybrid := hybrid_secret_text(trace.events)):
+            explanation += f" ({hybrid})"
         return (
             f'<li class="secret {side}"><span class="what">derived</span> '
             f'<span class="name">{_e(name)}</span> <code>{as_bytes(event.get("value")).hex()}'
@@ -308,6 +364,7 @@ def render_html(trace: Trace, *, title: str) -> str:
     annotator = _Annotator()
     seen_secrets: set[tuple[object, bytes]] = set()
     items = []
+    record_contents: list[str] = []
     number = 0
     for index, event in enumerate(events):
         kind = event.get("kind")
@@ -316,6 +373,12 @@ def render_html(trace: Trace, *, title: str) -> str:
             annotated = annotator.annotate(event)
             names = names_by_record.get(index, [])
             items.append(_record_html(trace, event, number, names, annotated))
+            sender = trace.sender(event)
+            receiver = "server" if sender == "client" else "client"
+            label = ", ".join(names) if names else record_label(event)
+            record_contents.append(contents_entry(number, sender, receiver, label))
+        elif kind == "key_exchange":
+            continue  # shown in the key schedule section
         elif kind not in ("message", "alert"):  # messages and alerts show inside their records
             secret = (event.get("name"), as_bytes(event.get("value")))
             first_time = kind != "secret" or secret not in seen_secrets
@@ -327,9 +390,16 @@ def render_html(trace: Trace, *, title: str) -> str:
         "which field it encodes and why it is there; a protected record also shows what it "
         "decrypted to. Click a run of bytes to find its field."
     )
+    schedule_contents, schedule = key_schedule_html(events)
+    certificate_contents, certificates = certificates_html(events)
     return _PAGE.format(
         title=_e(title),
+        heading=protocol_heading(trace.protocol),
         introduction=_e(introduction),
+        records="".join(record_contents),
+        toc=certificate_contents + schedule_contents,
+        certificates=certificates,
+        schedule=schedule,
         items="\n".join(items),
         style=_STYLE,
         script=_SCRIPT,
@@ -370,6 +440,20 @@ li.verified { color: #1c6b2a; } li.state { color: #6b6f78; } li.note { font-weig
 .decrypted > summary { cursor: pointer; padding: .3em 0; font-weight: 600; }
 .flash { outline: 3px solid #f5a623; }
 #script-status { color: #6b6f78; font-size: .9em; }
+.step { margin: .3em 0; padding: .2em .6em; background: #fff; border: 1px solid #e0e2e7;
+  border-radius: 4px; overflow-wrap: anywhere; }
+.step > summary { cursor: pointer; } .output { color: #0b5394; font-size: .85em; }
+.formula { font-family: ui-monospace, monospace; font-size: .9em; margin: .3em 0; }
+.inputs { font-size: .85em; } .input-name { font-weight: 600; }
+pre.snippet, pre.snippet-prelude { background: #f4f5f8; padding: .5em; font-size: 12px;
+  white-space: pre-wrap; overflow-wrap: anywhere; }
+a.rfc, span.rfc { font-size: .8em; color: #0b5394; }
+.certificate table { border-collapse: collapse; font-size: .9em; margin: .3em 0 .8em; }
+.certificate th, .certificate td { border: 1px solid #e0e2e7; padding: .15em .5em;
+  text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+ul.checks { list-style: none; padding-left: .5em; } li.check.passed { color: #1c6b2a; }
+li.check.failed { color: #a33; font-weight: 600; } li.check.client { color: #44474f; }
+.agrees { color: #1c6b2a; font-size: .85em; } .differs { color: #a33; font-weight: 600; }
 """
 
 _SCRIPT = """
@@ -380,6 +464,19 @@ function setAll(open) {
 }
 document.getElementById("expand").addEventListener("click", () => setAll(true));
 document.getElementById("collapse").addEventListener("click", () => setAll(false));
+// #all opens everything (for printing and screenshots); another fragment opens its target.
+function openFragment() {
+  if (location.hash === "#all") {
+    document.querySelectorAll("details").forEach((node) => { node.open = true; });
+    return;
+  }
+  const target = location.hash && document.getElementById(location.hash.slice(1));
+  for (let node = target; node; node = node.parentElement) {
+    if (node.tagName === "DETAILS") { node.open = true; }
+  }
+}
+window.addEventListener("hashchange", openFragment);
+openFragment();
 document.addEventListener("click", (event) => {
   const chunk = event.target.closest(".chunk");
   if (!chunk) { return; }
@@ -406,13 +503,20 @@ _PAGE = """<!DOCTYPE html>
 </head>
 <body>
 <h1>{title}</h1>
+<p class="protocol">{heading}</p>
 <p>{introduction}</p>
 <p><button id="expand" type="button">Expand all</button>
 <button id="collapse" type="button">Collapse all</button>
 <span id="script-status"></span></p>
+<nav id="contents"><h2>Contents</h2><ol>
+<li><a href="#timeline">The records, in the order they travelled</a><ol>{records}</ol></li>
+{toc}<li><a href="#all">Open everything (#all)</a></li>
+</ol></nav>
 <ol id="timeline">
 {items}
 </ol>
+{certificates}
+{schedule}
 <script>{script}</script>
 </body>
 </html>

@@ -287,6 +287,9 @@ class ObservedServer:
 
     def __init__(self, demo: DemoPki, **settings: object) -> None:
         self.secrets = SecretLog()
+        # The tests edit the Certificate message by message: sent plain unless a
+        # test asks for the CompressedCertificate our client would get (RFC 8879).
+        settings.setdefault("certificate_compression", False)
         self.connection = new_server(demo, keylog=self.secrets, **settings)
 
     def answer(self, client_wire: bytes) -> ServerFlight:

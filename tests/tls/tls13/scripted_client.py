@@ -66,8 +66,9 @@ from tls_web_server.tls.tls13.server import ServerSettings, TLS13ServerConnectio
 from tls_web_server.tls.tls13.tickets import TicketKey
 from tls_web_server.tls.tls13.transcript import Transcript
 
-# Code points we do not implement, which a server must skip (RFC 8446 section 4.2.7, RFC 8701).
-X25519MLKEM768 = 0x11EC
+# Code points we do not implement, which a server must skip (RFC 8446 section 4.2.7, RFC 8701):
+# secp521r1, named by RFC 8446 and left out here, and a GREASE value.
+UNKNOWN_GROUP = 0x0019
 GREASE_GROUP = 0x0A0A
 
 ALL_CIPHER_SUITES = tuple(int(suite) for suite in CipherSuite)
@@ -276,9 +277,9 @@ class ScriptedClient:
     def _key_share(self, group: int) -> KeyShareEntry:
         name = describe(NamedGroup, group)
         if name not in crypto.KEY_EXCHANGE_GROUPS:
-            # A group we cannot compute (GREASE, a hybrid named but not implemented
-            # here): bytes of a plausible size (X25519MLKEM768 sends 1216).
-            size = 1216 if group == X25519MLKEM768 else 32
+            # A group we cannot compute (GREASE, secp521r1): bytes of a plausible
+            # size (a secp521r1 point is 133 bytes).
+            size = 133 if group == UNKNOWN_GROUP else 32
             return KeyShareEntry(group, self.random_bytes(size))
         key = crypto.client_key_share(name, self.random_bytes)  # hybrid groups too
         self.private_keys[group] = key

@@ -150,7 +150,7 @@ def test_the_chromium_hello_shows_what_chromium_sends() -> None:
     assert [value for value in values(spans, "group") if value.startswith("GREASE")]
     assert values(spans, "cipher_suite")[0].startswith("GREASE 0x")
     assert values(spans, "version")[0].startswith("GREASE 0x")
-    assert values(spans, "algorithm") == ["brotli"]
+    assert values(spans, "compression_algorithm") == ["brotli"]
     assert values(spans, "kdf_id") == ["HKDF-SHA256"]  # the GREASE ECH's shape
     assert values(spans, "aead_id")
     assert "mldsa65" in values(spans, "scheme")  # post-quantum signatures, named

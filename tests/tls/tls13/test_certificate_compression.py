@@ -1,4 +1,9 @@
-"""certificate_compression.py (RFC 8879): round trips, wrong algorithm, wrong length, bombs."""
+"""certificate_compression.py (RFC 8879): round trips, wrong algorithm, wrong length, bombs.
+
+The wire formats are the codec's (messages.CompressedCertificate, the
+compress_certificate payload in extensions.py): tested here with the
+compression they carry.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +18,17 @@ from hypothesis import strategies as st
 
 from tls_web_server.tls.errors import AlertDescription, TLSError
 from tls_web_server.tls.tls13 import certificate_compression as cc
+from tls_web_server.tls.tls13 import extensions as ext
 from tls_web_server.tls.tls13.certificate_compression import (
     CertificateCompressionAlgorithm as Algorithm,
 )
-from tls_web_server.tls.tls13.certificate_compression import CompressedCertificate
-from tls_web_server.tls.tls13.messages import Certificate, CertificateEntry
+from tls_web_server.tls.tls13.enums import HandshakeType
+from tls_web_server.tls.tls13.messages import (
+    Certificate,
+    CertificateEntry,
+    CompressedCertificate,
+    decode_handshake_message,
+)
 
 from ..conftest import DemoPki
 
@@ -49,11 +60,11 @@ def test_a_real_chain_round_trips_smaller_through_the_wire_format(
     assert len(message.compressed_certificate_message) < len(body)
 
     wire = message.encode()
-    assert wire[0] == cc.COMPRESSED_CERTIFICATE_HANDSHAKE_TYPE == 25
+    assert wire[0] == HandshakeType.compressed_certificate == 25
     assert int.from_bytes(wire[1:4], "big") == len(wire) - 4
     assert wire[4:6] == algorithm.to_bytes(2, "big")
     decoded = CompressedCertificate.decode(wire[4:])
-    assert decoded == message
+    assert decoded == message == decode_handshake_message(25, wire[4:])
     assert cc.decompress_certificate(decoded, OFFERED) == body
     assert Certificate.decode(
         cc.decompress_certificate(decoded, [algorithm])
@@ -169,9 +180,9 @@ def test_zstd_and_unknown_algorithms_cannot_be_used_to_compress() -> None:
 
 
 def test_the_extension_body_round_trips_and_refuses_bad_lengths() -> None:
-    data = cc.encode_compress_certificate([Algorithm.brotli, Algorithm.zlib, 0x0A0A])
+    data = ext.encode_compress_certificate([Algorithm.brotli, Algorithm.zlib, 0x0A0A])
     assert data == bytes.fromhex("06 0002 0001 0a0a")
-    assert cc.decode_compress_certificate(data) == (2, 1, 0x0A0A)
+    assert ext.decode_compress_certificate(data) == (2, 1, 0x0A0A)
     for bad in (
         b"",
         b"\x00",
@@ -181,12 +192,12 @@ def test_the_extension_body_round_trips_and_refuses_bad_lengths() -> None:
         b"\x04\x00\x01",
     ):
         with pytest.raises(TLSError) as raised:
-            cc.decode_compress_certificate(bad)
+            ext.decode_compress_certificate(bad)
         assert raised.value.alert == AlertDescription.decode_error
 
 
 def test_a_malformed_compressed_certificate_is_decode_error() -> None:
-    good = cc.compress_certificate(Algorithm.zlib, b"body" * 10).encode_body()
+    good = cc.compress_certificate(Algorithm.zlib, b"body" * 10).encode()[4:]
     empty_stream = bytes.fromhex("0001 000028 000000")
     for bad in (good[:-1], good + b"\x00", good[:4], empty_stream):
         with pytest.raises(TLSError) as raised:

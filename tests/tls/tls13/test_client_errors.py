@@ -282,7 +282,9 @@ def test_a_second_hello_retry_request(ecdsa_pki: DemoPki):
 
 
 @pytest.mark.parametrize(
-    "group", [NamedGroup.x25519, NamedGroup.secp256r1, 0x0019], ids=["x25519", "p256", "p521"]
+    "group",
+    [NamedGroup.x25519, NamedGroup.X25519MLKEM768, 0x0019],
+    ids=["x25519", "X25519MLKEM768", "p521"],
 )
 def test_a_hello_retry_request_for_a_group_we_sent_or_never_offered(ecdsa_pki: DemoPki, group: int):
     client, _server, retry = answered(

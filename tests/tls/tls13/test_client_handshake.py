@@ -79,7 +79,8 @@ def test_full_handshake_with_our_server(any_pki: DemoPki, suite: CipherSuite):
     negotiated = client.negotiated
     assert negotiated is not None
     assert negotiated.cipher_suite == suite.name
-    assert negotiated.group == "x25519"  # our first key share, which the server takes
+    # Our first key share, the post-quantum hybrid, which the server prefers.
+    assert negotiated.group == "X25519MLKEM768"
     assert negotiated.alpn == "http/1.1"
     assert negotiated.server_name == "localhost"
     assert negotiated.signature_scheme is not None

@@ -230,6 +230,12 @@ EXTENSION_CODECS = [
         st.binary(min_size=1, max_size=12),
     ),
     Codec(
+        "compress_certificate (RFC 8879)",
+        ext.decode_compress_certificate,
+        ext.encode_compress_certificate,
+        st.lists(uint16s, min_size=1, max_size=127).map(tuple),
+    ),
+    Codec(
         "record_size_limit",
         ext.decode_record_size_limit,
         ext.encode_record_size_limit,

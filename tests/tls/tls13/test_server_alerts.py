@@ -162,7 +162,7 @@ HELLO_RULES = {
         AlertDescription.handshake_failure,
     ),
     "no common group": (
-        dict(supported_groups=(0x0019, 0x0100, 0x11EC), key_share_groups=(0x11EC,)),
+        dict(supported_groups=(0x0019, 0x0100, 0x0A0A), key_share_groups=(0x0019,)),
         AlertDescription.handshake_failure,
     ),
     "no common signature scheme": (

@@ -43,7 +43,7 @@ from tls_web_server.tls.tls13.tickets import TicketKey
 from ..conftest import DemoPki
 from .scripted_client import (
     GREASE_GROUP,
-    X25519MLKEM768,
+    UNKNOWN_GROUP,
     ReceivedTicket,
     ScriptedClient,
     new_server,
@@ -119,8 +119,8 @@ def scripted_client_hellos() -> tuple[bytes, ...]:
         with_psk.hello_record(with_psk.client_hello(ticket=fake_ticket, early_data=True)),
         retry.hello_record(
             retry.client_hello(
-                supported_groups=(X25519MLKEM768, GREASE_GROUP, NamedGroup.secp256r1),
-                key_share_groups=(X25519MLKEM768, GREASE_GROUP),
+                supported_groups=(UNKNOWN_GROUP, GREASE_GROUP, NamedGroup.secp256r1),
+                key_share_groups=(UNKNOWN_GROUP, GREASE_GROUP),
             )
         ),
     )
@@ -159,8 +159,8 @@ def retry_hellos() -> tuple[bytes, bytes]:
     """A first hello that draws a HelloRetryRequest for secp256r1, and the right second one."""
     client = ScriptedClient()
     first = client.client_hello(
-        supported_groups=(X25519MLKEM768, NamedGroup.secp256r1),
-        key_share_groups=(X25519MLKEM768,),
+        supported_groups=(UNKNOWN_GROUP, NamedGroup.secp256r1),
+        key_share_groups=(UNKNOWN_GROUP,),
     )
     first_record = client.hello_record(first)
     second = client.client_hello(key_share_groups=(NamedGroup.secp256r1,))

@@ -35,7 +35,7 @@ from tls_web_server.tls.tls13.server import TLS13ServerConnection
 from tls_web_server.tls.tls13.tickets import TicketKey
 
 from ..conftest import DemoPki
-from .scripted_client import GREASE_GROUP, X25519MLKEM768, ScriptedClient, new_server
+from .scripted_client import GREASE_GROUP, UNKNOWN_GROUP, ScriptedClient, new_server
 
 SIGNATURE_SCHEME_FOR_KEY = {
     "ecdsa-p256": "ecdsa_secp256r1_sha256",
@@ -455,7 +455,7 @@ def test_zero_length_application_data_records_are_accepted(ecdsa_pki: DemoPki) -
 def test_unknown_groups_and_shares_are_skipped(ecdsa_pki: DemoPki) -> None:
     server = new_server(ecdsa_pki.credentials)
     client = scripted_client(ecdsa_pki)
-    unknown = (X25519MLKEM768, GREASE_GROUP)
+    unknown = (UNKNOWN_GROUP, GREASE_GROUP)
     client.handshake(
         server,
         supported_groups=(*unknown, NamedGroup.x25519),
@@ -481,8 +481,8 @@ def test_hello_retry_request_then_a_correct_second_hello(
     # A share only for a group we do not know: the server must ask for x25519.
     first = client.client_hello(
         legacy_session_id=session_id,
-        supported_groups=(X25519MLKEM768, NamedGroup.x25519),
-        key_share_groups=(X25519MLKEM768,),
+        supported_groups=(UNKNOWN_GROUP, NamedGroup.x25519),
+        key_share_groups=(UNKNOWN_GROUP,),
     )
     client.receive_from(server, client.hello_record(first))
     retry = client.hello_retry_request

@@ -11,9 +11,11 @@ exactly once at each depth.
 The handshake messages are not described here a second time: their bodies
 are read by the codec's own decoders (`Message.read` in hellos.py and
 messages.py) through a SpanReader (span_reader.py), which notes where each
-field lies; this module only adds the words (`_FIELD_EXPLANATIONS`) and
-shows the values.  Extension payloads are walked by annotate_extensions.py;
-names come from tls/names.py `describe`, explanations of extensions from
+field lies; this module only adds the words (field_explanations.py) and
+shows the values.  Extension payloads are read the same way, by the codec's
+decoders of extensions.py that annotate_extensions.py picks and puts in words
+(or, for the payloads the codec never decodes, walked there); names come from
+tls/names.py `describe`, explanations of extensions from
 extension_registry.py, header lengths from the codec.
 
 What it must never do: raise for bytes it cannot parse, or judge whether a
@@ -24,34 +26,40 @@ malformed input is shown, never an exception.  It never imports tls/toy.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ..crypto import AEAD_TAG_LENGTH
 from ..errors import AlertDescription, AlertLevel, TLSError
 from ..names import describe
 from ..span import Span
-from .annotate_extensions import extension_data_walker, extension_payload_reader
+from .annotate_extensions import (
+    HYBRID_SHARE_EXPLANATION,
+    PAYLOAD_LIST_ELEMENTS,
+    codec_payload_fields,
+    extension_data_walker,
+    hybrid_share_spans,
+    payload_field_value,
+    protocol_name,
+)
 from .byte_walk import UNPARSED, UNPARSED_EXPLANATION, OutOfBytes, Walk, described, hex_preview
 from .enums import (
     HELLO_RETRY_REQUEST_RANDOM,
+    CertificateCompressionAlgorithm,
     CipherSuite,
     ContentType,
     ExtensionType,
     HandshakeType,
     KeyUpdateRequest,
-    NamedGroup,
-    ProtocolVersion,
     SignatureScheme,
 )
 from .extension_registry import explain_extension
+from .field_explanations import explain_field
 from .messages import HANDSHAKE_HEADER_LENGTH, message_class
 from .record import RECORD_HEADER_LENGTH
 from .span_reader import Field, SpanReader
-from .wire import Reader
 
 __all__ = [
     "RECORD_HEADER_LENGTH",
     "UNPARSED",
+    "annotate_handshake_messages",
     "annotate_inner_plaintext",
     "annotate_record",
     "inner_plaintext",
@@ -240,11 +248,25 @@ _MESSAGE_EXPLANATIONS = {
     "certificate_request": "The server asks the client for a certificate.",
     "certificate": "The certificate chain, leaf first, each certificate with its extensions.",
     "certificate_verify": "A signature over the transcript hash: proof of holding the leaf's key.",
+    "compressed_certificate": (
+        "The Certificate, compressed with an algorithm the client offered (RFC 8879); the "
+        "transcript hashes this message as sent."
+    ),
     "finished": "An HMAC over the whole transcript: proof that nobody changed the handshake.",
     "new_session_ticket": "A ticket the client may present later to resume (section 4.6.1).",
     "key_update": "The sender moves to the next generation of traffic keys (section 4.6.3).",
     "end_of_early_data": "The end of 0-RTT data.",
 }
+
+
+def annotate_handshake_messages(data: bytes) -> list[Span]:
+    """Whole handshake messages outside any record: a CompressedCertificate's Certificate."""
+    walk = Walk(data, 0, len(data))
+    try:
+        _handshake_messages(walk, 0)
+    except OutOfBytes:
+        pass
+    return list(walk.finish())
 
 
 def _handshake_messages(walk: Walk, continued: int) -> None:
@@ -303,83 +325,19 @@ def _message(walk: Walk, kind: str) -> None:
         walk.position = spans[-1].start + spans[-1].length
 
 
-# --- the codec's fields, in words -----------------------------------------------------------
-
-_RANDOM = {
-    "client_hello": "32 fresh random bytes from the client; they make every transcript unique.",
-    "server_hello": "32 fresh random bytes from the server.",
-    "hello_retry_request": (
-        "SHA-256 of 'HelloRetryRequest': marks this ServerHello as a retry request."
-    ),
-}
-_REQUEST_CONTEXT = {
-    "certificate": (
-        "Empty in a server's Certificate; a client echoes the CertificateRequest's here."
-    ),
-    "certificate_request": "An identifier the client's answer must echo.",
-}
-
-# Field name (as the codec names its reads) -> its sentence, or (message -> sentence).
-_FIELD_EXPLANATIONS: dict[str, str | dict[str, str]] = {
-    "legacy_version": (
-        "Frozen at 0x0303 (TLS 1.2) for compatibility; the real version is in supported_versions."
-    ),
-    "random": _RANDOM,
-    "legacy_session_id": (
-        "Unused by TLS 1.3; a non-empty one makes the handshake look like TLS 1.2 resumption "
-        "to middleboxes (appendix D.4)."
-    ),
-    "legacy_session_id_echo": "The client's legacy_session_id, echoed back.",
-    "cipher_suites": "The cipher suites the client can use, in its order of preference.",
-    "legacy_compression_methods": "Must be the single byte 0 (no compression) in TLS 1.3.",
-    "cipher_suite": "The one cipher suite the server chose from the client's list.",
-    "legacy_compression_method": "Always 0.",
-    "extensions": "Each extension: a type, a length and its data.",
-    "certificate_request_context": _REQUEST_CONTEXT,
-    "certificate_list": "The chain, leaf first; the root may be left out.",
-    "cert_data": (
-        "An X.509 certificate in DER: a name, a public key, validity dates and the issuer's "
-        "signature over them."
-    ),
-    "algorithm": "The signature scheme (section 4.2.3), one the client offered.",
-    "signature": "Signed: 64 spaces, a context string and the transcript hash (section 4.4.3).",
-    "verify_data": "HMAC of the transcript hash, keyed from this side's handshake traffic secret.",
-    "ticket_lifetime": "Seconds the ticket may be used.",
-    "ticket_age_add": (
-        "A random number added to the ticket's age, so that resumptions cannot be linked."
-    ),
-    "ticket_nonce": "Makes each ticket's resumption PSK different.",
-    "ticket": "Opaque to the client: the server's sealed memory of this session.",
-    "request_update": "Whether the peer should update its own sending keys as well.",
-    # extension payloads the codec reads through a Reader (annotate_extensions.py)
-    "selected_version": "The version chosen.",
-    "group": "The group of this public key.",
-    "key_exchange": (
-        "The ephemeral public key; combined with the peer's private key it gives the shared secret."
-    ),
-    "selected_group": "The group to send a key share for.",
-    "identities": "The tickets offered.",
-    "identity": "The ticket, as the server issued it.",
-    "obfuscated_ticket_age": "The ticket's age plus ticket_age_add.",
-    "binders": "One binder per ticket, in the same order.",
-    "PskBinderEntry": "An HMAC over the hello so far, keyed from the PSK.",
-    "selected_identity": "The index of the accepted ticket.",
-    "cookie": "The value to echo.",
-    "max_early_data_size": "Bytes of 0-RTT data allowed.",
-    "record_size_limit": "The largest record the sender will take, in bytes.",
-}
-
-
-def _explanation(name: str, kind: str) -> str:
-    found = _FIELD_EXPLANATIONS.get(name, "")
-    if isinstance(found, dict):
-        return found.get(kind, "")
-    return found
+def _explanation(name: str, kind: str, value: object) -> str:
+    """The sentence for a field (field_explanations.py); a GREASE ProtocolName says it is one."""
+    if name == "ProtocolName" and isinstance(value, bytes):
+        return protocol_name(value)[1]
+    return explain_field(name, kind)
 
 
 def _value(field: Field, kind: str) -> str:
     """How a field's value reads on the page (a vector's shows in its own children)."""
     value = field.value
+    in_words = payload_field_value(field.name, value)
+    if in_words is not None:
+        return in_words
     if isinstance(value, bytes):
         return hex_preview(value)
     if not isinstance(value, int):
@@ -389,11 +347,9 @@ def _value(field: Field, kind: str) -> str:
     if field.name == "cipher_suite":
         return describe(CipherSuite, value)
     if field.name == "algorithm":
+        if kind == "compressed_certificate":
+            return describe(CertificateCompressionAlgorithm, value)
         return describe(SignatureScheme, value)
-    if field.name == "selected_version":
-        return describe(ProtocolVersion, value)
-    if field.name in ("group", "selected_group"):
-        return describe(NamedGroup, value)
     if field.name == "ticket_lifetime":
         return f"{value} s"
     if field.name == "request_update":
@@ -410,9 +366,14 @@ def _suite(value: int) -> tuple[str, str]:
     )
 
 
+# The lists the codec reads as bare numbers: list name -> one element's name and words.
+_LIST_ELEMENTS = {"cipher_suites": ("cipher_suite", _suite), **PAYLOAD_LIST_ELEMENTS}
+
+
 def _spans(fields: list[Field], kind: str, parent: str) -> list[Span]:
     """The Spans of fields the codec read, in order; zero-length fields (empty vectors) vanish."""
     spans = []
+    group: object = None  # a key share's group, read just before its key_exchange
     for field in fields:
         if field.length <= 0:
             continue
@@ -424,17 +385,30 @@ def _spans(fields: list[Field], kind: str, parent: str) -> list[Span]:
             note = field.note or f"Length prefix: {field.value} bytes follow."
             spans.append(Span(field.start, field.length, "length", note, (), str(field.value)))
             continue
-        if parent == "cipher_suites" and not field.name:
-            value, explanation = _suite(int(field.value))  # type: ignore[call-overload]
-            spans.append(Span(field.start, field.length, "cipher_suite", explanation, (), value))
+        element = _LIST_ELEMENTS.get(parent)
+        if element is not None and not field.name:
+            name, in_words = element
+            value, explanation = in_words(int(field.value))  # type: ignore[call-overload]
+            spans.append(Span(field.start, field.length, name, explanation, (), value))
             continue
-        explanation = _explanation(field.name.split(" bytes")[0], kind) or _explanation(
-            parent, kind
-        )
+        explanation = _explanation(
+            field.name.split(" bytes")[0], kind, field.value
+        ) or explain_field(parent, kind)
         children = _partition(_spans(field.children, kind, field.name), field)
-        spans.append(
-            Span(field.start, field.length, field.name, explanation, children, _value(field, kind))
-        )
+        value = _value(field, kind)
+        if field.name == "group":
+            group = field.value
+        elif field.name == "key_exchange" and len(children) == 2 and isinstance(group, int):
+            # A hybrid share, the client's (in its KeyShareEntry list) or the server's:
+            # its ML-KEM and ECDH parts (draft-ietf-tls-ecdhe-mlkem).
+            share = children[1]
+            sender = "client" if kind == "client_hello" else "server"
+            parts = hybrid_share_spans(group, share.start, share.length, sender)
+            if parts:
+                children, explanation = (children[0], *parts), HYBRID_SHARE_EXPLANATION
+                if sender == "client":  # a client's split share is shown by its size
+                    value = f"{share.length} bytes"
+        spans.append(Span(field.start, field.length, field.name, explanation, children, value))
     if parent == "certificate_list":
         return _certificate_entries(spans)
     return spans
@@ -515,9 +489,14 @@ def _extension(entry: Field, context: str) -> Span:
 
 
 def _extension_data(data: Field, number: int, context: str, explanation: str) -> Span:
-    codec_reader = extension_payload_reader(number, context)
-    if codec_reader is not None and isinstance(data.value, bytes):
-        return _read_by_codec(data, codec_reader, context, explanation)
+    if isinstance(data.value, bytes):
+        fields = codec_payload_fields(number, context, data.value, context)
+        if fields is not None:  # the codec's own decoder read it
+            spans = [_shifted(span, data.start) for span in _spans(fields, context, "")]
+            payload = Field(data.start, data.length, "extension_data")
+            return Span(
+                data.start, data.length, "extension_data", explanation, _partition(spans, payload)
+            )
     walker = extension_data_walker(number, context)
     if walker is None or data.name.endswith(")"):  # none, or cut short: shown as bytes
         return Span(data.start, data.length, "extension_data", explanation, (), _value(data, ""))
@@ -534,20 +513,6 @@ def _extension_data(data: Field, number: int, context: str, explanation: str) ->
         explanation,
         tuple(_shifted(span, data.start) for span in walk.finish()),
     )
-
-
-def _read_by_codec(
-    data: Field, read: Callable[[Reader], object], context: str, explanation: str
-) -> Span:
-    """The payload's fields as the codec reads them (extensions.py `read_X`)."""
-    reader = SpanReader.over(data.value, 0, data.length, context)  # type: ignore[arg-type]
-    try:
-        read(reader)
-    except TLSError:
-        pass  # what was read is shown; the rest ends up unparsed
-    spans = [_shifted(span, data.start) for span in _spans(reader.fields, context, "")]
-    payload = Field(data.start, data.length, "extension_data")
-    return Span(data.start, data.length, "extension_data", explanation, _partition(spans, payload))
 
 
 def _shifted(span: Span, offset: int) -> Span:

@@ -1,24 +1,40 @@
-"""What the bytes inside each extension mean, for the trace page: one walker per payload layout.
+"""What the bytes inside each extension mean, for the trace page: the codec's reads, in words.
 
-What this module owns: for each (extension type, message) whose payload the
-trace page shows field by field, a walker over its extension_data, written
-next to the structure of its RFC; `extension_data_walker` picks one.  The
-extension block around the payloads is walked by the codec itself
-(span_reader.py running extension_block.py's reads); what each extension is
-for is said once, in extension_registry.py.
+What this module owns, for each (extension type, message) whose payload the
+trace page shows field by field:
+- where the codec reads it, `codec_payload_fields`: the payload's own decoder
+  in extensions.py, run with a span_reader.SpanRecorder (the ClientHello
+  payloads decoded by index) or a SpanReader (those read through a Reader);
+- the values of the fields those decoders name, in words
+  (`payload_field_value`, `PAYLOAD_LIST_ELEMENTS`, `protocol_name`); the
+  sentence for each field is in field_explanations.py, with the messages';
+- a hybrid key share's two parts (`hybrid_share_parts`, `hybrid_share_spans`),
+  which the codec reads as one key_exchange;
+- a walker, next to the structure of its RFC, for each payload we only show
+  and never decode (ECH, ALPS, status_request, ...): `extension_data_walker`.
+The extension block around the payloads is read by the codec itself
+(extension_block.py); what each extension is for is said once, in
+extension_registry.py.
 
-What it must never do: raise for a payload it cannot parse (a Walk shows the
-rest as unparsed), or judge a value.  A type without a walker here is shown
-as one opaque range, which is never an error.
+What it must never do: raise for a payload it cannot parse (what the codec
+read before refusing it is shown, a Walk shows the rest as unparsed), judge
+a value, or describe a layout the codec decodes: that layout is the codec's.
+A type with neither a decoder nor a walker here is shown as one opaque range,
+which is never an error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 
+from .. import crypto
+from ..errors import TLSError
 from ..names import describe, is_grease_protocol
+from ..span import Span
 from . import extensions as ext
-from .byte_walk import Walk, described, hex_preview
+from .byte_walk import Walk, described
 from .enums import (
     CertificateCompressionAlgorithm,
     CertificateStatusType,
@@ -30,6 +46,8 @@ from .enums import (
     SignatureScheme,
 )
 from .extension_registry import GREASE_EXPLANATION
+from .field_explanations import explain_field
+from .span_reader import Field, SpanReader, SpanRecorder
 from .wire import Reader
 
 
@@ -69,15 +87,6 @@ def _mode(value: int) -> tuple[str, str]:
     )
 
 
-def _compression_algorithm(value: int) -> tuple[str, str]:
-    return described(
-        CertificateCompressionAlgorithm,
-        value,
-        "A compression algorithm for the Certificate message (RFC 8879).",
-        "An algorithm this implementation does not know.",
-    )
-
-
 def _point_format(value: int) -> tuple[str, str]:
     return described(
         ECPointFormat,
@@ -87,53 +96,120 @@ def _point_format(value: int) -> tuple[str, str]:
     )
 
 
-def _server_name_list(walk: Walk) -> None:
-    def entries(inner: Walk) -> None:
-        while inner.remaining:
-            inner.group("ServerName", "One name the client asks for.", _server_name)
+# --- the codec's payload fields, in words ---------------------------------------------------
 
-    walk.vector(2, "server_name_list", "The names asked for (in practice one host_name).", entries)
-
-
-def _server_name(walk: Walk) -> None:
-    name_type = walk.number(1)
-    walk.leaf(1, "name_type", "0 means host_name, the only type ever used.", str(name_type))
-    name = walk.vector_contents(2).decode("ascii", "replace")
-    walk.vector(2, "host_name", "The DNS name of the server, ASCII.", value=name)
+# The lists the codec reads as bare numbers (their elements carry no name of
+# their own): list name -> what one element is called, and its value and sentence.
+PAYLOAD_LIST_ELEMENTS: dict[str, tuple[str, Callable[[int], tuple[str, str]]]] = {
+    "versions": ("version", _version),
+    "named_group_list": ("group", _group),
+    "supported_signature_algorithms": ("scheme", _scheme),
+    "ke_modes": ("mode", _mode),
+}
 
 
-def _key_share_entry(walk: Walk) -> None:
-    walk.leaf(2, "group", "The group of this public key.", describe(NamedGroup, walk.number(2)))
-    walk.vector(
-        2,
-        "key_exchange",
-        "The ephemeral public key; combined with the peer's private key it gives the shared "
-        "secret.",
-        value=hex_preview(walk.vector_contents(2)),
+def protocol_name(raw: bytes) -> tuple[str, str]:
+    """A ProtocolName (RFC 7301 section 3.1) as shown, and its sentence (GREASE: RFC 8701)."""
+    if is_grease_protocol(raw):
+        return f"GREASE 0x{raw.hex()}", GREASE_EXPLANATION
+    return raw.decode("ascii", "replace"), explain_field("ProtocolName", "")
+
+
+def payload_field_value(name: str, value: object) -> str | None:
+    """A payload field's value in words, or None where a number or a hex preview says it."""
+    if isinstance(value, int):
+        if name == "selected_version":
+            return describe(ProtocolVersion, value)
+        if name in ("group", "selected_group"):
+            return describe(NamedGroup, value)
+        if name == "compression_algorithm":
+            return describe(CertificateCompressionAlgorithm, value)
+    elif isinstance(value, bytes):
+        if name == "host_name":
+            return value.decode("ascii", "replace")
+        if name == "ProtocolName":
+            return protocol_name(value)[0]
+    return None
+
+
+# --- the post-quantum hybrid shares (draft-ietf-tls-ecdhe-mlkem) ---------------------------
+
+HYBRID_SHARE_EXPLANATION = (
+    "A hybrid share: an ML-KEM (FIPS 203) part and a classical ECDH part side by side. "
+    "The shared secret joins both secrets, so an attacker must break both: ML-KEM against a "
+    "future quantum computer (traffic recorded today stays safe), ECDH in case ML-KEM, young "
+    "as it is, turns out weaker than believed."
+)
+
+
+def hybrid_share_parts(group: int, length: int, sender: str) -> tuple[tuple[str, int, str], ...]:
+    """(field, length, explanation) of each part of a hybrid share, in wire order.
+
+    Empty for a classical group, or a share whose length is not the group's
+    (shown as plain bytes: the handshake refuses it with illegal_parameter).
+    `sender` is "client" (encapsulation key) or "server" (ciphertext).
+    """
+    layout = crypto.HYBRID_LAYOUTS.get(describe(NamedGroup, group))
+    if layout is None:
+        return ()
+    ecdh = (
+        f"{layout.ecdh_group} public key",
+        layout.ecdh_share_length,
+        f"The classical half: an ephemeral {layout.ecdh_group} public key, exactly what a plain "
+        f"{layout.ecdh_group} share carries; its ECDH secret is the second ingredient.",
     )
+    if sender == "client":
+        expected = layout.client_share_length
+        mlkem_part = (
+            f"{layout.mlkem_name} encapsulation key",
+            layout.encapsulation_key_length,
+            f"The client's {layout.mlkem_name} public key (FIPS 203): the server encapsulates "
+            "a fresh 32-byte secret to it. This is the post-quantum half.",
+        )
+    else:
+        expected = layout.server_share_length
+        mlkem_part = (
+            f"{layout.mlkem_name} ciphertext",
+            layout.ciphertext_length,
+            "The 32-byte secret the server encapsulated to the client's key; only the client's "
+            f"{layout.mlkem_name} private key decapsulates it. The post-quantum half.",
+        )
+    if length != expected:
+        return ()
+    return (mlkem_part, ecdh) if layout.mlkem_first else (ecdh, mlkem_part)
 
 
-def _client_shares(walk: Walk) -> None:
-    def entries(inner: Walk) -> None:
-        while inner.remaining:
-            inner.group("KeyShareEntry", "One public key for one group.", _key_share_entry)
+def hybrid_share_spans(group: int, start: int, length: int, sender: str) -> tuple[Span, ...]:
+    """The parts of a hybrid share at data[start:start + length] as Spans (see above)."""
+    spans = []
+    for field, part_length, explanation in hybrid_share_parts(group, length, sender):
+        spans.append(Span(start, part_length, field, explanation, (), f"{part_length} bytes"))
+        start += part_length
+    return tuple(spans)
 
-    walk.vector(2, "client_shares", "The client's public keys.", entries)
+
+# --- what the codec does not decode: one walker per payload layout --------------------------
 
 
-def _protocol_names(field: str, explanation: str) -> Callable[[Walk], None]:
-    """A ProtocolName list (RFC 7301 section 3.1), as ALPN and ALPS carry it."""
+def _application_settings(walk: Walk) -> None:
+    """ALPS (draft-vvv-tls-alps): the ALPN protocols for which settings may follow.
+
+    Its payload has the layout of ALPN's ProtocolNameList (RFC 7301 section
+    3.1), but the codec never decodes it (we only show it), so it keeps a
+    walker; its names are put in words as ALPN's are (`protocol_name`).
+    """
 
     def names(inner: Walk) -> None:
         while inner.remaining:
-            raw = inner.vector_contents(1)
-            if is_grease_protocol(raw):
-                name, about = f"GREASE 0x{raw.hex()}", GREASE_EXPLANATION
-            else:
-                name, about = raw.decode("ascii", "replace"), "One protocol name."
+            name, about = protocol_name(inner.vector_contents(1))
             inner.vector(1, "ProtocolName", about, value=name)
 
-    return lambda walk: walk.vector(2, field, explanation, names)
+    walk.vector(
+        2,
+        "supported_protocols",
+        "The ALPN protocols for which the client would send settings.",
+        names,
+    )
 
 
 def _status_request(walk: Walk) -> None:
@@ -194,53 +270,24 @@ def _padding(walk: Walk) -> None:
     )
 
 
-def _single(size: int, field: str, explanation: str, name: Callable[[int], str] = str):
-    return lambda walk: walk.leaf(size, field, explanation, name(walk.number(size)))
-
-
 def _list(length_size: int, field: str, element: str, size: int, describe, explanation: str):
     return lambda walk: walk.vector(
         length_size, field, explanation, lambda inner: inner.each(size, element, describe)
     )
 
 
-_SCHEMES = _list(2, "supported_signature_algorithms", "scheme", 2, _scheme, "The schemes accepted.")
-_APPLICATION_SETTINGS = _protocol_names(
-    "supported_protocols", "The ALPN protocols for which the client would send settings."
-)
-
 # (extension type, message) -> how to walk its extension_data; "any" for every other message.
-# These are the payloads the codec reads by index for speed (the ClientHello's), and
-# those we only show; a payload the codec reads through a Reader is in
-# _CODEC_READERS instead, and the page runs the codec itself.  A type in
-# neither is shown as one opaque range, explained by extension_registry.py.
+# Only payloads the codec does not decode are here (those we only show); a
+# payload the codec decodes is in _CODEC_DECODERS or _CODEC_READERS instead,
+# and the page runs the codec itself.  A type in none of them is shown as one
+# opaque range, explained by extension_registry.py.
 _EXTENSION_DATA: dict[tuple[int, str], Callable[[Walk], None]] = {
-    (ExtensionType.server_name, "client_hello"): _server_name_list,
     (ExtensionType.status_request, "client_hello"): _status_request,
-    (ExtensionType.supported_versions, "client_hello"): _list(
-        1, "versions", "version", 2, _version, "The versions offered, preferred first."
-    ),
-    (ExtensionType.supported_groups, "any"): _list(
-        2, "named_group_list", "group", 2, _group, "The groups supported, preferred first."
-    ),
     (ExtensionType.ec_point_formats, "any"): _list(
         1, "ec_point_format_list", "format", 1, _point_format, "The point formats accepted."
     ),
-    (ExtensionType.signature_algorithms, "any"): _SCHEMES,
-    (ExtensionType.signature_algorithms_cert, "any"): _SCHEMES,
-    (ExtensionType.delegated_credential, "any"): _SCHEMES,
-    (ExtensionType.key_share, "client_hello"): _client_shares,
-    (ExtensionType.psk_key_exchange_modes, "any"): _list(
-        1, "ke_modes", "mode", 1, _mode, "The modes the client accepts."
-    ),
-    (ExtensionType.application_layer_protocol_negotiation, "any"): _protocol_names(
-        "protocol_name_list", "Protocol names such as http/1.1 or h2."
-    ),
-    (ExtensionType.application_settings, "any"): _APPLICATION_SETTINGS,
-    (ExtensionType.application_settings_old, "any"): _APPLICATION_SETTINGS,
-    (ExtensionType.compress_certificate, "any"): _list(
-        1, "algorithms", "algorithm", 2, _compression_algorithm, "The algorithms offered."
-    ),
+    (ExtensionType.application_settings, "any"): _application_settings,
+    (ExtensionType.application_settings_old, "any"): _application_settings,
     (ExtensionType.encrypted_client_hello, "client_hello"): _encrypted_client_hello,
     (ExtensionType.renegotiation_info, "any"): lambda walk: walk.vector(
         1, "renegotiated_connection", "Empty in a first handshake (RFC 5746 section 3.2)."
@@ -256,8 +303,38 @@ def extension_data_walker(extension_type: int, message: str) -> Callable[[Walk],
     )
 
 
-# (extension type, message) -> the codec's own reader of that payload (extensions.py),
-# run by the trace page with a SpanReader: the layout is the codec's.
+# --- what the codec decodes: its own decoders, watched ---------------------------------------
+
+_DELEGATED_CREDENTIAL_SCHEMES = partial(
+    ext.decode_signature_algorithms, extension_type=ExtensionType.delegated_credential
+)
+
+# (extension type, message) -> the codec's index-based decoder of that payload
+# (extensions.py), run by the trace page with a SpanRecorder.
+_CODEC_DECODERS: dict[tuple[int, str], Callable[..., object]] = {
+    (ExtensionType.server_name, "client_hello"): ext.decode_server_name,
+    (ExtensionType.supported_versions, "client_hello"): ext.decode_client_supported_versions,
+    (ExtensionType.supported_groups, "any"): ext.decode_supported_groups,
+    (ExtensionType.key_share, "client_hello"): ext.decode_client_key_shares,
+    (ExtensionType.signature_algorithms, "any"): ext.decode_signature_algorithms,
+    (ExtensionType.signature_algorithms_cert, "any"): partial(
+        ext.decode_signature_algorithms, extension_type=ExtensionType.signature_algorithms_cert
+    ),
+    # RFC 9345 section 4.1.1: a SignatureSchemeList, as in signature_algorithms (in a
+    # CertificateEntry it carries a credential instead, shown as opaque bytes).
+    (ExtensionType.delegated_credential, "client_hello"): _DELEGATED_CREDENTIAL_SCHEMES,
+    (ExtensionType.delegated_credential, "certificate_request"): _DELEGATED_CREDENTIAL_SCHEMES,
+    (ExtensionType.psk_key_exchange_modes, "any"): ext.decode_psk_key_exchange_modes,
+    (ExtensionType.application_layer_protocol_negotiation, "encrypted_extensions"): (
+        ext.decode_selected_application_protocol
+    ),
+    (ExtensionType.application_layer_protocol_negotiation, "any"): (
+        ext.decode_application_protocols
+    ),
+}
+
+# (extension type, message) -> the codec's Reader-based reader of that payload
+# (extensions.py), run by the trace page with a SpanReader.
 _CODEC_READERS: dict[tuple[int, str], Callable[[Reader], object]] = {
     (ExtensionType.supported_versions, "server_hello"): ext.read_selected_version,
     (ExtensionType.supported_versions, "hello_retry_request"): ext.read_selected_version,
@@ -269,14 +346,43 @@ _CODEC_READERS: dict[tuple[int, str], Callable[[Reader], object]] = {
     (ExtensionType.cookie, "hello_retry_request"): ext.read_cookie,
     (ExtensionType.early_data, "new_session_ticket"): ext.read_max_early_data_size,
     (ExtensionType.record_size_limit, "any"): ext.read_record_size_limit,
+    (ExtensionType.compress_certificate, "any"): ext.read_compress_certificate,
     (ExtensionType.certificate_authorities, "any"): ext.read_certificate_authorities,
 }
 
 
-def extension_payload_reader(
-    extension_type: int, message: str
-) -> Callable[[Reader], object] | None:
-    """The codec's reader of this extension's data in this message, if it reads one."""
-    return _CODEC_READERS.get((extension_type, message)) or _CODEC_READERS.get(
-        (extension_type, "any")
-    )
+_Entry = TypeVar("_Entry")
+
+
+def _lookup(
+    table: dict[tuple[int, str], _Entry], extension_type: int, message: str
+) -> _Entry | None:
+    return table.get((extension_type, message)) or table.get((extension_type, "any"))
+
+
+def codec_payload_fields(
+    extension_type: int, message: str, payload: bytes, context: str
+) -> list[Field] | None:
+    """The payload's fields as the codec reads them, or None if it does not decode it here.
+
+    When the codec refuses the payload, the fields it read before refusing
+    are returned; the caller shows the rest as unparsed.  `context` names the
+    message for a SpanReader's error reasons.
+    """
+    decode = _lookup(_CODEC_DECODERS, extension_type, message)
+    if decode is not None:
+        recorder = SpanRecorder(payload)
+        try:
+            decode(payload, spans=recorder)
+        except TLSError:
+            pass
+        return recorder.fields
+    read = _lookup(_CODEC_READERS, extension_type, message)
+    if read is not None:
+        reader = SpanReader.over(payload, 0, len(payload), context)
+        try:
+            read(reader)
+        except TLSError:
+            pass
+        return reader.fields
+    return None

@@ -1,10 +1,10 @@
 """Certificate compression (RFC 8879): compress a Certificate once, decompress it with a limit.
 
 What this module owns:
-- The algorithms (`CertificateCompressionAlgorithm`): zlib (1, the
-  standard library) and brotli (2, Google's `brotli` binding; the one
-  algorithm Chromium offers).  zstd (3) is named so a trace can show it; we
-  do not implement it, so we never offer or choose it.
+- The algorithms we implement (`SUPPORTED_ALGORITHMS`; enums.py names
+  them): zlib (1, the standard library) and brotli (2, Google's `brotli`
+  binding; the one algorithm Chromium offers).  zstd (3) is named so a
+  trace can show it; we do not implement it, so we never offer or choose it.
 - The server's side: `PrecompressedCertificate` compresses one Certificate
   message body with every algorithm we have, once per certificate chain
   (compression at the highest settings costs milliseconds; a handshake must
@@ -18,11 +18,8 @@ What this module owns:
   uncompressed_length + 1 bytes of output, so a decompression bomb is
   stopped by the limit, not by running out of memory.
 
-Until the TLS 1.3 codec takes them over, the wire formats live here too:
-the CompressedCertificate message body (handshake type 25) and the
-compress_certificate extension body (type 27).  They use wire.py like every
-other codec; when extensions.py and messages.py gain them, these two move
-there and this module keeps the compression itself.
+The wire formats are the codec's: the CompressedCertificate message in
+messages.py, the compress_certificate extension payload in extensions.py.
 
 What it must never do: hold per-handshake state, produce more than the
 announced number of bytes, or let a library exception escape (every failure
@@ -33,32 +30,29 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from enum import IntEnum
 from types import MappingProxyType
 
 import brotli
 
 from ..errors import AlertDescription, TLSError
-from .wire import Reader, Writer
-
-# RFC 8879 section 4: `HandshakeType compressed_certificate (25)`; section 3:
-# `ExtensionType compress_certificate (27)`.  Kept here until enums.py has them.
-COMPRESSED_CERTIFICATE_HANDSHAKE_TYPE = 25
-COMPRESS_CERTIFICATE_EXTENSION_TYPE = 27
+from .enums import CertificateCompressionAlgorithm
+from .messages import Certificate, CompressedCertificate
 
 # Section 4: uncompressed_length is a uint24, so no Certificate above 2^24 bytes
 # can be announced; a receiver passes its own, smaller, limit as max_length.
 MAX_UNCOMPRESSED_LENGTH = 1 << 24
 UINT24_MAX = (1 << 24) - 1
 
-
-class CertificateCompressionAlgorithm(IntEnum):
-    """RFC 8879 section 3 (zstd from RFC 8879's IANA registry: named, not implemented)."""
-
-    zlib = 1
-    brotli = 2
-    zstd = 3
+__all__ = [
+    "MAX_UNCOMPRESSED_LENGTH",
+    "SUPPORTED_ALGORITHMS",
+    "CertificateCompressionAlgorithm",
+    "CompressedCertificate",
+    "PrecompressedCertificate",
+    "compress_certificate",
+    "decompress_certificate",
+    "decompressed_certificate",
+]
 
 
 def _zlib_compress(body: bytes) -> bytes:
@@ -125,49 +119,6 @@ SUPPORTED_ALGORITHMS = (
 )
 
 
-@dataclass(frozen=True)
-class CompressedCertificate:
-    """RFC 8879 section 4: the message sent in place of a Certificate.
-
-    struct {
-        CertificateCompressionAlgorithm algorithm;
-        uint24 uncompressed_length;
-        opaque compressed_certificate_message<1..2^24-1>;
-    } CompressedCertificate;
-
-    `algorithm` stays an int: the peer may send a value we do not know.
-    """
-
-    algorithm: int
-    uncompressed_length: int
-    compressed_certificate_message: bytes
-
-    def encode_body(self) -> bytes:
-        writer = Writer()
-        writer.uint16(self.algorithm)
-        writer.uint24(self.uncompressed_length)
-        writer.opaque(3, self.compressed_certificate_message)
-        return writer.getvalue()
-
-    def encode(self) -> bytes:
-        """The handshake message: type 25, uint24 length, body (what the transcript hashes)."""
-        body = self.encode_body()
-        writer = Writer()
-        writer.uint8(COMPRESSED_CERTIFICATE_HANDSHAKE_TYPE)
-        writer.opaque(3, body)
-        return writer.getvalue()
-
-    @classmethod
-    def decode(cls, body: bytes) -> CompressedCertificate:
-        """A CompressedCertificate body (after the handshake header); decode_error if malformed."""
-        reader = Reader(body, "CompressedCertificate")
-        algorithm = reader.uint16()
-        uncompressed_length = reader.uint24()
-        compressed = reader.opaque(3, 1, UINT24_MAX, name="compressed_certificate_message")
-        reader.expect_end()
-        return cls(algorithm, uncompressed_length, compressed)
-
-
 def compress_certificate(
     algorithm: CertificateCompressionAlgorithm, certificate_body: bytes
 ) -> CompressedCertificate:
@@ -219,6 +170,13 @@ def decompress_certificate(
     return body
 
 
+def decompressed_certificate(
+    message: CompressedCertificate, offered: Iterable[int], max_length: int
+) -> Certificate:
+    """The Certificate message inside `message` (what a receiver goes on to verify)."""
+    return Certificate.decode(decompress_certificate(message, offered, max_length))
+
+
 class PrecompressedCertificate:
     """One Certificate message body, compressed once with every algorithm we have.
 
@@ -243,27 +201,3 @@ class PrecompressedCertificate:
             if message is not None:
                 return message
         return None
-
-
-# --- the compress_certificate extension body (moves to extensions.py) -------------------------
-
-
-def encode_compress_certificate(algorithms: Iterable[int]) -> bytes:
-    """CertificateCompressionAlgorithm algorithms<2..2^8-2> (RFC 8879 section 3)."""
-    writer = Writer()
-    with writer.vector(1):
-        for algorithm in algorithms:
-            writer.uint16(algorithm)
-    return writer.getvalue()
-
-
-def decode_compress_certificate(data: bytes) -> tuple[int, ...]:
-    """The client's (or a CertificateRequest's) algorithms, in its order; unknown values kept."""
-    reader = Reader(data, "compress_certificate extension")
-    algorithms = reader.vector(1, 2, 254, name="algorithms")
-    values: list[int] = []
-    while algorithms.remaining:
-        values.append(algorithms.uint16())
-    algorithms.expect_end()
-    reader.expect_end()
-    return tuple(values)

@@ -23,9 +23,8 @@ only with the proof that the server's Finished verified.  Each state acts
 through its narrow context (handshake_context.py) and returns the next one.
 
 What this module owns: the client's states, checking every server choice
-against what we offered, and keeping tickets for resumption.  Its neighbours:
-client_settings.py (settings, tickets), client_hello.py (the hello we send),
-server_authentication.py (the certificate chain and CertificateVerify checks).
+against what we offered, and keeping tickets.  Neighbours: client_settings.py,
+client_hello.py, server_authentication.py, client_certificate.py (mutual TLS).
 
 What it must never do: accept a server that skipped authentication, a
 parameter we did not offer, or read the clock and randomness except through
@@ -48,7 +47,7 @@ from ..names import describe
 from . import extensions as ext
 from . import key_schedule
 from .client_certificate import read_certificate_request, send_client_certificate
-from .client_hello import KeyShares, first_client_hello, second_client_hello
+from .client_hello import KeyShares, first_client_hello, new_key_shares, second_client_hello
 from .client_settings import ClientSettings, Ticket, TicketStore
 from .connection import TLS13Connection
 from .enums import (
@@ -69,7 +68,6 @@ from .handshake_context import (
     verify_finished,
 )
 from .messages import (
-    Certificate,
     CertificateRequest,
     CertificateVerify,
     ClientHello,
@@ -80,6 +78,7 @@ from .messages import (
 )
 from .server_authentication import (
     check_certificate_entry_extensions,
+    read_server_certificate,
     verify_server_chain,
     verify_server_signature,
 )
@@ -94,6 +93,7 @@ CLIENT_TRANSITIONS = (
     Transition("ExpectEncryptedExtensions", "EncryptedExtensions (resumed)", "ExpectFinished"),
     Transition("ExpectCertificate", "CertificateRequest", "ExpectCertificate"),
     Transition("ExpectCertificate", "Certificate", "ExpectCertificateVerify"),
+    Transition("ExpectCertificate", "CompressedCertificate", "ExpectCertificateVerify"),
     Transition("ExpectCertificateVerify", "CertificateVerify", "ExpectFinished"),
     Transition("ExpectFinished", "Finished", "Traffic"),
     Transition("Traffic", "NewSessionTicket", "Traffic"),
@@ -149,10 +149,7 @@ class TLS13ClientConnection(TLS13Connection):
         setup = _Setup(settings, server_name, ticket_scope or server_name)
         tickets = settings.tickets
         ticket = tickets.take(setup.ticket_scope, clock()) if tickets is not None else None
-        shares = {
-            group: crypto.EphemeralKey(group.name, random_bytes)
-            for group in settings.key_share_groups
-        }
+        shares = new_key_shares(settings.key_share_groups, random_bytes)
         hello = first_client_hello(
             settings, server_name, shares, ticket, random_bytes=random_bytes, clock=clock
         )
@@ -276,7 +273,7 @@ class ExpectServerHello:
                 # Section 4.2.8: a group we did not offer, or one we already sent a share for.
                 raise _illegal(f"the HelloRetryRequest asks for group {group_number:#06x}")
             group = NamedGroup(group_number)
-            shares = {group: crypto.EphemeralKey(group.name, context.random_bytes)}
+            shares = new_key_shares((group,), context.random_bytes)
         transcript = self.transcript
         transcript.replace_first_client_hello_with_message_hash()
         transcript.add(raw)
@@ -311,10 +308,15 @@ class ExpectServerHello:
             raise _illegal(
                 f"the server's key share is for group {share.group:#06x}, not one we sent"
             )
+        own_share = self.shares[NamedGroup(share.group)]
         try:
-            shared_secret = self.shares[NamedGroup(share.group)].exchange(share.key_exchange)
+            shared_secret = own_share.exchange(share.key_exchange)
         except crypto.KeyExchangeError as error:
             raise _illegal(str(error)) from error
+        if context.is_observed:  # a trace page recomputes the shared secret from it
+            context.observe_key_exchange(
+                own_share.group, own_share.private_bytes(), share.key_exchange
+            )
 
         psk = None
         selected = server_hello.extension(ExtensionType.pre_shared_key)
@@ -429,6 +431,7 @@ class ExpectCertificate:
     name: ClassVar[str] = "ExpectCertificate"
     expects: ClassVar[tuple[HandshakeType, ...]] = (
         HandshakeType.certificate,
+        HandshakeType.compressed_certificate,
         HandshakeType.certificate_request,
     )
 
@@ -446,12 +449,15 @@ class ExpectCertificate:
                 raise TLSError("a second CertificateRequest", AlertDescription.unexpected_message)
             handshake.transcript.add(raw)
             # Answered after the server's Finished (client_certificate.py).
-            answers = self.answers._replace(certificate_request=request)
-            return ExpectCertificate(handshake, answers)
-        certificate = Certificate.decode(body)
-        context.observe_received("Certificate", certificate, raw)
-        check_certificate_entry_extensions(certificate, handshake.offered_extensions)
+            return ExpectCertificate(handshake, self.answers._replace(certificate_request=request))
         setup = handshake.setup
+        certificate = read_server_certificate(
+            context,
+            message,
+            setup.settings.certificate_compression,
+            TLS13ClientConnection.max_handshake_message_size,
+        )
+        check_certificate_entry_extensions(certificate, handshake.offered_extensions)
         verified = verify_server_chain(
             certificate, setup.settings.trusted_roots, setup.server_name, context.clock()
         )
@@ -523,9 +529,8 @@ class ExpectFinished:
         context.install_write_keys(
             parameters, "client_handshake_traffic_secret", handshake.client_secret
         )
-        answers = self.answers
+        answers, credentials = self.answers, handshake.setup.settings.client_credentials
         if answers.certificate_request is not None:
-            credentials = handshake.setup.settings.client_credentials
             send_client_certificate(context, transcript, answers.certificate_request, credentials)
         verify_data = key_schedule.finished_verify_data(
             hash_name, handshake.client_secret, transcript.digest()

@@ -12,7 +12,7 @@ to its transcript), or draw randomness and read the clock except through the
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from .. import crypto
@@ -31,7 +31,8 @@ from .extensions import Extension
 from .messages import ClientHello
 from .transcript import Transcript
 
-KeyShares = dict[NamedGroup, crypto.EphemeralKey]
+# Our key pairs by group: classical (EphemeralKey) or hybrid (HybridKey), one shape.
+KeyShares = dict[NamedGroup, crypto.ClientKeyShare]
 
 
 def _is_ip_address(name: str) -> bool:
@@ -40,6 +41,11 @@ def _is_ip_address(name: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def new_key_shares(groups: Iterable[NamedGroup], random_bytes: Callable[[int], bytes]) -> KeyShares:
+    """A fresh key pair for each group, hybrid or classical (crypto.client_key_share)."""
+    return {group: crypto.client_key_share(group.name, random_bytes) for group in groups}
 
 
 def _encoded_key_shares(shares: KeyShares) -> bytes:
@@ -77,6 +83,14 @@ def first_client_hello(
             ext.encode_psk_key_exchange_modes((PskKeyExchangeMode.psk_dhe_ke,)),
         ),
     ]
+    if settings.certificate_compression:
+        # RFC 8879 section 3: the server may answer with a CompressedCertificate.
+        extensions.append(
+            Extension(
+                ExtensionType.compress_certificate,
+                ext.encode_compress_certificate(settings.certificate_compression),
+            )
+        )
     if settings.application_protocols:
         extensions.append(
             Extension(

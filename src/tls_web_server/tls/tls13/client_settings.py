@@ -2,8 +2,10 @@
 
 What this module owns:
 - `ClientSettings`: the roots the client trusts, the suites, groups and key
-  shares it offers, its ALPN protocols, where it keeps tickets, and the
-  certificate it answers a CertificateRequest with.
+  shares it offers (negotiation.py's defaults: every group, shares for
+  X25519MLKEM768 and x25519), the certificate compression algorithms it
+  accepts, its ALPN protocols, where it keeps tickets, and the certificate
+  it answers a CertificateRequest with.
 - The signature schemes the client can verify (`VERIFIABLE_SCHEMES`) and the
   wider list it accepts in certificates (`CERTIFICATE_SCHEMES`).
 - `Ticket` and `TicketStore`: what resuming with a NewSessionTicket needs,
@@ -17,15 +19,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import pki
-from .enums import CipherSuite, NamedGroup, SignatureScheme
+from .certificate_compression import SUPPORTED_ALGORITHMS
+from .enums import CertificateCompressionAlgorithm, CipherSuite, NamedGroup, SignatureScheme
+from .negotiation import DEFAULT_GROUPS, DEFAULT_KEY_SHARE_GROUPS
 
 DEFAULT_CIPHER_SUITES = (
     CipherSuite.TLS_AES_128_GCM_SHA256,
     CipherSuite.TLS_AES_256_GCM_SHA384,
     CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
 )
-DEFAULT_GROUPS = (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1, NamedGroup.x448)
-DEFAULT_KEY_SHARES = (NamedGroup.x25519, NamedGroup.secp256r1)
 # What we can verify in CertificateVerify, strongest-first within each family.
 VERIFIABLE_SCHEMES = (
     SignatureScheme.ecdsa_secp256r1_sha256,
@@ -85,6 +87,17 @@ class TicketStore:
         return sum(len(tickets) for tickets in self._tickets.values())
 
 
+def key_share_groups_for(groups: tuple[NamedGroup, ...]) -> tuple[NamedGroup, ...]:
+    """The key shares to send when offering `groups` (in that order): `get --groups`.
+
+    Our default shares (X25519MLKEM768, x25519) among them, else the first
+    group: a server that takes one answers at once, any other group costs
+    one HelloRetryRequest (RFC 8446 section 4.1.1).
+    """
+    chosen = tuple(group for group in DEFAULT_KEY_SHARE_GROUPS if group in groups)
+    return chosen or groups[:1]
+
+
 @dataclass(frozen=True)
 class ClientSettings:
     """Everything a TLS 1.3 client needs that outlives one connection."""
@@ -92,7 +105,10 @@ class ClientSettings:
     trusted_roots: tuple[pki.Certificate, ...]
     cipher_suites: tuple[CipherSuite, ...] = DEFAULT_CIPHER_SUITES
     groups: tuple[NamedGroup, ...] = DEFAULT_GROUPS
-    key_share_groups: tuple[NamedGroup, ...] = DEFAULT_KEY_SHARES
+    key_share_groups: tuple[NamedGroup, ...] = DEFAULT_KEY_SHARE_GROUPS
+    # RFC 8879: offered in compress_certificate, in our preference order (brotli
+    # first, it makes certificates smaller); () offers nothing.
+    certificate_compression: tuple[CertificateCompressionAlgorithm, ...] = SUPPORTED_ALGORITHMS
     application_protocols: tuple[bytes, ...] = (b"http/1.1",)
     tickets: TicketStore | None = field(default=None, compare=False)
     # Mutual TLS: the chain and key that answer a CertificateRequest (`get --cert --key`);

@@ -513,6 +513,13 @@ class TLS13Connection:
         if self.observer is not None:
             self.observe("message", direction="received", name=name, fields=message, raw=raw)
 
+    def observe_key_exchange(self, group: str, private_key: bytes, peer_share: bytes) -> None:
+        """Report our ephemeral private key: only an observer (a trace page) ever sees it."""
+        if self.observer is not None:
+            self.observe(
+                "key_exchange", group=group, private_key=private_key, peer_share=peer_share
+            )
+
     def observe_verified(self, name: str, detail: str) -> None:
         """Report a verification that passed (nothing without an observer)."""
         if self.observer is not None:

@@ -59,6 +59,7 @@ class HandshakeType(IntEnum):
     certificate_verify = 15
     finished = 20
     key_update = 24
+    compressed_certificate = 25  # RFC 8879 section 4: a Certificate, compressed
     message_hash = 254
 
 

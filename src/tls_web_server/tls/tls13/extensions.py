@@ -3,7 +3,11 @@
 What this module owns: the `Extension` list every hello carries, and a
 `decode_X` / `encode_X` pair for each extension payload we use, each next to
 the RFC structure it implements.  A decoder takes the `extension_data` bytes
-and returns plain values; an encoder does the reverse.
+and returns plain values; an encoder does the reverse.  The trace page runs
+the same decoders: `read_X(reader)` with a SpanReader; the payloads the
+server decodes on every handshake are read by index for speed, in
+client_hello_extensions.py (re-exported here: callers take every payload
+codec from this module), with a recorder as `spans` (wire.FieldRecorder).
 
 What it must never do: decide whether an extension is allowed, wanted or
 acceptable (that is the handshake's job in negotiation.py / server.py /
@@ -20,64 +24,72 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from tls_web_server.tls.tls13.enums import ExtensionType, NameType
+# Re-exported: the payloads the server reads on every handshake, decoded by index.
+from tls_web_server.tls.tls13.client_hello_extensions import (
+    EXTENSION_CONTEXTS,
+    encode_uint16_list,
+)
+from tls_web_server.tls.tls13.client_hello_extensions import KeyShareEntry as KeyShareEntry
+from tls_web_server.tls.tls13.client_hello_extensions import (
+    decode_application_protocols as decode_application_protocols,
+)
+from tls_web_server.tls.tls13.client_hello_extensions import (
+    decode_client_key_shares as decode_client_key_shares,
+)
+from tls_web_server.tls.tls13.client_hello_extensions import (
+    decode_client_supported_versions as decode_client_supported_versions,
+)
+from tls_web_server.tls.tls13.client_hello_extensions import (
+    decode_psk_key_exchange_modes as decode_psk_key_exchange_modes,
+)
+from tls_web_server.tls.tls13.client_hello_extensions import (
+    decode_selected_application_protocol as decode_selected_application_protocol,
+)
+from tls_web_server.tls.tls13.client_hello_extensions import (
+    decode_server_name as decode_server_name,
+)
+from tls_web_server.tls.tls13.client_hello_extensions import (
+    decode_signature_algorithms as decode_signature_algorithms,
+)
+from tls_web_server.tls.tls13.client_hello_extensions import (
+    decode_supported_groups as decode_supported_groups,
+)
+from tls_web_server.tls.tls13.client_hello_extensions import (
+    encode_application_protocols as encode_application_protocols,
+)
+from tls_web_server.tls.tls13.client_hello_extensions import (
+    encode_client_key_shares as encode_client_key_shares,
+)
+from tls_web_server.tls.tls13.client_hello_extensions import (
+    encode_client_supported_versions as encode_client_supported_versions,
+)
+from tls_web_server.tls.tls13.client_hello_extensions import (
+    encode_key_share_entry as encode_key_share_entry,
+)
+from tls_web_server.tls.tls13.client_hello_extensions import (
+    encode_psk_key_exchange_modes as encode_psk_key_exchange_modes,
+)
+from tls_web_server.tls.tls13.client_hello_extensions import (
+    encode_server_name as encode_server_name,
+)
+from tls_web_server.tls.tls13.client_hello_extensions import (
+    encode_signature_algorithms as encode_signature_algorithms,
+)
+from tls_web_server.tls.tls13.client_hello_extensions import (
+    encode_supported_groups as encode_supported_groups,
+)
+from tls_web_server.tls.tls13.enums import ExtensionType
 
 # Re-exported: a caller that builds an extension list takes Extension with the codecs.
 from tls_web_server.tls.tls13.extension_block import UINT16_MAX as UINT16_MAX
 from tls_web_server.tls.tls13.extension_block import Extension as Extension
-from tls_web_server.tls.tls13.wire import (
-    Reader,
-    Writer,
-    decode_error,
-    illegal_parameter,
-    pack_type_and_length,
-    read_typed_opaques,
-    unpack_uint16s,
-)
+from tls_web_server.tls.tls13.wire import Reader, Writer, decode_error, illegal_parameter
 
 _Value = TypeVar("_Value")
 
-# "key_share extension" and so on, formatted once: readers name their context for errors.
-_READER_CONTEXTS = {
-    extension_type: f"{extension_type.name} extension" for extension_type in ExtensionType
-}
-
 
 def _reader(data: bytes, extension_type: ExtensionType) -> Reader:
-    return Reader(data, context=_READER_CONTEXTS[extension_type])
-
-
-def _single_vector_length(
-    data: bytes,
-    extension_type: ExtensionType,
-    length_size: int,
-    min_length: int,
-    max_length: int,
-    name: str,
-) -> int:
-    """The length of the one vector that must fill a payload (1- or 2-byte prefix), checked.
-
-    Most ClientHello payloads are exactly one vector; checking its prefix
-    against its <floor..ceiling> and against the payload's size here costs a
-    fraction of a Reader, its vector() and its expect_end().
-    """
-    size = len(data)
-    if size < length_size:
-        raise decode_error(
-            f"{_READER_CONTEXTS[extension_type]}: {name} needs a {length_size}-byte length"
-        )
-    length = data[0] if length_size == 1 else data[0] << 8 | data[1]
-    if length < min_length or length > max_length:
-        raise decode_error(
-            f"{_READER_CONTEXTS[extension_type]}: {name} length {length}"
-            f" is outside {min_length}..{max_length}"
-        )
-    if length != size - length_size:
-        raise decode_error(
-            f"{_READER_CONTEXTS[extension_type]}: {name} announces {length} bytes"
-            f" where the payload holds {size - length_size}"
-        )
-    return length
+    return Reader(data, context=EXTENSION_CONTEXTS[extension_type])
 
 
 # --- Extensions whose payload is empty ------------------------------------------------------
@@ -95,151 +107,6 @@ def decode_empty(data: bytes, extension_type: ExtensionType) -> None:
 
 def encode_empty() -> bytes:
     return b""
-
-
-# --- server_name (RFC 6066 section 3) -------------------------------------------------------
-#
-#   struct {
-#       NameType name_type;
-#       select (name_type) { case host_name: HostName; } name;
-#   } ServerName;
-#   opaque HostName<1..2^16-1>;
-#   struct { ServerName server_name_list<1..2^16-1> } ServerNameList;
-
-
-def decode_server_name(data: bytes) -> str | None:
-    """The host_name a client asked for, or None if the list names no host_name.
-
-    Entries of name types we do not know are skipped: every name type ever
-    deployed has the HostName layout, and RFC 6066 asks servers to ignore
-    what they do not understand.  The name must be ASCII (RFC 6066: "a byte
-    string using ASCII encoding"); anything else does not decode.
-    """
-    _single_vector_length(data, ExtensionType.server_name, 2, 1, UINT16_MAX, "server_name_list")
-    host_name: str | None = None
-    position, end = 2, len(data)
-    while position < end:
-        # uint8 name_type, then HostName<1..2^16-1>: read by index (one per handshake).
-        start = position + 3
-        if start > end:
-            raise decode_error("server_name extension: a ServerName is cut short")
-        length = data[position + 1] << 8 | data[position + 2]
-        if length == 0 or end - start < length:
-            raise decode_error(f"server_name extension: a HostName of {length} bytes does not fit")
-        name_type = data[position]
-        name = data[start : start + length]
-        position = start + length
-        if name_type != NameType.host_name:
-            continue
-        if host_name is not None:
-            # RFC 6066 section 3: "MUST NOT contain more than one name of the same name_type".
-            raise illegal_parameter("server_name extension: two host_name entries")
-        if not name.isascii():
-            raise decode_error("server_name extension: host_name is not ASCII")
-        host_name = name.decode("ascii")
-    return host_name
-
-
-def encode_server_name(host_name: str) -> bytes:
-    """A ServerNameList holding one host_name (the only form clients send)."""
-    writer = Writer()
-    with writer.vector(2):
-        writer.uint8(NameType.host_name)
-        writer.opaque(2, host_name.encode("ascii"))
-    return writer.getvalue()
-
-
-# --- Lists of uint16: supported_groups, signature_algorithms(_cert), supported_versions -----
-
-
-def _decode_uint16_list(
-    data: bytes,
-    extension_type: ExtensionType,
-    length_size: int,
-    min_length: int,
-    max_length: int,
-    name: str,
-) -> tuple[int, ...]:
-    length = _single_vector_length(data, extension_type, length_size, min_length, max_length, name)
-    if length % 2:
-        raise decode_error(f"{_READER_CONTEXTS[extension_type]}: {name} length {length} is odd")
-    return unpack_uint16s(length // 2, data, length_size)
-
-
-def _encode_uint16_list(values: Iterable[int], length_size: int) -> bytes:
-    writer = Writer()
-    with writer.vector(length_size):
-        for value in values:
-            writer.uint16(value)
-    return writer.getvalue()
-
-
-def decode_supported_groups(data: bytes) -> tuple[int, ...]:
-    """RFC 8446 section 4.2.7: NamedGroup named_group_list<2..2^16-1>."""
-    return _decode_uint16_list(
-        data, ExtensionType.supported_groups, 2, 2, UINT16_MAX, "named_group_list"
-    )
-
-
-def encode_supported_groups(groups: Iterable[int]) -> bytes:
-    return _encode_uint16_list(groups, 2)
-
-
-def decode_signature_algorithms(
-    data: bytes, extension_type: ExtensionType = ExtensionType.signature_algorithms
-) -> tuple[int, ...]:
-    """RFC 8446 section 4.2.3: SignatureScheme supported_signature_algorithms<2..2^16-2>.
-
-    The same layout serves signature_algorithms_cert (pass that type so that
-    errors name the right extension).
-    """
-    return _decode_uint16_list(
-        data,
-        extension_type,
-        2,
-        2,
-        UINT16_MAX - 1,
-        "supported_signature_algorithms",
-    )
-
-
-def encode_signature_algorithms(schemes: Iterable[int]) -> bytes:
-    return _encode_uint16_list(schemes, 2)
-
-
-def read_certificate_authorities(reader: Reader) -> tuple[bytes, ...]:
-    """RFC 8446 section 4.2.4: DistinguishedName authorities<3..2^16-1>.
-
-    Each DistinguishedName is opaque<1..2^16-1>, a DER X.501 Name; the
-    names are returned as bytes, never parsed here.
-    """
-    names = reader.vector(2, 3, UINT16_MAX, name="authorities")
-    found = []
-    while names.remaining:
-        found.append(names.opaque(2, 1, UINT16_MAX, name="DistinguishedName"))
-    names.expect_end()
-    return tuple(found)
-
-
-def decode_certificate_authorities(data: bytes) -> tuple[bytes, ...]:
-    return _whole(read_certificate_authorities, data, ExtensionType.certificate_authorities)
-
-
-def encode_certificate_authorities(names: Iterable[bytes]) -> bytes:
-    writer = Writer()
-    with writer.vector(2):
-        for name in names:
-            writer.opaque(2, name)
-    return writer.getvalue()
-
-
-def decode_client_supported_versions(data: bytes) -> tuple[int, ...]:
-    """RFC 8446 section 4.2.1, ClientHello form: ProtocolVersion versions<2..254>."""
-    return _decode_uint16_list(data, ExtensionType.supported_versions, 1, 2, 254, "versions")
-
-
-def encode_client_supported_versions(versions: Iterable[int]) -> bytes:
-    return _encode_uint16_list(versions, 1)
 
 
 def _whole(read: Callable[[Reader], _Value], data: bytes, extension_type: ExtensionType) -> _Value:
@@ -274,61 +141,14 @@ def encode_selected_version(version: int) -> bytes:
 #   ClientHello:        KeyShareEntry client_shares<0..2^16-1>;
 #   ServerHello:        KeyShareEntry server_share;
 #   HelloRetryRequest:  NamedGroup selected_group;
-
-
-@dataclass(frozen=True, slots=True)
-class KeyShareEntry:
-    """One (EC)DHE public value and the group it belongs to (kept as an int: may be unknown)."""
-
-    group: int
-    key_exchange: bytes
+# (KeyShareEntry and the client's list, read by index: client_hello_extensions.py)
 
 
 def read_key_share_entry(reader: Reader) -> KeyShareEntry:
-    """The one share in a ServerHello (its form in a ClientHello list is read by index)."""
+    """The one share in a ServerHello (the ClientHello's list: decode_client_key_shares)."""
     group = reader.uint16(name="group")
     key_exchange = reader.opaque(2, 1, UINT16_MAX, name="key_exchange")
     return KeyShareEntry(group, key_exchange)
-
-
-def encode_key_share_entry(group: int, key_exchange: bytes) -> bytes:
-    """A KeyShareEntry: group, then key_exchange<1..2^16-1> (one per server handshake)."""
-    return pack_type_and_length(group, len(key_exchange)) + key_exchange
-
-
-def decode_client_key_shares(data: bytes) -> tuple[KeyShareEntry, ...]:
-    """The client's shares, in its order of preference.
-
-    RFC 8446 section 4.2.8: "Clients MUST NOT offer multiple KeyShareEntry
-    values for the same group ... Servers MAY check for violations of these
-    rules and abort the handshake with an illegal_parameter alert"; we check
-    the duplicate rule here because it needs nothing but this extension.
-    """
-    _single_vector_length(data, ExtensionType.key_share, 2, 0, UINT16_MAX, "client_shares")
-    # A KeyShareEntry has an Extension's shape: uint16, then opaque<..2^16-1>.
-    entries: list[KeyShareEntry] = []
-    groups: set[int] = set()
-    pairs = read_typed_opaques(
-        data, 2, len(data), "key_share extension.client_shares", "key_exchange"
-    )
-    for group, key_exchange in pairs:
-        if not key_exchange:  # opaque key_exchange<1..2^16-1>
-            raise decode_error(
-                "key_share extension.client_shares: key_exchange length 0 is outside 1..65535"
-            )
-        if group in groups:
-            raise illegal_parameter(f"key_share extension: two shares for group {group}")
-        groups.add(group)
-        entries.append(KeyShareEntry(group, key_exchange))
-    return tuple(entries)
-
-
-def encode_client_key_shares(entries: Iterable[KeyShareEntry]) -> bytes:
-    writer = Writer()
-    with writer.vector(2):
-        for entry in entries:
-            writer.write(encode_key_share_entry(entry.group, entry.key_exchange))
-    return writer.getvalue()
 
 
 def decode_server_key_share(data: bytes) -> KeyShareEntry:
@@ -351,22 +171,6 @@ def decode_hello_retry_key_share(data: bytes) -> int:
 
 def encode_hello_retry_key_share(selected_group: int) -> bytes:
     return selected_group.to_bytes(2, "big")
-
-
-# --- psk_key_exchange_modes (RFC 8446 section 4.2.9) ----------------------------------------
-#
-#   struct { PskKeyExchangeMode ke_modes<1..255>; } PskKeyExchangeModes;   (one byte each)
-
-
-def decode_psk_key_exchange_modes(data: bytes) -> tuple[int, ...]:
-    _single_vector_length(data, ExtensionType.psk_key_exchange_modes, 1, 1, 255, "ke_modes")
-    return tuple(data[1:])
-
-
-def encode_psk_key_exchange_modes(modes: Iterable[int]) -> bytes:
-    writer = Writer()
-    writer.opaque(1, bytes(modes))
-    return writer.getvalue()
 
 
 # --- pre_shared_key (RFC 8446 section 4.2.11) -----------------------------------------------
@@ -500,57 +304,6 @@ def encode_cookie(cookie: bytes) -> bytes:
     return writer.getvalue()
 
 
-# --- application_layer_protocol_negotiation (RFC 7301 section 3.1) --------------------------
-#
-#   opaque ProtocolName<1..2^8-1>;
-#   struct { ProtocolName protocol_name_list<2..2^16-1> } ProtocolNameList;
-
-
-def decode_application_protocols(data: bytes) -> tuple[bytes, ...]:
-    """The protocol names offered (ClientHello) or selected (EncryptedExtensions), in order."""
-    _single_vector_length(
-        data,
-        ExtensionType.application_layer_protocol_negotiation,
-        2,
-        2,
-        UINT16_MAX,
-        "protocol_name_list",
-    )
-    names: list[bytes] = []
-    position, end = 2, len(data)
-    while position < end:
-        # ProtocolName<1..2^8-1>, read by index: a one-byte length, then the name.
-        length = data[position]
-        start = position + 1
-        if length == 0 or end - start < length:
-            raise decode_error(
-                "application_layer_protocol_negotiation extension: "
-                f"a ProtocolName of {length} bytes does not fit"
-            )
-        names.append(data[start : start + length])
-        position = start + length
-    return tuple(names)
-
-
-def decode_selected_application_protocol(data: bytes) -> bytes:
-    """The server's choice: RFC 7301 section 3.1, the list "MUST contain exactly one" name."""
-    names = decode_application_protocols(data)
-    if len(names) != 1:
-        raise decode_error(
-            f"application_layer_protocol_negotiation extension: the server sent {len(names)} "
-            "protocol names, not exactly one"
-        )
-    return names[0]
-
-
-def encode_application_protocols(names: Iterable[bytes]) -> bytes:
-    writer = Writer()
-    with writer.vector(2):
-        for name in names:
-            writer.opaque(1, name)
-    return writer.getvalue()
-
-
 # --- record_size_limit (RFC 8449 section 4) -------------------------------------------------
 #
 #   uint16 RecordSizeLimit;
@@ -576,3 +329,56 @@ def decode_record_size_limit(data: bytes) -> int:
 
 def encode_record_size_limit(limit: int) -> bytes:
     return limit.to_bytes(2, "big")
+
+
+# --- compress_certificate (RFC 8879 section 3) ----------------------------------------------
+#
+#   struct {
+#       CertificateCompressionAlgorithm algorithms<2..2^8-2>;
+#   } CertificateCompressionAlgorithms;
+
+
+def read_compress_certificate(reader: Reader) -> tuple[int, ...]:
+    """The sender's algorithms in its order (its preference); unknown values kept."""
+    algorithms = reader.vector(1, 2, 254, name="algorithms")
+    values: list[int] = []
+    while algorithms.remaining:
+        values.append(algorithms.uint16(name="compression_algorithm"))
+    algorithms.expect_end()
+    return tuple(values)
+
+
+def decode_compress_certificate(data: bytes) -> tuple[int, ...]:
+    return _whole(read_compress_certificate, data, ExtensionType.compress_certificate)
+
+
+def encode_compress_certificate(algorithms: Iterable[int]) -> bytes:
+    return encode_uint16_list(algorithms, 1)
+
+
+# --- certificate_authorities (RFC 8446 section 4.2.4) ---------------------------------------
+#
+#   opaque DistinguishedName<1..2^16-1>;
+#   struct { DistinguishedName authorities<3..2^16-1>; } CertificateAuthoritiesExtension;
+
+
+def read_certificate_authorities(reader: Reader) -> tuple[bytes, ...]:
+    """The CAs a CertificateRequest names: DER X.501 Names, returned as bytes, never parsed."""
+    names = reader.vector(2, 3, UINT16_MAX, name="authorities")
+    found = []
+    while names.remaining:
+        found.append(names.opaque(2, 1, UINT16_MAX, name="DistinguishedName"))
+    names.expect_end()
+    return tuple(found)
+
+
+def decode_certificate_authorities(data: bytes) -> tuple[bytes, ...]:
+    return _whole(read_certificate_authorities, data, ExtensionType.certificate_authorities)
+
+
+def encode_certificate_authorities(names: Iterable[bytes]) -> bytes:
+    writer = Writer()
+    with writer.vector(2):
+        for name in names:
+            writer.opaque(2, name)
+    return writer.getvalue()

@@ -93,6 +93,8 @@ class HandshakeContext(Protocol):
 
     def observe_verified(self, name: str, detail: str) -> None: ...
 
+    def observe_key_exchange(self, group: str, private_key: bytes, peer_share: bytes) -> None: ...
+
 
 class HandshakeState(Protocol):
     """One step of the handshake: what this side waits for next."""

@@ -2,7 +2,8 @@
 
 What this module owns: the layout of every handshake message after the
 hellos (EncryptedExtensions, CertificateRequest, Certificate,
-CertificateVerify, Finished, EndOfEarlyData, NewSessionTicket, KeyUpdate),
+CompressedCertificate (RFC 8879), CertificateVerify, Finished, EndOfEarlyData,
+NewSessionTicket, KeyUpdate),
 decoding a message body into a dataclass and encoding a dataclass back into
 the whole message (4-byte header included, exactly the bytes that go into the
 transcript hash), and `decode_handshake_message`, which picks the decoder by
@@ -149,6 +150,41 @@ class Certificate(HandshakeMessageBase):
             for entry in self.entries:
                 writer.opaque(3, entry.cert_data)
                 encode_extensions(writer, entry.extensions)
+
+
+# --- CompressedCertificate (RFC 8879 section 4) --------------------------------------------
+#
+#   struct {
+#       CertificateCompressionAlgorithm algorithm;
+#       uint24 uncompressed_length;
+#       opaque compressed_certificate_message<1..2^24-1>;
+#   } CompressedCertificate;
+#
+# Sent in place of Certificate, and hashed into the transcript as sent (section
+# 4); the body inside is a Certificate's.  Decompressing it, with its limits,
+# is certificate_compression.py's job, not the codec's.
+
+
+@dataclass(frozen=True, slots=True)
+class CompressedCertificate(HandshakeMessageBase):
+    msg_type: ClassVar[HandshakeType] = HandshakeType.compressed_certificate
+
+    algorithm: int  # an int: the peer may name one we do not know
+    uncompressed_length: int
+    compressed_certificate_message: bytes
+
+    @classmethod
+    def read(cls, reader: Reader) -> CompressedCertificate:
+        algorithm = reader.uint16(name="algorithm")
+        uncompressed_length = reader.uint24(name="uncompressed_length")
+        compressed = reader.opaque(3, 1, UINT24_MAX, name="compressed_certificate_message")
+        reader.expect_end()
+        return cls(algorithm, uncompressed_length, compressed)
+
+    def _write_body(self, writer: Writer) -> None:
+        writer.uint16(self.algorithm)
+        writer.uint24(self.uncompressed_length)
+        writer.opaque(3, self.compressed_certificate_message)
 
 
 # --- CertificateVerify (RFC 8446 section 4.4.3) ---------------------------------------------
@@ -311,6 +347,7 @@ HandshakeMessage = (
     | EncryptedExtensions
     | CertificateRequest
     | Certificate
+    | CompressedCertificate
     | CertificateVerify
     | Finished
     | EndOfEarlyData
@@ -326,6 +363,7 @@ _MESSAGE_CLASSES: dict[int, type[HandshakeMessage]] = {
         EncryptedExtensions,
         CertificateRequest,
         Certificate,
+        CompressedCertificate,
         CertificateVerify,
         Finished,
         EndOfEarlyData,

@@ -67,7 +67,7 @@ class ClientOffer(NamedTuple):
 
     Immutable like a frozen dataclass; a NamedTuple because one is built per
     handshake and its constructor runs in C (a frozen dataclass sets each of
-    these ten fields through object.__setattr__).
+    these eleven fields through object.__setattr__).
     """
 
     cipher_suites: tuple[int, ...]
@@ -80,6 +80,8 @@ class ClientOffer(NamedTuple):
     offered_psks: ext.OfferedPsks | None
     early_data: bool
     cookie: bytes | None
+    # RFC 8879 section 3: what the client can decompress, in its preference order.
+    certificate_compression_algorithms: tuple[int, ...]
 
     @property
     def offers_psk_dhe(self) -> bool:
@@ -156,6 +158,10 @@ def read_client_offer(hello: ClientHello) -> ClientOffer:
     cookie_data = extensions.get(ExtensionType.cookie)
     cookie = None if cookie_data is None else ext.decode_cookie(cookie_data)
     early_data = ExtensionType.early_data in extensions
+    compression_data = extensions.get(ExtensionType.compress_certificate)
+    compression = (
+        () if compression_data is None else ext.decode_compress_certificate(compression_data)
+    )
     return ClientOffer(
         cipher_suites=hello.cipher_suites,
         supported_groups=groups,
@@ -167,6 +173,7 @@ def read_client_offer(hello: ClientHello) -> ClientOffer:
         offered_psks=ext.decode_offered_psks(psk_data) if psk_data is not None else None,
         early_data=early_data,
         cookie=cookie,
+        certificate_compression_algorithms=compression,
     )
 
 

@@ -6,7 +6,9 @@ messages.  Encoding those again for each handshake (and checking again that
 the key can sign with the scheme) is pure repetition, so this module keeps:
 
 - per certificate chain: the encoded Certificate message (RFC 8446 section
-  4.4.2) and one signer per signature scheme (section 4.4.3);
+  4.4.2), its CompressedCertificate forms (RFC 8879, compressed on the first
+  handshake that asks and kept) and one signer per signature scheme
+  (section 4.4.3);
 - per (server_name acknowledged, ALPN protocol): the encoded
   EncryptedExtensions message (section 4.3.1);
 - `server_hello`, the one ServerHello layout a server sends.
@@ -22,16 +24,19 @@ list) or is a yes/no, so the caches stay as small as the configuration.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from .. import crypto, pki
 from . import extensions as ext
+from .certificate_compression import PrecompressedCertificate
 from .enums import LEGACY_VERSION, TLS13_VERSION, CipherSuite, ExtensionType, NamedGroup
 from .extension_block import Extension, extension_from_pair
 from .messages import (
+    HANDSHAKE_HEADER_LENGTH,
     Certificate,
     CertificateEntry,
+    CompressedCertificate,
     EncryptedExtensions,
     ServerHello,
 )
@@ -40,18 +45,25 @@ from .messages import (
 class EncodedMessage(NamedTuple):
     """A handshake message and its encoding, made once: `send_handshake(message, raw)`."""
 
-    message: Certificate | EncryptedExtensions
+    message: Certificate | CompressedCertificate | EncryptedExtensions
     raw: bytes
 
 
-def _encoded(message: Certificate | EncryptedExtensions) -> EncodedMessage:
+def _encoded(message: Certificate | CompressedCertificate | EncryptedExtensions) -> EncodedMessage:
     return EncodedMessage(message, message.encode())
 
 
 class PreparedCredentials:
     """One certificate chain ready to send: its Certificate message and signers."""
 
-    __slots__ = ("_private_key", "_signers", "certificate", "credentials")
+    __slots__ = (
+        "_compressed",
+        "_precompressed",
+        "_private_key",
+        "_signers",
+        "certificate",
+        "credentials",
+    )
 
     def __init__(self, credentials: pki.ServerCredentials) -> None:
         self.credentials = credentials  # held, so that its id() cannot be reused meanwhile
@@ -62,6 +74,29 @@ class PreparedCredentials:
         self.certificate = _encoded(Certificate(b"", entries))
         self._private_key = credentials.private_key
         self._signers: dict[str, Callable[[bytes], bytes]] = {}
+        self._precompressed: PrecompressedCertificate | None = None
+        self._compressed: dict[int, EncodedMessage] = {}
+
+    def compressed_certificate(self, client_algorithms: Sequence[int]) -> EncodedMessage | None:
+        """The CompressedCertificate for the client's first algorithm we have; None: none fits.
+
+        The chain is compressed with every algorithm we have on the first
+        handshake that asks, and the encoded messages kept: compressing per
+        handshake would cost more than the rest of the handshake (RFC 8879
+        section 4 leaves the when to the server).  Bounded: one entry per
+        algorithm we implement.
+        """
+        precompressed = self._precompressed
+        if precompressed is None:
+            certificate_body = self.certificate.raw[HANDSHAKE_HEADER_LENGTH:]
+            precompressed = self._precompressed = PrecompressedCertificate(certificate_body)
+        message = precompressed.choose_for(client_algorithms)
+        if message is None:
+            return None
+        encoded = self._compressed.get(message.algorithm)
+        if encoded is None:
+            encoded = self._compressed[message.algorithm] = _encoded(message)
+        return encoded
 
     def sign(self, scheme: str, data: bytes) -> bytes:
         """A signature of `data` with this chain's key under `scheme` (a name of crypto.py)."""

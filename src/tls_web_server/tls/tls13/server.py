@@ -17,7 +17,11 @@ transcript, the suite, the secrets) and acts only through its narrow context
 Finished verified.
 
 What this module owns: the server's decisions (through negotiation.py), its
-flight, its key schedule steps and its tickets.  Records, alerts, KeyUpdate
+flight, its key schedule steps and its tickets.  Every group goes through
+one call, crypto.server_key_share (a hybrid share gives back an ML-KEM
+ciphertext with an ECDH key); the Certificate goes out as a
+CompressedCertificate (RFC 8879) when the client asks for an algorithm we
+have, compressed once per chain (prepared.py).  Records, alerts, KeyUpdate
 and the tls/api.py contract live in connection.py.
 
 What it must never do: release application data before the client's Finished
@@ -75,6 +79,7 @@ from .messages import (
     ServerHello,
 )
 from .negotiation import (
+    DEFAULT_GROUPS,
     ClientOffer,
     GroupChoice,
     check_second_client_hello,
@@ -89,7 +94,7 @@ from .prepared import (
     PreparedHandshakeParts,
     server_hello,
 )
-from .tickets import TicketContents, TicketKey
+from .tickets import TicketContents, TicketSealer
 from .transcript import Transcript
 
 DEFAULT_CIPHER_SUITES = (
@@ -97,7 +102,6 @@ DEFAULT_CIPHER_SUITES = (
     CipherSuite.TLS_AES_256_GCM_SHA384,
     CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
 )
-DEFAULT_GROUPS = (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1, NamedGroup.x448)
 
 # Refused 0-RTT data is skipped up to this many bytes, then it is an error.
 EARLY_DATA_SKIP_LIMIT = 1 << 16
@@ -129,9 +133,12 @@ class ServerSettings:
     cipher_suites: tuple[CipherSuite, ...] = DEFAULT_CIPHER_SUITES
     groups: tuple[NamedGroup, ...] = DEFAULT_GROUPS
     application_protocols: tuple[bytes, ...] = (b"http/1.1",)
-    ticket_key: TicketKey | None = None
+    ticket_key: TicketSealer | None = None  # a TicketKey, or keys that rotate
     ticket_lifetime: int = 7200  # seconds
     tickets_per_handshake: int = 2  # as OpenSSL does
+    # RFC 8879: send the Certificate compressed when the client asks for an
+    # algorithm we have (each chain is compressed once, prepared.py).
+    certificate_compression: bool = True
     # Mutual TLS: ask for a client certificate.  Tickets are then neither issued nor
     # accepted: a resumed handshake has no Certificate, and ours keep no client's.
     client_authentication: ClientAuthentication | None = None
@@ -390,11 +397,21 @@ def _answer_client_hello(
     transcript.add(raw)
 
     assert group.client_share is not None
-    ephemeral = crypto.EphemeralKey(group.group.name, context.random_bytes)
     try:
-        shared_secret = ephemeral.exchange(group.client_share)
+        # For a hybrid group the share is an ML-KEM ciphertext with an ECDH
+        # key, the secret both secrets joined (draft-ietf-tls-ecdhe-mlkem).
+        exchange = crypto.server_key_exchange(
+            group.group.name, group.client_share, context.random_bytes
+        )
     except crypto.KeyExchangeError as error:
+        # Section 4.2.8: a share of the wrong length, an invalid point, an
+        # encapsulation key failing the FIPS 203 checks.
         raise TLSError(str(error), AlertDescription.illegal_parameter) from error
+    if context.is_observed:  # a trace page recomputes the shared secret (learning mode only)
+        context.observe_key_exchange(
+            group.group.name, exchange.ecdh_key.private_bytes(), group.client_share
+        )
+    shared_secret = exchange.secret
     context.log_secret("shared_secret", shared_secret)
     context.log_secret("early_secret", early.secret)
 
@@ -414,7 +431,7 @@ def _answer_client_hello(
                 hello.legacy_session_id,
                 suite,
                 group.group,
-                ephemeral.public_bytes,
+                exchange.share,
                 ticket[0] if ticket is not None else None,  # the selected PSK identity
             )
         )
@@ -446,7 +463,13 @@ def _answer_client_hello(
 
     if credentials is not None and scheme is not None:
         chain = prepared.credentials(credentials)
-        transcript.add(context.send_handshake(chain.certificate.message, chain.certificate.raw))
+        certificate = chain.certificate
+        if settings.certificate_compression and offer.certificate_compression_algorithms:
+            # RFC 8879 section 4: sent in place of Certificate, hashed as sent.
+            compressed = chain.compressed_certificate(offer.certificate_compression_algorithms)
+            if compressed is not None:
+                certificate = compressed
+        transcript.add(context.send_handshake(certificate.message, certificate.raw))
         signature = chain.sign(scheme.name, SERVER_SIGNATURE_CONTEXT + transcript.digest())
         transcript.add(context.send_handshake(CertificateVerify(scheme, signature)))
 

@@ -17,9 +17,34 @@ from __future__ import annotations
 from .. import crypto, pki, pki_verification
 from ..errors import AlertDescription, TLSError
 from ..names import describe
+from .certificate_compression import decompressed_certificate
 from .client_settings import VERIFIABLE_SCHEMES
-from .enums import ExtensionType, SignatureScheme
-from .messages import SERVER_SIGNATURE_CONTEXT, Certificate, CertificateVerify
+from .enums import CertificateCompressionAlgorithm, ExtensionType, HandshakeType, SignatureScheme
+from .handshake_context import HandshakeContext, HandshakeInput
+from .messages import (
+    SERVER_SIGNATURE_CONTEXT,
+    Certificate,
+    CertificateVerify,
+    CompressedCertificate,
+)
+
+
+def read_server_certificate(
+    context: HandshakeContext,
+    message: HandshakeInput,
+    offered_algorithms: tuple[CertificateCompressionAlgorithm, ...],
+    max_length: int,
+) -> Certificate:
+    """The server's Certificate, or its CompressedCertificate decompressed (RFC 8879 section 4:
+    only an algorithm we offered, and never more than the announced length or `max_length`)."""
+    msg_type, body, raw = message
+    if msg_type == HandshakeType.compressed_certificate:
+        compressed = CompressedCertificate.decode(body)
+        context.observe_received("CompressedCertificate", compressed, raw)
+        return decompressed_certificate(compressed, offered_algorithms, max_length)
+    certificate = Certificate.decode(body)
+    context.observe_received("Certificate", certificate, raw)
+    return certificate
 
 
 def verify_server_chain(

@@ -23,7 +23,8 @@ with a narrower [offset, end) window.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from tls_web_server.tls.errors import AlertDescription, TLSError
 
@@ -278,6 +279,28 @@ def unpack_uint16s(count: int, data: bytes, start: int) -> tuple[int, ...]:
 
 # Compiled struct formats for lists of `count` uint16s, by count.
 _UINT16_LIST_UNPACKERS: dict[int, Callable[[bytes, int], tuple[int, ...]]] = {}
+
+
+class FieldRecorder(Protocol):
+    """What a decoder that reads by index reports, when given one, of each field it reads.
+
+    The extension decoders on the server's hot path (extensions.py) read by
+    index rather than through a Reader, and take `spans: FieldRecorder | None
+    = None`.  The trace page passes a span_reader.SpanRecorder, the one
+    implementation; the codec needs to know only this much of it.  A decoder
+    reports each field after reading it, in order, and a vector as it begins
+    (before checking it, so that one it refuses is still shown).
+    """
+
+    def number(self, size: int, name: str, value: int) -> None: ...
+
+    def numbers(self, size: int, values: Iterable[int]) -> None: ...
+
+    def opaque(self, length_size: int, name: str, value: bytes) -> None: ...
+
+    def vector(self, length_size: int, name: str) -> FieldRecorder: ...
+
+    def group(self, size: int, name: str) -> FieldRecorder: ...
 
 
 class Writer:

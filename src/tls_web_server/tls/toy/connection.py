@@ -233,6 +233,13 @@ class ToyConnection:
             ):
                 self._observe("secret", name=name, value=value)
 
+    def observe_key_exchange(self, private_key: bytes, peer_share: bytes) -> None:
+        """Our ephemeral private key, for a trace page (learning mode) and nothing else."""
+        if self.observer is not None:
+            self._observe(
+                "key_exchange", group="x25519", private_key=private_key, peer_share=peer_share
+            )
+
     def observe_verified(self, name: str, detail: str) -> None:
         if self.observer is not None:
             self._observe("verified", name=name, detail=detail)

@@ -54,6 +54,7 @@ class ExpectClientHello:
         connection.observe_received("ClientHello", payload, {"public_key": hello.public_key})
         ephemeral = crypto.EphemeralKey(KEY_EXCHANGE_GROUP, connection.random_bytes)
         shared_secret = exchange(ephemeral, hello.public_key)
+        connection.observe_key_exchange(ephemeral.private_bytes(), hello.public_key)
 
         server_hello = ServerHello(ephemeral.public_bytes)
         connection.send_message(
