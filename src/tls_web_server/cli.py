@@ -6,6 +6,9 @@
     tls-web-server get https://localhost:8444/ --toytls --cafile certs/root_cert.pem
     tls-web-server get --http2 https://localhost:8443/ https://localhost:8443/a.css -v
     tls-web-server certs certs/ --name localhost --key-type ecdsa-p256
+    tls-web-server certs certs/ --client alice   # a client certificate (mutual TLS)
+    tls-web-server get https://localhost:8443/ --cafile certs/root_cert.pem \
+        --cert certs/client_alice_cert.pem --key certs/client_alice_key.pem
     tls-web-server demo                    # the one-command demo (what `make demo` runs)
     tls-web-server ticket-key keys/ticket.key   # for ssl_session_ticket_key (80 bytes, 0600)
 
@@ -126,6 +129,13 @@ def _argument_parser() -> argparse.ArgumentParser:
         help="write each TLS connection as an HTML page annotating every byte",
     )
     get.add_argument(
+        "--cert",
+        type=Path,
+        metavar="FILE",
+        help="client certificate (PEM, intermediates after it) for servers that ask (mutual TLS)",
+    )
+    get.add_argument("--key", type=Path, metavar="FILE", help="the private key of --cert (PEM)")
+    get.add_argument(
         "--groups",
         type=_group_list,
         metavar="LIST",
@@ -182,6 +192,15 @@ def _argument_parser() -> argparse.ArgumentParser:
         dest="names",
         metavar="DNS",
         help="a name for the server certificate (repeatable; default localhost)",
+    )
+    certs.add_argument(
+        "--client",
+        action="append",
+        dest="clients",
+        metavar="NAME",
+        help="also issue a client certificate for mutual TLS, client_NAME_cert.pem and"
+        " client_NAME_key.pem (repeatable); without --name, a CA already in OUTDIR is kept"
+        " and issues it",
     )
     certs.add_argument(
         "--key-type",
@@ -347,6 +366,13 @@ def _get(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if (args.cert is None) != (args.key is None) or (args.cert and args.toytls):
+        print(
+            "tls-web-server: a client certificate takes --cert FILE and --key FILE together,"
+            " and TLS 1.3 (toytls has no client certificates)",
+            file=sys.stderr,
+        )
+        return 2
     tickets = TicketStore() if args.resume else None
     new_tls = None
     if any(url.startswith("https://") for url in args.urls):
@@ -360,8 +386,15 @@ def _get(args: argparse.Namespace) -> int:
             else:
                 keylog_path = os.environ.get("SSLKEYLOGFILE")  # opt-in, as for the server
                 keylog = KeyLogFile(keylog_path) if keylog_path else None
+                client_credentials = (
+                    pki.load_server_credentials(args.cert, args.key) if args.cert else None
+                )
                 new_tls = tls13_client_factory(
-                    args.cafile, tickets=tickets, keylog=keylog, groups=args.groups
+                    args.cafile,
+                    tickets=tickets,
+                    keylog=keylog,
+                    groups=args.groups,
+                    client_credentials=client_credentials,
                 )
         except pki.PkiError as error:
             print(f"tls-web-server: {error}", file=sys.stderr)
@@ -378,7 +411,7 @@ def _get(args: argparse.Namespace) -> int:
             _show_trace(args, trace, url, number)
             hint = ""
             if error.alert is AlertDescription.unknown_ca:
-                hint = _untrusted_root_hint(str(error), args.cafile)
+                hint = quick_serve.untrusted_root_hint(str(error), args.cafile)
             print(f"tls-web-server: {error}{hint}", file=sys.stderr)
             return 1
         if trace is not None:
@@ -422,35 +455,6 @@ def _compare(args: argparse.Namespace) -> int:
     _write_private_page(args.output, page)
     print(f"comparison written to {args.output}", file=sys.stderr, flush=True)
     return 0
-
-
-def _untrusted_root_hint(message: str, cafile: Path | None) -> str:
-    """After unknown_ca: which roots we trusted, and the local CA if the chain ends at it.
-
-    Two generated CAs never share a name (their key's tag ends it), so the
-    subject the message quotes tells whether `serve DIR`'s CA is the one.
-    """
-    hint = ""
-    if cafile is not None:
-        try:
-            trusted = pki.load_trusted_roots(cafile)
-        except pki.PkiError:
-            trusted = ()
-        described = ", ".join(pki.describe_with_fingerprint(root) for root in trusted)
-        hint += f"; {cafile} trusts {described or 'no certificate'}"
-    local_root = quick_serve.LocalCA(quick_serve.state_folder() / "ca").root_cert
-    if local_root.exists() and local_root != cafile:
-        try:
-            roots = pki.load_trusted_roots(local_root)
-        except pki.PkiError:
-            roots = ()
-        for root in roots:
-            if f"'{pki.subject_text(root)}'" in message:
-                hint += (
-                    f"; the chain ends at {pki.describe_with_fingerprint(root)}, the local CA"
-                    f" that `serve` made: use --cafile {local_root}"
-                )
-    return hint
 
 
 def _negotiated_line(negotiated) -> str:
@@ -535,14 +539,35 @@ def _write_private_page(path: Path, page: str) -> None:
 
 def _certs(args: argparse.Namespace) -> int:
     names = args.names or ["localhost"]
-    generated = pki.generate_pki(args.outdir, names, key_type=args.key_type)
-    for label, path in (
-        ("root CA certificate (trust this one)", generated.root_cert),
-        ("intermediate CA certificate", generated.intermediate_cert),
-        ("server certificate", generated.server_cert),
-        ("server private key (mode 0600)", generated.server_key),
-    ):
-        print(f"{label}: {path}")
+    issuer_cert = args.outdir / "intermediate_cert.pem"
+    issuer_key = args.outdir / "intermediate_key.pem"
+    if args.clients and args.names is None and issuer_cert.exists() and issuer_key.exists():
+        # Client certificates for a CA that already exists: the server keeps its chain.
+        print(f"issuing from the existing CA: {issuer_cert}")
+    else:
+        generated = pki.generate_pki(args.outdir, names, key_type=args.key_type)
+        for label, path in (
+            ("root CA certificate (trust this one)", generated.root_cert),
+            ("intermediate CA certificate", generated.intermediate_cert),
+            ("server certificate", generated.server_cert),
+            ("server private key (mode 0600)", generated.server_key),
+        ):
+            print(f"{label}: {path}")
+    for client in args.clients or ():
+        cert = args.outdir / f"client_{client}_cert.pem"
+        key = args.outdir / f"client_{client}_key.pem"
+        try:
+            pki.issue_client_certificate(
+                issuer_cert, issuer_key, cert, key, client, key_type=args.key_type
+            )
+        except pki.PkiError as error:
+            print(f"tls-web-server: {error}", file=sys.stderr)
+            return 2
+        print(f"client certificate for {client}: {cert}")
+        print(f"client private key (mode 0600): {key}")
+    if args.clients:
+        root = args.outdir / "root_cert.pem"
+        print(f"servers trust them with: ssl_client_certificate {root}; ssl_verify_client on;")
     return 0
 
 

@@ -141,3 +141,32 @@ def browser_trust_command(root_cert: Path) -> str:
         "certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n tls-web-server-local-ca "
         f"-i {root_cert}   # Chromium/Chrome; needs libnss3-tools"
     )
+
+
+def untrusted_root_hint(message: str, cafile: Path | None) -> str:
+    """After unknown_ca: which roots we trusted, and the local CA if the chain ends at it.
+
+    Two generated CAs never share a name (their key's tag ends it), so the
+    subject the message quotes tells whether `serve DIR`'s CA is the one.
+    """
+    hint = ""
+    if cafile is not None:
+        try:
+            trusted = pki.load_trusted_roots(cafile)
+        except pki.PkiError:
+            trusted = ()
+        described = ", ".join(pki.describe_with_fingerprint(root) for root in trusted)
+        hint += f"; {cafile} trusts {described or 'no certificate'}"
+    local_root = LocalCA(state_folder() / "ca").root_cert
+    if local_root.exists() and local_root != cafile:
+        try:
+            roots = pki.load_trusted_roots(local_root)
+        except pki.PkiError:
+            roots = ()
+        for root in roots:
+            if f"'{pki.subject_text(root)}'" in message:
+                hint += (
+                    f"; the chain ends at {pki.describe_with_fingerprint(root)}, the local CA"
+                    f" that `serve` made: use --cafile {local_root}"
+                )
+    return hint

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from tls_web_server.config.log_format import (
 from tls_web_server.http.messages import Request, Response
 from tls_web_server.http.router import LocationSettings, SiteSettings
 from tls_web_server.server.logs import VARIABLE_VALUES, AccessLog, AccessLogEntry, LogFiles
-from tls_web_server.tls.api import Negotiated
+from tls_web_server.tls.api import ClientCertificateCheck, Negotiated
 from tls_web_server.tls.tls13.client_settings import TicketStore
 
 # Every variable as `name=value`, fields separated by '|' (no value below contains one).
@@ -273,3 +274,36 @@ def test_the_default_access_log_is_still_combined_on_the_wire(tmp_path: Path, de
             pass
     (line,) = (tmp_path / "access.log").read_text().splitlines()
     assert line.endswith('"GET / HTTP/1.1" 200 15 "-" "a\\xFFb\\x5C"')
+
+
+def test_the_client_certificate_variables() -> None:
+    log_format = LogFormat(
+        "mtls",
+        _format("$ssl_client_verify|$ssl_client_s_dn|$ssl_client_i_dn|$ssl_client_fingerprint"),
+    )
+    base = Negotiated("TLSv1.3", "TLS_AES_128_GCM_SHA256", "x25519")
+    checked = replace(
+        base,
+        client_certificate=ClientCertificateCheck(
+            "FAILED:chain does not lead to the trusted root",
+            'CN=al"ice,O=example',
+            "CN=Example CA",
+            "0a" * 20,
+        ),
+    )
+    none = replace(base, client_certificate=ClientCertificateCheck("NONE"))
+    lines = lines_of(
+        log_format,
+        *(
+            ("192.0.2.1", NOW, request(), response(), 50, SITE, negotiated)
+            for negotiated in (checked, none, base, None)
+        ),
+    )
+    assert lines == [
+        "FAILED:chain does not lead to the trusted root|CN=al\\x22ice,O=example|CN=Example CA|"
+        + "0a" * 20
+        + "\n",
+        "NONE|-|-|-\n",
+        "NONE|-|-|-\n",  # TLS without a certificate request: nginx says NONE too
+        "-|-|-|-\n",  # a plain connection
+    ]

@@ -5,11 +5,13 @@ CLIENT_TRANSITIONS (tests/test_docs.py checks that); this file checks the
 tables against the transitions the state machines report to their observer
 ("state" events, previous -> next) in the handshakes that matter: the simple
 1-RTT handshake of RFC 8448 section 3, a HelloRetryRequest (section 5),
-resumption (section 4, without 0-RTT) and client authentication (section 6,
+resumption (section 4, without 0-RTT), client authentication (section 6,
 the client's side, with the RFC's CertificateRequest in a real server's
-flight).  The message that moved a state is the last one received before the
-event; the row is found by (state, message) and the next-state column must
-be the one observed.  Together the handshakes must use every row.
+flight) and mutual TLS between our client and our server (with a
+certificate, and without one where it is optional, after a retry).  The
+message that moved a state is the last one received before the event; the
+row is found by (state, message) and the next-state column must be the one
+observed.  Together the handshakes must use every row.
 
 After the handshake the state is Traffic and stays there: no "state" event is
 reported, so the Traffic rows are checked with `state_name` around the message.
@@ -23,10 +25,12 @@ from typing import Any
 
 import pytest
 
+from tls_web_server.tls import pki
 from tls_web_server.tls.handshake_states import FAILED, TRAFFIC, Transition, is_state_name
 from tls_web_server.tls.tls13 import client as tls13_client
 from tls_web_server.tls.tls13 import server as tls13_server
 from tls_web_server.tls.tls13.client import TicketStore
+from tls_web_server.tls.tls13.client_authentication import ClientAuthentication, ClientVerifyMode
 from tls_web_server.tls.tls13.enums import HandshakeType, NamedGroup
 from tls_web_server.tls.tls13.handshake_context import FinishedVerified, Traffic
 from tls_web_server.tls.tls13.messages import CertificateRequest
@@ -243,6 +247,76 @@ def client_authentication_handshake(demo: DemoPki) -> tuple[list[str], list[Even
     return table_events(CLIENT_TABLE, observed_transitions(client_events)), sent
 
 
+def test_mutual_tls_between_our_client_and_our_server(
+    ecdsa_pki: DemoPki, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    server_path, client_path = mutual_handshake(ecdsa_pki, tmp_path_factory)
+    assert server_path == [
+        "ClientHello (client certificate requested)",
+        "Certificate",
+        "CertificateVerify",
+        "Finished",
+    ]
+    assert client_path == [
+        "ServerHello",
+        "EncryptedExtensions",
+        "CertificateRequest",
+        "CompressedCertificate",  # the server's chain (RFC 8879); the client's goes plain
+        "CertificateVerify",
+        "Finished",
+    ]
+    # After a HelloRetryRequest, and with no certificate where one is optional.
+    server_path, _ = optional_after_retry_handshake(ecdsa_pki)
+    assert server_path == [
+        "ClientHello (no usable key share)",
+        "ClientHello (client certificate requested)",
+        "Certificate (empty, optional)",
+        "Finished",
+    ]
+
+
+def mutual_handshake(demo: DemoPki, tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    """Our client with a certificate from the demo CA; our server requires one."""
+    folder = tmp_path_factory.mktemp("state-table-client")
+    pki.issue_client_certificate(
+        demo.files.intermediate_cert,
+        demo.files.intermediate_key,
+        folder / "client.pem",
+        folder / "client_key.pem",
+        "client",
+        now=demo.now,
+    )
+    credentials = pki.load_server_credentials(folder / "client.pem", folder / "client_key.pem")
+    client_events: list[Event] = []
+    server_events: list[Event] = []
+    client = new_client(demo, observer=client_events.append, client_credentials=credentials)
+    server = new_observed_server(
+        demo,
+        server_events,
+        client_authentication=ClientAuthentication(ClientVerifyMode.ON, demo.roots),
+    )
+    pump(client, server)
+    assert client.state_name == server.state_name == TRAFFIC
+    sent = [e["name"] for e in client_events if e["kind"] == "message" and e["direction"] == "sent"]
+    assert sent == ["ClientHello", "Certificate", "CertificateVerify", "Finished"]
+    return paths(server_events, client_events)
+
+
+def optional_after_retry_handshake(demo: DemoPki) -> Paths:
+    client_events: list[Event] = []
+    server_events: list[Event] = []
+    client = new_client(demo, observer=client_events.append)
+    server = new_observed_server(
+        demo,
+        server_events,
+        groups=(NamedGroup.secp384r1,),
+        client_authentication=ClientAuthentication(ClientVerifyMode.OPTIONAL, demo.roots),
+    )
+    pump(client, server)
+    assert client.state_name == server.state_name == TRAFFIC
+    return paths(server_events, client_events)
+
+
 def test_key_update_keeps_both_sides_in_traffic(ecdsa_pki: DemoPki) -> None:
     client_events: list[Event] = []
     server_events: list[Event] = []
@@ -262,11 +336,19 @@ def test_key_update_keeps_both_sides_in_traffic(ecdsa_pki: DemoPki) -> None:
         assert Transition(TRAFFIC, "KeyUpdate", TRAFFIC) in table
 
 
-def test_every_tls13_row_is_taken_by_one_of_the_handshakes_above(ecdsa_pki: DemoPki) -> None:
+def test_every_tls13_row_is_taken_by_one_of_the_handshakes_above(
+    ecdsa_pki: DemoPki, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     # A row no handshake takes is a diagram of something the code does not do.
     server_used: set[str] = set()
     client_used: set[str] = set()
-    for run in (full_handshake, hello_retry_handshake, resumed_handshake):
+    for run in (
+        full_handshake,
+        hello_retry_handshake,
+        resumed_handshake,
+        optional_after_retry_handshake,
+        lambda demo: mutual_handshake(demo, tmp_path_factory),
+    ):
         server_path, client_path = run(ecdsa_pki)
         server_used.update(server_path)
         client_used.update(client_path)

@@ -29,7 +29,9 @@ from tests.tls.trace_support import (
     tls13_session,
     toy_session,
 )
+from tls_web_server.tls import pki
 from tls_web_server.tls.errors import TLSError
+from tls_web_server.tls.tls13.client_authentication import ClientAuthentication, ClientVerifyMode
 from tls_web_server.tls.tls13.connection import TLS13Connection
 from tls_web_server.tls.tls13.enums import CipherSuite, NamedGroup
 from tls_web_server.tls.tls13.tickets import TicketKey
@@ -528,3 +530,60 @@ def test_without_an_observer_no_event_is_built(ecdsa_pki: DemoPki, monkeypatch: 
     # The guard is real: with an observer, the patched code is reached.
     with pytest.raises(AssertionError, match="nobody observes"):
         tls13_client(ecdsa_pki, Trace("client"))
+
+
+# ---------------------------------------------------------------------------
+# mutual TLS: CertificateRequest and the client's Certificate and CertificateVerify
+# ---------------------------------------------------------------------------
+
+
+def test_both_diagrams_draw_the_client_certificate(ecdsa_pki: DemoPki, tmp_path: Path) -> None:
+    pki.issue_client_certificate(
+        ecdsa_pki.files.intermediate_cert,
+        ecdsa_pki.files.intermediate_key,
+        tmp_path / "alice.pem",
+        tmp_path / "alice_key.pem",
+        "alice",
+        now=ecdsa_pki.now,
+    )
+    alice = pki.load_server_credentials(tmp_path / "alice.pem", tmp_path / "alice_key.pem")
+    authentication = ClientAuthentication(
+        ClientVerifyMode.ON,
+        ecdsa_pki.roots,
+        authority_names=pki.certificate_subjects_der(ecdsa_pki.roots),
+    )
+    session = tls13_session(
+        ecdsa_pki,
+        client_settings={"client_credentials": alice},
+        server_settings={"client_authentication": authentication},
+    )
+    root = pki.describe_subject(ecdsa_pki.roots[0])
+    for trace in (session.client_trace, session.server_trace):
+        text = render_text(trace, color=False)
+        assert arrows(text)[:10] == [
+            ("client", "ClientHello"),
+            ("server", "ServerHello"),
+            ("server", "ChangeCipherSpec"),
+            ("server", "EncryptedExtensions [encrypted]"),
+            ("server", "CertificateRequest [encrypted]"),
+            ("server", "CompressedCertificate [encrypted]"),
+            ("server", "CertificateVerify [encrypted]"),
+            ("server", "Finished [encrypted]"),
+            ("client", "ChangeCipherSpec"),
+            ("client", "Certificate [encrypted]"),
+        ]
+        assert arrows(text)[10] == ("client", "CertificateVerify [encrypted]")
+        flat = " ".join(text.replace("│", " ").split())  # wrapped lines joined again
+        assert f"client certificates from: {root}" in flat
+        assert "CN=alice,O=tls-web-server demo (issued by" in flat
+    server_text = " ".join(render_text(session.server_trace, color=False).replace("│", " ").split())
+    assert_in_order(
+        server_text,
+        "state ExpectClientHello → ExpectCertificate",
+        "verified client certificate chain",
+        "CN=alice",
+        "state ExpectCertificate → ExpectCertificateVerify",
+        "verified client CertificateVerify: ecdsa_secp256r1_sha256",
+        "state ExpectCertificateVerify → ExpectFinished",
+        "state ExpectFinished → Traffic",
+    )

@@ -39,6 +39,20 @@ _RECEIVED_ALERTS: dict[int, tuple[str, str]] = {
         "the server did not expect what we sent: it may speak another protocol",
         "section 6.2",
     ),
+    # A server that asked for a client certificate (ssl_verify_client) refuses ours.
+    AlertDescription.certificate_required: (
+        "the server requires a client certificate: pass --cert FILE --key FILE"
+        " (`tls-web-server certs DIR --client NAME` issues one)",
+        "section 4.4.2.4",
+    ),
+    AlertDescription.unknown_ca: (
+        "the server does not trust the CA that issued our client certificate (--cert)",
+        "section 4.4.2.4",
+    ),
+    AlertDescription.certificate_expired: (
+        "our client certificate (--cert) has expired or is not valid yet",
+        "section 4.4.2.4",
+    ),
 }
 
 # Why our own verification of the server's chain failed, with the fix.

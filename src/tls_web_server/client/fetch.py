@@ -122,15 +122,18 @@ def tls13_client_factory(
     keylog: Callable[[str], None] | None = None,
     groups: tuple[NamedGroup, ...] | None = None,
     application_protocols: tuple[str, ...] = ("http/1.1",),
+    client_credentials: pki.ServerCredentials | None = None,
 ) -> TLSClientFactory:
     """A function making our TLS 1.3 client for a server name (roots: cafile or the system's).
 
-    `application_protocols`: what it offers by ALPN, best first (http2_fetch.py adds "h2").
+    `application_protocols`: what it offers by ALPN, best first (http2_fetch.py adds "h2");
+    `client_credentials` (get --cert --key) answer a server's CertificateRequest.
     """
     settings = ClientSettings(
         pki.load_trusted_roots(cafile),
         application_protocols=tuple(name.encode("ascii") for name in application_protocols),
         tickets=tickets,
+        client_credentials=client_credentials,
     )
     if groups:  # `get --groups`: offered in this order (client_settings.py picks the shares)
         settings = replace(settings, groups=groups, key_share_groups=key_share_groups_for(groups))

@@ -27,6 +27,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .client_verification import DEFAULTS as CLIENT_VERIFICATION_DEFAULTS
+from .client_verification import read_verify_client, read_verify_depth
 from .lexer import ConfigError
 from .parser import Argument, Directive
 from .tls_names import AUTO, GROUP_SPELLINGS, UnknownGroupName, read_group_list
@@ -64,7 +66,10 @@ FILE_DESCRIPTIONS = {
     "ssl_certificate_key": "certificate key file",
     "ssl_certificate_chain": "certificate chain file",
     "ssl_session_ticket_key": "session ticket key file",
+    "ssl_client_certificate": "client CA file",
+    "ssl_trusted_certificate": "trusted CA file",
 }
+CLIENT_VERIFICATION_DIRECTIVES = tuple(CLIENT_VERIFICATION_DEFAULTS)
 
 MAIN, EVENTS, HTTP, SERVER, LOCATION = "main", "events", "http", "server", "location"
 CONTEXT_ORDER = (MAIN, EVENTS, HTTP, SERVER, LOCATION)
@@ -122,6 +127,8 @@ RULES: Mapping[str, Rule] = MappingProxyType(
         "http2": Rule(_SERVER_LEVEL),  # nginx 1.25.1+: offer "h2" by ALPN
         "http2_max_concurrent_streams": Rule(_SERVER_LEVEL),
         "large_client_header_buffers": Rule(_SERVER_LEVEL, 2, 2),  # NUMBER SIZE
+        # Client certificates (mutual TLS), read together by client_verification.py.
+        **dict.fromkeys(CLIENT_VERIFICATION_DIRECTIVES, Rule(_SERVER_LEVEL)),
     }
 )
 
@@ -354,6 +361,23 @@ def _read_groups(directive: Directive, base_dir: Path) -> tuple[str, ...] | None
         ) from None
 
 
+def read_server_name(argument: Argument) -> str:
+    """One server_name argument, lowercase: an exact name or a leading `*.` wildcard."""
+    name = argument.value.lower()
+    problem = None
+    if not name:
+        problem = "server_name must not be empty"
+    elif name.startswith("~"):
+        problem = "regular-expression server names are not supported"
+    elif name.startswith("."):
+        problem = f"write {name[1:]!r} and '*{name}' instead of the shorthand {name!r}"
+    elif "*" in name and not (name.startswith("*.") and "*" not in name[1:] and len(name) > 2):
+        problem = f"only exact names and leading '*.' wildcards are supported, got {name!r}"
+    if problem is not None:
+        raise ConfigError(problem, argument.position)
+    return name
+
+
 VALUE_READERS: Mapping[str, Callable[[Directive, Path], Any]] = MappingProxyType(
     {
         "worker_processes": _read_worker_processes,
@@ -384,5 +408,9 @@ VALUE_READERS: Mapping[str, Callable[[Directive, Path], Any]] = MappingProxyType
         "http2": _read_on_off,
         "http2_max_concurrent_streams": _read_max_concurrent_streams,
         "large_client_header_buffers": _read_header_buffers,
+        "ssl_verify_client": read_verify_client,
+        "ssl_verify_depth": read_verify_depth,
+        "ssl_client_certificate": _read_readable_file,
+        "ssl_trusted_certificate": _read_readable_file,
     }
 )

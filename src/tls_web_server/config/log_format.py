@@ -51,6 +51,10 @@ VARIABLES: Mapping[str, str] = MappingProxyType(
         "ssl_session_reused": "r when the TLS session was resumed, else .",
         "ssl_server_name": "the name the client asked for by SNI",
         "ssl_alpn_protocol": "the protocol chosen by ALPN: http/1.1",
+        "ssl_client_verify": "the client certificate's check: SUCCESS, FAILED:reason or NONE",
+        "ssl_client_s_dn": "the client certificate's subject (RFC 4514): CN=alice,O=example",
+        "ssl_client_i_dn": "the client certificate's issuer (RFC 4514)",
+        "ssl_client_fingerprint": "the SHA-1 of the client certificate, in hex",
     }
 )
 

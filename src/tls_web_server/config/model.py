@@ -25,6 +25,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from .client_verification import ClientVerification, client_verification
 from .directives import (
     CIPHER_SUITES,
     CONTEXT_ORDER,
@@ -37,6 +38,7 @@ from .directives import (
     SERVER,
     VALUE_READERS,
     Rule,
+    read_server_name,
 )
 from .lexer import ConfigError, Position
 from .listen import Listen, ListenProtocol, check_listeners_agree, endpoint, read_listen
@@ -105,6 +107,7 @@ class ServerConfig:
     tls_trace_connections: int  # how many connections' traces /_tls/ keeps
     ssl_session_ticket_key: tuple[Path, ...]  # key files (nginx's format); () rotates our own
     ssl_session_ticket_key_rotation: float  # seconds a generated ticket key seals tickets
+    client_verification: ClientVerification  # ssl_verify_client and its three companions
     keepalive_timeout: float  # seconds
     keepalive_requests: int
     client_header_timeout: float
@@ -409,7 +412,7 @@ def _build_server(
             positions[name] = block.directives[name][0].arguments[0].position
     server_names: dict[str, None] = {}  # a dict keeps the order and drops repeats
     for directive in block.directives.get("server_name", []):
-        server_names.update((_read_server_name(argument), None) for argument in directive.arguments)
+        server_names.update((read_server_name(argument), None) for argument in directive.arguments)
     root = value("root") if "root" in settings else Path(os.path.normpath(base_dir / DEFAULT_ROOT))
     return ServerConfig(
         listens=listens,
@@ -429,6 +432,7 @@ def _build_server(
         tls_trace_connections=value("tls_trace_connections"),
         ssl_session_ticket_key=value("ssl_session_ticket_key"),
         ssl_session_ticket_key_rotation=value("ssl_session_ticket_key_rotation"),
+        client_verification=client_verification(settings),
         keepalive_timeout=value("keepalive_timeout"),
         keepalive_requests=value("keepalive_requests"),
         client_header_timeout=value("client_header_timeout"),
@@ -481,19 +485,3 @@ def _build_locations(
         # location that says so keeps the router to one rule: longest prefix wins.
         by_prefix["/"] = Location("/", server_root, server_index, server.position)
     return tuple(sorted(by_prefix.values(), key=lambda location: -len(location.prefix)))
-
-
-def _read_server_name(argument: Argument) -> str:
-    name = argument.value.lower()
-    problem = None
-    if not name:
-        problem = "server_name must not be empty"
-    elif name.startswith("~"):
-        problem = "regular-expression server names are not supported"
-    elif name.startswith("."):
-        problem = f"write {name[1:]!r} and '*{name}' instead of the shorthand {name!r}"
-    elif "*" in name and not (name.startswith("*.") and "*" not in name[1:] and len(name) > 2):
-        problem = f"only exact names and leading '*.' wildcards are supported, got {name!r}"
-    if problem is not None:
-        raise ConfigError(problem, argument.position)
-    return name

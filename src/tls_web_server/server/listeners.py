@@ -41,6 +41,7 @@ from tls_web_server.server.trace_pages import TraceStore
 from tls_web_server.tls import pki
 from tls_web_server.tls.api import Observer, TLSConnection
 from tls_web_server.tls.tls13 import negotiation
+from tls_web_server.tls.tls13.client_authentication import ClientAuthentication, ClientVerifyMode
 from tls_web_server.tls.tls13.enums import CipherSuite, NamedGroup
 from tls_web_server.tls.tls13.server import ServerSettings, TLS13ServerConnection
 from tls_web_server.tls.tls13.tickets import (
@@ -101,6 +102,38 @@ def load_credentials(server: ServerConfig) -> pki.ServerCredentials:
     except pki.PkiError as error:
         position = server.directive_positions.get("ssl_certificate", server.position)
         raise ConfigError(str(error), position) from error
+
+
+def client_authentication(server: ServerConfig) -> ClientAuthentication | None:
+    """ssl_verify_client and its CA files, for a TLS 1.3 server; None when it is off.
+
+    Both CA files are trusted; only ssl_client_certificate's names are sent to
+    clients in the CertificateRequest (nginx's meaning).  With mutual TLS the
+    server issues no tickets (tls13/server.py says why).
+    """
+    verification = server.client_verification
+    if not verification.requested:
+        return None
+    roots: list[pki.Certificate] = []
+    advertised: tuple[pki.Certificate, ...] = ()
+    for name in ("ssl_client_certificate", "ssl_trusted_certificate"):
+        path = getattr(verification, name.removeprefix("ssl_"))
+        if path is None:
+            continue
+        try:
+            loaded = pki.load_trusted_roots(path)
+        except pki.PkiError as error:
+            position = server.directive_positions.get(name, server.position)
+            raise ConfigError(str(error), position) from error
+        roots.extend(loaded)
+        if name == "ssl_client_certificate":
+            advertised = loaded
+    return ClientAuthentication(
+        mode=ClientVerifyMode(verification.mode),
+        trusted_roots=tuple(roots),
+        authority_names=pki.certificate_subjects_der(advertised),
+        max_intermediates=verification.depth,
+    )
 
 
 def key_exchange_groups(server: ServerConfig) -> tuple[NamedGroup, ...]:
@@ -174,6 +207,7 @@ def our_tls13_engine(
             application_protocols=tuple(
                 name.encode("ascii") for name in offered_protocols(default.http2)
             ),
+            client_authentication=client_authentication(default),
             certificate_compression=default.ssl_certificate_compression,
         )
 

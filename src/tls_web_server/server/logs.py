@@ -27,7 +27,7 @@ from typing import TextIO
 from tls_web_server.config.log_format import COMBINED, LogFormat, Variable
 from tls_web_server.http.messages import Request, Response
 from tls_web_server.http.router import SiteSettings
-from tls_web_server.tls.api import Negotiated
+from tls_web_server.tls.api import ClientCertificateCheck, Negotiated
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -146,6 +146,21 @@ def _negotiated(read: Callable[[Negotiated], str | None]) -> Callable[[AccessLog
     return value
 
 
+_NO_CLIENT_CERTIFICATE = ClientCertificateCheck("NONE")
+
+
+def _client_certificate(
+    read: Callable[[ClientCertificateCheck], str | None],
+) -> Callable[[AccessLogEntry], str | None]:
+    def value(entry: AccessLogEntry) -> str | None:
+        negotiated = entry.negotiated
+        if negotiated is None or negotiated.client_certificate is None:
+            return None
+        return read(negotiated.client_certificate)
+
+    return value
+
+
 # Variable name -> its value for one entry (None is written "-", as nginx writes an
 # unset variable).  config/log_format.py's VARIABLES names the same set: a test checks it.
 VARIABLE_VALUES: Mapping[str, Callable[[AccessLogEntry], str | None]] = MappingProxyType(
@@ -173,6 +188,13 @@ VARIABLE_VALUES: Mapping[str, Callable[[AccessLogEntry], str | None]] = MappingP
         "ssl_session_reused": _negotiated(lambda negotiated: "r" if negotiated.resumed else "."),
         "ssl_server_name": _negotiated(lambda negotiated: negotiated.server_name),
         "ssl_alpn_protocol": _negotiated(lambda negotiated: negotiated.alpn),
+        # Mutual TLS (ssl_verify_client): NONE when no certificate was asked for or sent.
+        "ssl_client_verify": _negotiated(
+            lambda negotiated: (negotiated.client_certificate or _NO_CLIENT_CERTIFICATE).verify
+        ),
+        "ssl_client_s_dn": _client_certificate(lambda check: check.subject),
+        "ssl_client_i_dn": _client_certificate(lambda check: check.issuer),
+        "ssl_client_fingerprint": _client_certificate(lambda check: check.fingerprint),
     }
 )
 

@@ -23,6 +23,22 @@ from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
+class ClientCertificateCheck:
+    """What came of asking the client for a certificate (mutual TLS), for the access log.
+
+    `verify` is nginx's $ssl_client_verify: "SUCCESS", "FAILED:reason" or
+    "NONE" (no certificate sent).  The rest describe the client's leaf
+    certificate, when it sent one: subject and issuer as RFC 4514 text and the
+    SHA-1 of its DER encoding in lowercase hex (nginx's $ssl_client_fingerprint).
+    """
+
+    verify: str
+    subject: str | None = None
+    issuer: str | None = None
+    fingerprint: str | None = None
+
+
+@dataclass(frozen=True)
 class Negotiated:
     """What the two peers agreed on, for logs, `get -v` and the trace."""
 
@@ -34,6 +50,7 @@ class Negotiated:
     signature_scheme: str | None = None
     resumed: bool = False
     hello_retry: bool = False
+    client_certificate: ClientCertificateCheck | None = None  # None: none was requested
 
     def summary(self) -> str:
         """One line: `TLSv1.3 TLS_AES_128_GCM_SHA256 x25519 hrr=no resumed=no alpn=http/1.1`."""

@@ -221,6 +221,14 @@ def load_trusted_roots(cafile: Path | None = None) -> tuple[x509.Certificate, ..
     return tuple(_parse_pem_certificates(data, bundle, skip_unparsable=True))
 
 
+def describe_name(der: bytes) -> str:
+    """A DER X.501 Name (a CertificateRequest's certificate_authorities) as RFC 4514 text."""
+    try:
+        return x509.Name.from_bytes(der).rfc4514_string() or "(empty name)"
+    except (ValueError, TypeError):
+        return f"(a name that does not parse, {len(der)} bytes)"
+
+
 def describe_subject(certificate: x509.Certificate) -> str:
     """A certificate's subject as an RFC 4514 string, for messages and traces."""
     return certificate.subject.rfc4514_string() or "(empty subject)"
@@ -489,3 +497,76 @@ def issue_server_certificate(
     )
     _write_private_key(key_out, key)
     _write_certificate(cert_out, certificate)
+
+
+def issue_client_certificate(
+    issuer_cert: Path,
+    issuer_key: Path,
+    cert_out: Path,
+    key_out: Path,
+    name: str,
+    key_type: str = "ecdsa-p256",
+    now: float | None = None,
+    lifetime: timedelta = LEAF_LIFETIME,
+) -> None:
+    """A client certificate for mutual TLS (clientAuth), signed by an existing CA.
+
+    `cert_out` holds the leaf, then the issuer unless it is a root; `key_out`
+    the key, mode 0600.
+
+    The client's name is its subject's Common Name (what nginx's
+    $ssl_client_s_dn shows) and its subjectAltName, which the Web PKI
+    profile requires of every leaf: an email address (rfc822Name) when the
+    name has an '@', else a DNS-style name ("alice", "build-bot.example").
+    """
+    if re.fullmatch(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+", name):
+        alternative_name: x509.GeneralName = x509.RFC822Name(name)
+    elif re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?", name):
+        alternative_name = x509.DNSName(name.lower())
+    else:
+        raise PkiError(
+            f"a client name is a DNS-style name (letters, digits, '-', '.') or an email"
+            f" address, not {name!r}"
+        )
+    issuer_certificate = _parse_pem_certificates(
+        _read_file(issuer_cert, "certificate"), issuer_cert
+    )[0]
+    signing_key = _load_private_key(issuer_key)
+    not_before = datetime.fromtimestamp(time.time() if now is None else now, tz=UTC) - BACKDATE
+    key = _new_private_key(key_type)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_demo_name(name))
+        .issuer_name(issuer_certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_before + BACKDATE + lifetime)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(signing=True, certificates=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([alternative_name]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_certificate.public_key()),
+            critical=False,
+        )
+    )
+    certificate = _sign(builder, signing_key)
+    _write_private_key(key_out, key)
+    # The issuer follows the leaf when it is an intermediate, so the file is the chain a
+    # client sends as it is (curl --cert, Python's load_cert_chain, get --cert).
+    chain = [certificate]
+    if issuer_certificate.subject != issuer_certificate.issuer:
+        chain.append(issuer_certificate)
+    pem = b"".join(each.public_bytes(serialization.Encoding.PEM) for each in chain)
+    try:
+        cert_out.write_bytes(pem)
+    except OSError as error:
+        raise PkiError(f"cannot write {cert_out}: {error.strerror or error}") from error
+
+
+def certificate_subjects_der(certificates: Sequence[x509.Certificate]) -> tuple[bytes, ...]:
+    """Each certificate's subject as DER: the names a CertificateRequest's
+    certificate_authorities lists (RFC 8446 section 4.2.4)."""
+    return tuple(certificate.subject.public_bytes() for certificate in certificates)

@@ -31,10 +31,12 @@ from __future__ import annotations
 import ipaddress
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
 from cryptography.x509 import verification
 
 from . import crypto
@@ -83,21 +85,71 @@ def verify_chain(
 
 
 def verify_client_chain(
-    chain_der: Sequence[bytes], roots: Sequence[x509.Certificate], now: float
+    chain_der: Sequence[bytes],
+    roots: Sequence[x509.Certificate],
+    now: float,
+    max_intermediates: int | None = None,
 ) -> VerifiedChain:
-    """Check a client's chain (for mutual TLS) at `now`: the clientAuth purpose, no name."""
+    """Check a client's chain (for mutual TLS) at `now`: the clientAuth purpose, no name.
+
+    `max_intermediates` is nginx's ssl_verify_depth, OpenSSL's meaning: how
+    many CA certificates may stand between the client's and a trusted root.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         chain = _parse_chain(chain_der, "client")
         moment = datetime.fromtimestamp(now, tz=UTC)
-        verifier = _policy(roots, moment).build_client_verifier()
+        policy = _policy(roots, moment)
+        if max_intermediates is not None:
+            policy = policy.max_chain_depth(max_intermediates)
+        verifier = policy.build_client_verifier()
         try:
             verified = verifier.verify(chain[0], chain[1:])
         except verification.VerificationError as error:
+            if "exceeds max depth" in str(error):
+                raise ChainError(
+                    f"the chain of '{describe_subject(chain[0])}' needs more than"
+                    f" {max_intermediates} intermediate CAs to reach a trusted root"
+                    " (ssl_verify_depth)",
+                    AlertDescription.bad_certificate,
+                ) from error
             raise _explain(str(error), chain, roots, moment, None) from error
         except _LIBRARY_ERRORS as error:  # a root or a certificate the library cannot use
             raise _unusable(error) from error
         return _verified(verified.chain)
+
+
+@dataclass(frozen=True)
+class ClientLeaf:
+    """A client's leaf certificate as the server logs it, trusted or not (mutual TLS)."""
+
+    public_key: crypto.PublicKey
+    subject: str  # RFC 4514, nginx's $ssl_client_s_dn
+    issuer: str  # $ssl_client_i_dn
+    fingerprint: str  # SHA-1 of the DER in lowercase hex, $ssl_client_fingerprint
+
+
+def read_client_leaf(der: bytes) -> ClientLeaf:
+    """The first certificate of a client's chain, parsed but not verified.
+
+    With `ssl_verify_client optional_no_ca` a chain that leads to no trusted
+    root is still logged and its CertificateVerify still checked: both need
+    the leaf, read here without any judgement of trust.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        certificate = _parse_peer_certificate(der, 0)
+        try:
+            public_key = certificate.public_key()
+        except _LIBRARY_ERRORS as error:
+            raise _unusable(error) from error
+        return ClientLeaf(
+            public_key=public_key,
+            subject=certificate.subject.rfc4514_string(),
+            issuer=certificate.issuer.rfc4514_string(),
+            # SHA-1, as nginx computes $ssl_client_fingerprint: a name, not a security check.
+            fingerprint=certificate.fingerprint(hashes.SHA1()).hex(),
+        )
 
 
 # ---------------------------------------------------------------------------

@@ -125,6 +125,9 @@ def _describe_extension(extension_type: int, data: bytes, context: str) -> str:
         return f"cookie: {len(ext.decode_cookie(data))} bytes to echo"
     if extension_type == kind.early_data:
         return "early data (0-RTT)"
+    if extension_type == kind.certificate_authorities:
+        names = [pki.describe_name(name) for name in ext.decode_certificate_authorities(data)]
+        return "client certificates from: " + "; ".join(names)
     return describe(ExtensionType, extension_type)
 
 
@@ -194,6 +197,7 @@ _FIRST_EXTENSIONS = tuple(
         ExtensionType.pre_shared_key,
         ExtensionType.cookie,
         ExtensionType.early_data,
+        ExtensionType.certificate_authorities,
     )
 )
 

@@ -160,6 +160,12 @@ EXTENSION_CODECS = [
         uint16_lists,
     ),
     Codec(
+        "certificate_authorities",
+        ext.decode_certificate_authorities,
+        ext.encode_certificate_authorities,
+        st.lists(st.binary(min_size=1, max_size=40), min_size=1, max_size=5).map(tuple),
+    ),
+    Codec(
         "supported_versions (ClientHello)",
         ext.decode_client_supported_versions,
         ext.encode_client_supported_versions,

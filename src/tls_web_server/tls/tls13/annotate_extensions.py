@@ -347,6 +347,7 @@ _CODEC_READERS: dict[tuple[int, str], Callable[[Reader], object]] = {
     (ExtensionType.early_data, "new_session_ticket"): ext.read_max_early_data_size,
     (ExtensionType.record_size_limit, "any"): ext.read_record_size_limit,
     (ExtensionType.compress_certificate, "any"): ext.read_compress_certificate,
+    (ExtensionType.certificate_authorities, "any"): ext.read_certificate_authorities,
 }
 
 

@@ -12,7 +12,7 @@
     ExpectCertificateVerify: the signature over the transcript         │
           │                                                            ▼
           └────────────────────────────────────────────────────► ExpectFinished
-                        (we send [Certificate], Finished) ──► Traffic
+        (we send [Certificate, CertificateVerify], Finished) ──► Traffic
 
 CLIENT_TRANSITIONS holds this diagram as data: docs/state-machines.md is
 generated from it and tests compare it with the transitions a handshake
@@ -23,9 +23,8 @@ only with the proof that the server's Finished verified.  Each state acts
 through its narrow context (handshake_context.py) and returns the next one.
 
 What this module owns: the client's states, checking every server choice
-against what we offered, and keeping tickets for resumption.  Neighbours:
-client_settings.py, client_hello.py, server_authentication.py (the server's
-[Compressed]Certificate read within limits, chain and signature checks).
+against what we offered, and keeping tickets.  Neighbours: client_settings.py,
+client_hello.py, server_authentication.py, client_certificate.py (mutual TLS).
 
 What it must never do: accept a server that skipped authentication, a
 parameter we did not offer, or read the clock and randomness except through
@@ -47,6 +46,7 @@ from ..handshake_states import Transition
 from ..names import describe
 from . import extensions as ext
 from . import key_schedule
+from .client_certificate import read_certificate_request, send_client_certificate
 from .client_hello import KeyShares, first_client_hello, new_key_shares, second_client_hello
 from .client_settings import ClientSettings, Ticket, TicketStore
 from .connection import TLS13Connection
@@ -68,7 +68,6 @@ from .handshake_context import (
     verify_finished,
 )
 from .messages import (
-    Certificate,
     CertificateRequest,
     CertificateVerify,
     ClientHello,
@@ -374,7 +373,7 @@ class _ServerAnswers(NamedTuple):
     """What the server's encrypted messages told us, handed forward state by state."""
 
     alpn: str | None = None  # EncryptedExtensions
-    certificate_request_context: bytes | None = None  # CertificateRequest: answer it
+    certificate_request: CertificateRequest | None = None  # answer it after Finished
     signature_scheme: str | None = None  # CertificateVerify (None when resumed)
 
 
@@ -444,16 +443,13 @@ class ExpectCertificate:
         msg_type, body, raw = message
         handshake = self.handshake
         if msg_type == HandshakeType.certificate_request:
-            request = CertificateRequest.decode(body)
+            request = read_certificate_request(body)
             context.observe_received("CertificateRequest", request, raw)
-            if self.answers.certificate_request_context is not None:
+            if self.answers.certificate_request is not None:
                 raise TLSError("a second CertificateRequest", AlertDescription.unexpected_message)
             handshake.transcript.add(raw)
-            # We have no client certificate: we will answer with an empty one (4.4.2).
-            answers = self.answers._replace(
-                certificate_request_context=request.certificate_request_context
-            )
-            return ExpectCertificate(handshake, answers)
+            # Answered after the server's Finished (client_certificate.py).
+            return ExpectCertificate(handshake, self.answers._replace(certificate_request=request))
         setup = handshake.setup
         certificate = read_server_certificate(
             context,
@@ -533,10 +529,9 @@ class ExpectFinished:
         context.install_write_keys(
             parameters, "client_handshake_traffic_secret", handshake.client_secret
         )
-        answers = self.answers
-        if answers.certificate_request_context is not None:
-            empty = Certificate(answers.certificate_request_context, ())
-            transcript.add(context.send_handshake(empty))
+        answers, credentials = self.answers, handshake.setup.settings.client_credentials
+        if answers.certificate_request is not None:
+            send_client_certificate(context, transcript, answers.certificate_request, credentials)
         verify_data = key_schedule.finished_verify_data(
             hash_name, handshake.client_secret, transcript.digest()
         )

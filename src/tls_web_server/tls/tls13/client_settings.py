@@ -4,7 +4,8 @@ What this module owns:
 - `ClientSettings`: the roots the client trusts, the suites, groups and key
   shares it offers (negotiation.py's defaults: every group, shares for
   X25519MLKEM768 and x25519), the certificate compression algorithms it
-  accepts, its ALPN protocols, and where it keeps tickets.
+  accepts, its ALPN protocols, where it keeps tickets, and the certificate
+  it answers a CertificateRequest with.
 - The signature schemes the client can verify (`VERIFIABLE_SCHEMES`) and the
   wider list it accepts in certificates (`CERTIFICATE_SCHEMES`).
 - `Ticket` and `TicketStore`: what resuming with a NewSessionTicket needs,
@@ -110,3 +111,6 @@ class ClientSettings:
     certificate_compression: tuple[CertificateCompressionAlgorithm, ...] = SUPPORTED_ALGORITHMS
     application_protocols: tuple[bytes, ...] = (b"http/1.1",)
     tickets: TicketStore | None = field(default=None, compare=False)
+    # Mutual TLS: the chain and key that answer a CertificateRequest (`get --cert --key`);
+    # without them a CertificateRequest gets an empty Certificate (RFC 8446 section 4.4.2).
+    client_credentials: pki.ServerCredentials | None = field(default=None, repr=False)

@@ -354,3 +354,31 @@ def decode_compress_certificate(data: bytes) -> tuple[int, ...]:
 
 def encode_compress_certificate(algorithms: Iterable[int]) -> bytes:
     return encode_uint16_list(algorithms, 1)
+
+
+# --- certificate_authorities (RFC 8446 section 4.2.4) ---------------------------------------
+#
+#   opaque DistinguishedName<1..2^16-1>;
+#   struct { DistinguishedName authorities<3..2^16-1>; } CertificateAuthoritiesExtension;
+
+
+def read_certificate_authorities(reader: Reader) -> tuple[bytes, ...]:
+    """The CAs a CertificateRequest names: DER X.501 Names, returned as bytes, never parsed."""
+    names = reader.vector(2, 3, UINT16_MAX, name="authorities")
+    found = []
+    while names.remaining:
+        found.append(names.opaque(2, 1, UINT16_MAX, name="DistinguishedName"))
+    names.expect_end()
+    return tuple(found)
+
+
+def decode_certificate_authorities(data: bytes) -> tuple[bytes, ...]:
+    return _whole(read_certificate_authorities, data, ExtensionType.certificate_authorities)
+
+
+def encode_certificate_authorities(names: Iterable[bytes]) -> bytes:
+    writer = Writer()
+    with writer.vector(2):
+        for name in names:
+            writer.opaque(2, name)
+    return writer.getvalue()

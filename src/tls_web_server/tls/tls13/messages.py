@@ -196,6 +196,7 @@ class CompressedCertificate(HandshakeMessageBase):
 # prefix followed by the transcript hash (64 spaces keep it apart from any
 # TLS 1.2 signed content; the context string keeps client and server apart).
 SERVER_SIGNATURE_CONTEXT = b" " * 64 + b"TLS 1.3, server CertificateVerify\x00"
+CLIENT_SIGNATURE_CONTEXT = b" " * 64 + b"TLS 1.3, client CertificateVerify\x00"
 
 
 @dataclass(frozen=True, slots=True)

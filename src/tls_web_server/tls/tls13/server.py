@@ -33,15 +33,24 @@ context's `clock` and `random_bytes`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from .. import crypto, pki
-from ..api import Negotiated, Observer
+from ..api import ClientCertificateCheck, Negotiated, Observer
 from ..errors import AlertDescription, TLSError
 from ..handshake_states import Transition
 from . import extensions as ext
 from . import key_schedule
+from .client_authentication import (
+    CLIENT_CERTIFICATE_TRANSITIONS,
+    ClientAuthentication,
+    ExpectCertificate,
+)
+
+# The server's states for a client certificate live beside its checks; named here
+# too, since SERVER_TRANSITIONS names them.
+from .client_authentication import ExpectCertificateVerify as ExpectCertificateVerify
 from .connection import TLS13Connection
 from .enums import (
     CIPHER_SUITE_PARAMETERS,
@@ -110,6 +119,7 @@ SERVER_TRANSITIONS = (
     Transition("ExpectSecondClientHello", "ClientHello", "ExpectFinished"),
     Transition("ExpectFinished", "Finished", "Traffic"),
     Transition("Traffic", "KeyUpdate", "Traffic"),
+    *CLIENT_CERTIFICATE_TRANSITIONS,  # ssl_verify_client: client_authentication.py
 )
 
 
@@ -129,6 +139,9 @@ class ServerSettings:
     # RFC 8879: send the Certificate compressed when the client asks for an
     # algorithm we have (each chain is compressed once, prepared.py).
     certificate_compression: bool = True
+    # Mutual TLS: ask for a client certificate.  Tickets are then neither issued nor
+    # accepted: a resumed handshake has no Certificate, and ours keep no client's.
+    client_authentication: ClientAuthentication | None = None
     # Certificate messages, signers and EncryptedExtensions, encoded once (prepared.py).
     # Not an __init__ argument, so dataclasses.replace() starts with empty caches.
     prepared: PreparedHandshakeParts = field(
@@ -306,6 +319,14 @@ class ExpectFinished:
         self.send_tickets = send_tickets
         self.transcript = transcript
 
+    def with_client_certificate(
+        self, context: HandshakeContext, check: ClientCertificateCheck
+    ) -> ExpectFinished:
+        """This state, once client_authentication.py has read the client's certificate."""
+        self.negotiated = replace(self.negotiated, client_certificate=check)
+        context.agree(self.negotiated)
+        return self
+
     def handle(self, context: HandshakeContext, message: HandshakeInput) -> HandshakeState:
         _, body, raw = message
         finished = Finished.decode(body)
@@ -349,8 +370,9 @@ def _answer_client_hello(
     group: GroupChoice,
     *,
     hello_retry: bool,
-) -> ExpectFinished:
-    """ServerHello, EncryptedExtensions, [Certificate, CertificateVerify], Finished."""
+) -> HandshakeState:
+    """ServerHello, EncryptedExtensions, [CertificateRequest, Certificate, CertificateVerify],
+    Finished."""
     parameters = CIPHER_SUITE_PARAMETERS[suite]
     hash_name = parameters.hash_name
 
@@ -434,6 +456,10 @@ def _answer_client_hello(
     prepared = settings.prepared
     encrypted_extensions = prepared.encrypted_extensions(offer.server_name is not None, protocol)
     transcript.add(context.send_handshake(encrypted_extensions.message, encrypted_extensions.raw))
+    client_authentication = settings.client_authentication
+    if client_authentication is not None:
+        # Section 4.3.2: after EncryptedExtensions; never in a PSK handshake (none is).
+        transcript.add(context.send_handshake(client_authentication.request))
 
     if credentials is not None and scheme is not None:
         chain = prepared.credentials(credentials)
@@ -475,16 +501,23 @@ def _answer_client_hello(
         hello_retry=hello_retry,
     )
     context.agree(negotiated)
-    return ExpectFinished(
+    expect_finished = ExpectFinished(
         settings,
         parameters,
         client_handshake_secret,
         master,
         finished_hash,
         negotiated,
-        send_tickets=settings.ticket_key is not None and offer.offers_psk_dhe,
+        send_tickets=(
+            settings.ticket_key is not None
+            and client_authentication is None
+            and offer.offers_psk_dhe
+        ),
         transcript=transcript,
     )
+    if client_authentication is not None:
+        return ExpectCertificate(client_authentication, expect_finished)
+    return expect_finished
 
 
 # ---------------------------------------------------------------------------
@@ -507,6 +540,8 @@ def _usable_ticket(
     key = settings.ticket_key
     if key is None or offer.offered_psks is None or not offer.offers_psk_dhe:
         return None
+    if settings.client_authentication is not None:
+        return None  # a resumed handshake would skip the client's certificate
     now_ms = int(context.clock() * 1000)
     # Built once: a hostile hello may pair hundreds of identities with
     # 32,000 cipher suites, and a tuple's `in` per identity would multiply them.
