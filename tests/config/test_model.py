@@ -352,3 +352,12 @@ def test_load_config_reports_invalid_utf8_where_it_starts(tmp_path: Path) -> Non
         load_config(path)
     assert caught.value.position == Position(str(path), 2, 9)
     assert "not valid UTF-8" in caught.value.message
+
+
+def test_the_configs_cipher_suite_names_are_the_tls_layers_defaults():
+    # config/ may not import tls/ (import rule 2): its vocabulary is spelled again,
+    # and this keeps the two in step (both in the same order of preference).
+    from tls_web_server.config.directives import CIPHER_SUITES
+    from tls_web_server.tls.tls13.negotiation import DEFAULT_CIPHER_SUITES
+
+    assert tuple(suite.name for suite in DEFAULT_CIPHER_SUITES) == CIPHER_SUITES

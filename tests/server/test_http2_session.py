@@ -458,3 +458,27 @@ def test_a_client_that_speaks_http_1_1_after_choosing_h2_gets_goaway_and_a_close
     assert int.from_bytes(received[goaway + 10 : goaway + 14], "big") == 1
     assert "not the HTTP/2 connection preface" in (tmp_path / "error.log").read_text()
     assert "internal error" not in (tmp_path / "error.log").read_text()
+
+
+def test_the_served_trace_page_of_an_http2_connection_decodes_its_frames(tmp_path, demo_pki):
+    config = write_site(
+        tmp_path,
+        demo_pki,
+        listens="listen 127.0.0.1:0 ssl;",
+        extra_server="http2 on; tls_trace on;",
+    )
+    (tmp_path / "html" / "small.txt").write_text("small file\n")
+    factory = tls13_client_factory(demo_pki.root_cert, application_protocols=("h2", "http/1.1"))
+    with serve_in_thread(config) as running:
+        base = running.url("ssl").rstrip("/")
+        # Two streams on one connection: a file, then the page of this very connection.
+        small, page = fetch_http2([f"{base}/small.txt", f"{base}/_tls/this"], new_tls=factory)
+        listing = fetch_http2([f"{base}/_tls/"], new_tls=factory)[0]
+    assert small.response.body == b"small file\n"
+    assert page.response.status == 200 and page.negotiated.alpn == "h2"
+    html = page.response.body.decode()
+    # The page decodes HTTP/2 inside the decrypted records, as `get --http2 --trace-html` does.
+    assert "connection preface: PRI * HTTP/2.0" in html
+    assert "HEADERS stream 1" in html and ":path: /small.txt" in html
+    assert listing.response.status == 200
+    assert "tls-web-server-client" in listing.response.body.decode()  # its first request's UA

@@ -97,7 +97,7 @@ class VirtualHosts:
                     self._exact.setdefault(name, site)
         # Longest suffix first, so the most specific wildcard wins.
         self._wildcards = sorted(wildcards.items(), key=lambda item: len(item[0]), reverse=True)
-        distinct = {id(site): site for site in (*sites, default)}
+        distinct = set((*sites, default))  # SiteSettings hash once (router.py keys them)
         # With one site, every name gets it: callers may skip working out the
         # host (`select` would only return this anyway).
         self.only_site: SiteSettings | None = default if len(distinct) == 1 else None

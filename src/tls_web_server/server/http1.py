@@ -48,8 +48,7 @@ from tls_web_server.http.persistence import limit_requests_per_connection, make_
 from tls_web_server.http.static import error_response, respond
 from tls_web_server.http.writer import encode_head
 from tls_web_server.server.settings import ListenerSpec, Timeout
-from tls_web_server.server.trace_pages import PREFIX as TRACE_PAGES_PREFIX
-from tls_web_server.server.trace_pages import KeptConnection
+from tls_web_server.server.trace_pages import respond_or_page
 from tls_web_server.server.transport import Transport
 from tls_web_server.tcp.connection import HIGH_WATER, Connection
 
@@ -176,18 +175,11 @@ class Http1Session:
         virtual_hosts = spec.virtual_hosts
         site = virtual_hosts.only_site or virtual_hosts.select(request.host)
         now = time.time()
-        pages = spec.trace_pages
-        if pages is None:
+        if spec.trace_pages is None:
             response = respond(request, site, now)
-        else:  # tls_trace on: /_tls/ is answered before the static router
-            kept = getattr(self.transport, "trace", None)
-            kept = kept if isinstance(kept, KeptConnection) else None
-            if kept is not None:
-                kept.saw_request(request)
-            if request.target.startswith(TRACE_PAGES_PREFIX):
-                response = pages.respond(request, kept, now)
-            else:
-                response = respond(request, site, now)
+        else:  # tls_trace on
+            trace = getattr(self.transport, "trace", None)
+            response = respond_or_page(spec.trace_pages, trace, request, site, now)
         self._requests_served += 1
         limit_requests_per_connection(
             response,

@@ -39,7 +39,7 @@ from enum import Enum
 
 from tls_web_server.http.messages import FileBody, Request, Response
 from tls_web_server.http.router import SiteSettings
-from tls_web_server.http.static import error_response, respond
+from tls_web_server.http.static import error_response
 from tls_web_server.http2.errors import ErrorCode
 from tls_web_server.http2.events import (
     ConnectionFailed,
@@ -55,6 +55,7 @@ from tls_web_server.http2.exchange import request_from_fields, send_http_respons
 from tls_web_server.http2.limits import Http2Limits
 from tls_web_server.http2.server import ServerConnection
 from tls_web_server.server.settings import ListenerSpec, Timeout
+from tls_web_server.server.trace_pages import respond_or_page
 from tls_web_server.server.transport import Transport
 from tls_web_server.tcp.connection import HIGH_WATER, Connection
 
@@ -179,7 +180,8 @@ class Http2Session:
         virtual_hosts = self.spec.virtual_hosts
         site = virtual_hosts.only_site or virtual_hosts.select(request.host)
         now = time.time()
-        response = respond(request, site, now)
+        trace = getattr(self.transport, "trace", None)
+        response = respond_or_page(self.spec.trace_pages, trace, request, site, now)
         self._send_response(stream_id, request, response, site, now)
 
     def _send_response(

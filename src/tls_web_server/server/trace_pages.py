@@ -35,8 +35,10 @@ from collections import deque
 from typing import Any
 
 from tls_web_server.http.messages import Request, Response
-from tls_web_server.http.static import error_response
+from tls_web_server.http.router import SiteSettings
+from tls_web_server.http.static import error_response, respond
 from tls_web_server.http.writer import http_date
+from tls_web_server.http2.annotate import Http2Annotator
 from tls_web_server.tls.api import Negotiated, TLSConnection
 from tls_web_server.tls.errors import AlertDescription
 from tls_web_server.tls.keylog import keylog_line
@@ -270,7 +272,8 @@ def _e(text: str) -> str:
 def _connection_page(kept: KeptConnection) -> bytes:
     facts = kept.handshake_facts()
     title = f"{facts['protocol']} connection #{kept.number} from {kept.peer}, the server's side"
-    page = render_html(kept, title=title)
+    # HTTP/2 frames are decoded inside the records, as `get --trace-html` does.
+    page = render_html(kept, title=title, describe_application_data=Http2Annotator().describe)
     notes = [
         f'<p class="served">Served by tls_trace: <a href="/_tls/">all kept connections</a> · '
         f'<a href="/_tls/{kept.number}.keylog" download="connection-{kept.number}.keylog">'
@@ -298,3 +301,22 @@ def _page(request: Request, status: int, content_type: str, body: bytes, now: fl
     if not request.keep_alive:
         headers.append(("Connection", "close"))
     return Response(status, headers, None if request.method == "HEAD" else body, request.keep_alive)
+
+
+def respond_or_page(
+    pages: TraceStore | None, trace: object, request: Request, site: SiteSettings, now: float
+) -> Response:
+    """A session's answer: with `tls_trace on`, /_tls/ is answered before the static router.
+
+    `trace` is the connection's trace (the transport's), noted with the
+    request so that the list page can show its User-Agent.  HTTP/1.1 and
+    HTTP/2 sessions both answer through here.
+    """
+    if pages is None:
+        return respond(request, site, now)
+    kept = trace if isinstance(trace, KeptConnection) else None
+    if kept is not None:
+        kept.saw_request(request)
+    if request.target.startswith(PREFIX):
+        return pages.respond(request, kept, now)
+    return respond(request, site, now)

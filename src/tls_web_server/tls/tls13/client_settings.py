@@ -21,13 +21,8 @@ from dataclasses import dataclass, field
 from .. import pki
 from .certificate_compression import SUPPORTED_ALGORITHMS
 from .enums import CertificateCompressionAlgorithm, CipherSuite, NamedGroup, SignatureScheme
-from .negotiation import DEFAULT_GROUPS, DEFAULT_KEY_SHARE_GROUPS
+from .negotiation import DEFAULT_CIPHER_SUITES, DEFAULT_GROUPS, DEFAULT_KEY_SHARE_GROUPS
 
-DEFAULT_CIPHER_SUITES = (
-    CipherSuite.TLS_AES_128_GCM_SHA256,
-    CipherSuite.TLS_AES_256_GCM_SHA384,
-    CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
-)
 # What we can verify in CertificateVerify, strongest-first within each family.
 VERIFIABLE_SCHEMES = (
     SignatureScheme.ecdsa_secp256r1_sha256,

@@ -43,6 +43,13 @@ from .messages import ClientHello
 # 128-bit one, as in OpenSSL: SecP384r1MLKEM1024's shares are the largest
 # (1,665 bytes each way) for a margin few clients ask for.  Our client offers
 # all of them, in the same order.
+# Both sides' cipher suites, in our order of preference: the three RFC 8446
+# section 9.1 asks for or recommends (the config's `ssl_ciphers` may narrow them).
+DEFAULT_CIPHER_SUITES = (
+    CipherSuite.TLS_AES_128_GCM_SHA256,
+    CipherSuite.TLS_AES_256_GCM_SHA384,
+    CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+)
 DEFAULT_GROUPS = (
     NamedGroup.X25519MLKEM768,
     NamedGroup.SecP256r1MLKEM768,

@@ -66,7 +66,7 @@ class PreparedCredentials:
     )
 
     def __init__(self, credentials: pki.ServerCredentials) -> None:
-        self.credentials = credentials  # held, so that its id() cannot be reused meanwhile
+        self.credentials = credentials
         # A server's chain carries no per-certificate extensions (no OCSP
         # stapling, no SCTs), and certificate_request_context is empty
         # outside post-handshake authentication (section 4.4.2).
@@ -113,16 +113,17 @@ class PreparedHandshakeParts:
     __slots__ = ("_credentials", "_encrypted_extensions")
 
     def __init__(self) -> None:
-        # Keyed by id(): each entry holds its ServerCredentials alive, so an
-        # id in this dict always names the object it was made for.
-        self._credentials: dict[int, PreparedCredentials] = {}
+        # Keyed by the certificate chain: a chain names its key (the leaf
+        # carries the public half), so one chain is one prepared form.
+        self._credentials: dict[tuple[bytes, ...], PreparedCredentials] = {}
         self._encrypted_extensions: dict[tuple[bool, bytes | None], EncodedMessage] = {}
 
     def credentials(self, credentials: pki.ServerCredentials) -> PreparedCredentials:
         """The prepared form of one of the settings' certificate chains."""
-        prepared = self._credentials.get(id(credentials))
+        chain = credentials.chain_der
+        prepared = self._credentials.get(chain)
         if prepared is None:
-            prepared = self._credentials[id(credentials)] = PreparedCredentials(credentials)
+            prepared = self._credentials[chain] = PreparedCredentials(credentials)
         return prepared
 
     def encrypted_extensions(

@@ -79,6 +79,7 @@ from .messages import (
     ServerHello,
 )
 from .negotiation import (
+    DEFAULT_CIPHER_SUITES,
     DEFAULT_GROUPS,
     ClientOffer,
     GroupChoice,
@@ -96,12 +97,6 @@ from .prepared import (
 )
 from .tickets import TicketContents, TicketSealer
 from .transcript import Transcript
-
-DEFAULT_CIPHER_SUITES = (
-    CipherSuite.TLS_AES_128_GCM_SHA256,
-    CipherSuite.TLS_AES_256_GCM_SHA384,
-    CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
-)
 
 # Refused 0-RTT data is skipped up to this many bytes, then it is an error.
 EARLY_DATA_SKIP_LIMIT = 1 << 16
