@@ -191,7 +191,9 @@ def browser_instructions(root_certificate: Path) -> str:
     return "\n".join(
         [
             "To open the page in a browser:",
-            "   1. run `python3 server_side.py` (it serves ports 8080, 8443 and 8444);",
+            "   1. run `python3 server_side.py` in a source checkout (it serves ports 8080,"
+            " 8443 and 8444); installed with pip, run `tls-web-server serve FOLDER` instead:"
+            " it prints its own root to trust and https://127.0.0.1:8443/_tls/this;",
             f"   2. make the browser trust the demo root certificate {root_certificate}",
             f"      Chromium/Chrome on Linux: {trust}",
             "      Firefox: Settings > Certificates > View Certificates > Authorities > Import;",
