@@ -56,7 +56,7 @@ class H2Client:
         self.goaway: h2.events.ConnectionTerminated | None = None
         self.remote_settings: dict[int, int] = {}
 
-    def request(self, path: str, method: str = "GET", extra=()) -> int:
+    def request(self, path: str, method: str = "GET", extra=(), body: bytes = b"") -> int:
         stream_id = self.h2.get_next_available_stream_id()
         headers = [
             (":method", method),
@@ -65,7 +65,9 @@ class H2Client:
             (":path", path),
             *extra,
         ]
-        self.h2.send_headers(stream_id, headers, end_stream=True)
+        self.h2.send_headers(stream_id, headers, end_stream=not body)
+        if body:
+            self.h2.send_data(stream_id, body, end_stream=True)
         self.sock.sendall(self.h2.data_to_send())
         self.responses[stream_id] = {"headers": None, "body": bytearray(), "ended": False}
         return stream_id
@@ -263,6 +265,48 @@ def test_a_too_large_header_section_is_answered_431(tmp_path, demo_pki):
     assert client.remote_settings[6] == 2048  # SETTINGS_MAX_HEADER_LIST_SIZE
     assert client.responses[big]["headers"][":status"] == "431"
     assert client.responses[fine]["headers"][":status"] == "200"
+
+
+def test_one_header_field_larger_than_a_buffer_is_answered_431(tmp_path, demo_pki):
+    # nginx: each field must fit one large_client_header_buffers buffer (here 1k), even
+    # when the whole section (2 x 1k) would fit.
+    config = write_site(
+        tmp_path,
+        demo_pki,
+        listens="listen 127.0.0.1:0 ssl;",
+        extra_server="http2 on; large_client_header_buffers 2 1k;",
+    )
+    with serve_in_thread(config) as running:
+        client = H2Client(running.port("ssl"), demo_pki.root_cert)
+        one_big_field = client.request("/", extra=[("x-filler", "a" * 1100)])
+        two_fields_that_fit = client.request(
+            "/", extra=[("x-first", "a" * 700), ("x-second", "b" * 700)]
+        )
+        client.read_all()
+        client.close()
+    assert client.responses[one_big_field]["headers"][":status"] == "431"
+    assert client.responses[two_fields_that_fit]["headers"][":status"] == "200"
+
+
+def test_a_body_over_client_max_body_size_is_answered_413_as_over_http1(tmp_path, demo_pki):
+    config = write_site(
+        tmp_path,
+        demo_pki,
+        listens="listen 127.0.0.1:0 ssl;",
+        extra_server="http2 on; client_max_body_size 1k;",
+    )
+    with serve_in_thread(config) as running:
+        client = H2Client(running.port("ssl"), demo_pki.root_cert)
+        counted = client.request("/", "POST", body=b"x" * 2000)  # no Content-Length: DATA counted
+        announced = client.request(
+            "/", "POST", extra=[("content-length", "2000")], body=b"x" * 2000
+        )
+        small = client.request("/", "POST", body=b"x" * 500)
+        client.read_all()
+        client.close()
+    assert client.responses[counted]["headers"][":status"] == "413"
+    assert client.responses[announced]["headers"][":status"] == "413"
+    assert client.responses[small]["headers"][":status"] == "405"  # within the limit: the method
 
 
 def test_graceful_stop_lets_the_stream_in_flight_finish(h2_site, demo_pki, tmp_path):

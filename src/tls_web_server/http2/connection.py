@@ -75,7 +75,9 @@ class Http2Connection(SendingSide):
         self.limits = limits = limits or Http2Limits()
         self._on_transition = on_transition
         self._reader = f.FrameReader(limits.max_frame_size)
-        self._decoder = Decoder(limits.header_table_size, limits.max_field_section_size)
+        self._decoder = Decoder(
+            limits.header_table_size, limits.max_field_section_size, limits.max_field_size
+        )
         self._encoder = Encoder()
         self._outbound = bytearray()
         self.streams: dict[int, Stream] = {}

@@ -117,10 +117,13 @@ def _compression_error(reason: str) -> ConnectionFailure:
 
 
 class FieldSectionTooLarge(Exception):
-    """The decoded field section is larger than we accept (RFC 9113 section 10.5.1: 431)."""
+    """The decoded field section, or one field of it, is larger than we accept (431).
 
-    def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"a field section of at least {size} bytes; the limit is {limit}")
+    RFC 9113 section 10.5.1; `what` says which of the two limits was passed.
+    """
+
+    def __init__(self, size: int, limit: int, what: str = "field section") -> None:
+        super().__init__(f"a {what} of at least {size} bytes; the limit is {limit}")
         self.size = size
         self.limit = limit
 
@@ -335,11 +338,16 @@ class Decoder:
     """Field blocks in, fields out; one per connection direction, fed blocks in order."""
 
     def __init__(
-        self, max_table_size: int = DEFAULT_TABLE_SIZE, max_field_section_size: int = 65_536
+        self,
+        max_table_size: int = DEFAULT_TABLE_SIZE,
+        max_field_section_size: int = 65_536,
+        max_field_size: int | None = None,
     ) -> None:
         # The SETTINGS_HEADER_TABLE_SIZE we advertised: the encoder may use up to this.
         self.max_table_size = max_table_size
         self.max_field_section_size = max_field_section_size
+        # One field's name and value together (nginx: a large_client_header_buffers buffer).
+        self.max_field_size = max_field_size
         self.table = DynamicTable(max_table_size)
 
     def decode(
@@ -351,6 +359,7 @@ class Decoder:
         offset = 0
         length = len(block)
         seen_field = False
+        largest_field = 0
         while offset < length:
             start = offset
             first = block[offset]
@@ -389,15 +398,20 @@ class Decoder:
                 if prefix == 6:
                     table.add(name, value)
             seen_field = True
-            section_size += len(name) + len(value) + ENTRY_OVERHEAD
+            field_size = len(name) + len(value)
+            largest_field = max(largest_field, field_size)
+            section_size += field_size + ENTRY_OVERHEAD
             if section_size <= self.max_field_section_size:
                 fields.append((name, value))
                 if representations is not None:
                     representations.append(
                         FieldRepresentation(name, value, kind, index, start, offset)
                     )
+        # Raised only now, after the whole block: the dynamic table stays in step.
         if section_size > self.max_field_section_size:
             raise FieldSectionTooLarge(section_size, self.max_field_section_size)
+        if self.max_field_size is not None and largest_field > self.max_field_size:
+            raise FieldSectionTooLarge(largest_field, self.max_field_size, "header field")
         return fields
 
 

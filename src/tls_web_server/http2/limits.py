@@ -72,6 +72,7 @@ REMEMBERED_RESET_STREAMS = 256
 class Http2Limits:
     max_concurrent_streams: int = MAX_CONCURRENT_STREAMS
     max_field_section_size: int = MAX_FIELD_SECTION_SIZE
+    max_field_size: int | None = None  # one field's name + value; None: only the section's bound
     header_table_size: int = HEADER_TABLE_SIZE
     max_encoder_table_size: int = MAX_ENCODER_TABLE_SIZE
     max_header_block_bytes: int = MAX_HEADER_BLOCK_BYTES

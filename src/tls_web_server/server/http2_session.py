@@ -64,6 +64,7 @@ class Http2Session:
     """HTTP/2 over one connection's plaintext: many streams, one connection."""
 
     __slots__ = (
+        "_body_bytes",
         "_files",
         "_last_request_served",
         "_output",
@@ -83,6 +84,8 @@ class Http2Session:
         self.protocol = ServerConnection(spec.http2 or Http2Limits())
         # Streams whose request head arrived and whose body has not ended yet.
         self._requests: dict[int, Request] = {}
+        # Body bytes received so far per stream, against client_max_body_size.
+        self._body_bytes: dict[int, int] = {}
         # Open files being sent, by stream: closed when the stream is done.
         self._files: dict[int, FileBody] = {}
         self._started: dict[int, float] = {}  # only kept for a log with $request_time
@@ -149,7 +152,11 @@ class Http2Session:
                 # waits for its end (RFC 9113 section 8.1).  The connection credits
                 # the windows back, so nothing is buffered here.
                 self._requests[event.stream_id] = request
+                announced = request.header("content-length")
+                if announced is not None and announced.isdecimal():
+                    self._count_body(event.stream_id, int(announced))
         elif isinstance(event, StreamEnded):
+            self._body_bytes.pop(event.stream_id, None)
             request = self._requests.pop(event.stream_id, None)
             if request is not None:
                 self._respond(event.stream_id, request)
@@ -173,8 +180,28 @@ class Http2Session:
             )
         elif isinstance(event, GoAwayReceived):
             pass  # the connection stops opening streams; is_finished says when to close
-        elif isinstance(event, DataReceived):
-            pass  # request bodies are not used (see above); the windows are credited
+        elif (
+            isinstance(event, DataReceived) and event.stream_id in self._requests and event.data
+        ):
+            # Request bodies are not kept (see above), only counted against the limit.
+            seen = self._body_bytes.get(event.stream_id, 0) + len(event.data)
+            self._body_bytes[event.stream_id] = seen
+            self._count_body(event.stream_id, seen)
+
+    def _count_body(self, stream_id: int, size: int) -> None:
+        """client_max_body_size, as for HTTP/1.1: a larger body is answered 413 at once."""
+        limit = self.spec.settings.http_limits.max_body_size
+        if limit and size > limit:
+            self._requests.pop(stream_id, None)
+            self._body_bytes.pop(stream_id, None)
+            self.spec.error_log.write(
+                "info",
+                f"bad request: a body of at least {size} bytes; client_max_body_size is {limit}",
+                peer=self.connection.peer,
+            )
+            now = time.time()
+            response = error_response(413, now)
+            self._send_response(stream_id, None, response, self.spec.default_site, now)
 
     def _respond(self, stream_id: int, request: Request) -> None:
         virtual_hosts = self.spec.virtual_hosts

@@ -79,14 +79,16 @@ def connection_settings(server: ServerConfig) -> ConnectionSettings:
 def http2_limits(server: ServerConfig) -> Http2Limits:
     """HTTP/2's limits from nginx's directives.
 
-    As nginx (1.19.7+), large_client_header_buffers NUMBER SIZE bounds a
-    request's header section at NUMBER x SIZE bytes (advertised as
-    SETTINGS_MAX_HEADER_LIST_SIZE; more is answered 431).
+    As nginx (1.19.7+), large_client_header_buffers NUMBER SIZE bounds each
+    header field of a request at SIZE bytes (one buffer) and its whole header
+    section at NUMBER x SIZE (advertised as SETTINGS_MAX_HEADER_LIST_SIZE);
+    more is answered 431.
     """
     number, size = server.large_client_header_buffers
     return Http2Limits(
         max_concurrent_streams=server.http2_max_concurrent_streams,
         max_field_section_size=number * size,
+        max_field_size=size,
         # The CONTINUATION-flood bound follows the decoded one (limits.py says why 4x).
         max_header_block_bytes=4 * number * size,
     )
