@@ -21,8 +21,10 @@ write anywhere but the output folder.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -122,6 +124,25 @@ class FirstBytesListener:
         self._server.close()
 
 
+def _end_process_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the client's whole process group, SIGKILL what is left after 10 s; reap it."""
+    group = process.pid
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        process.poll()
+        try:
+            os.killpg(group, 0)  # anyone of the group still there?
+        except ProcessLookupError:
+            break
+        time.sleep(0.02)  # polling interval; the deadline decides
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+    process.wait()
+
+
 def capture(
     command: Callable[[int], list[str]],
     complete: Callable[[bytes], int | None],
@@ -131,22 +152,20 @@ def capture(
 ) -> bytes:
     """Run the client `command(port)` against a FirstBytesListener; return what it sent first."""
     listener = FirstBytesListener(complete, reply)
+    # A group of its own: Chromium's helper processes must end with it, or they
+    # still write into its profile folder while the caller removes it.
     process = subprocess.Popen(
         command(listener.port),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=environment,
+        start_new_session=True,
     )
     try:
         listener.done.wait(DEADLINE_SECONDS)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _end_process_group(process)
         listener.close()
     if listener.captured is None:
         raise RuntimeError(f"{command(listener.port)[0]} sent nothing complete within the deadline")
