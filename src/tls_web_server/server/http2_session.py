@@ -180,9 +180,7 @@ class Http2Session:
             )
         elif isinstance(event, GoAwayReceived):
             pass  # the connection stops opening streams; is_finished says when to close
-        elif (
-            isinstance(event, DataReceived) and event.stream_id in self._requests and event.data
-        ):
+        elif isinstance(event, DataReceived) and event.stream_id in self._requests and event.data:
             # Request bodies are not kept (see above), only counted against the limit.
             seen = self._body_bytes.get(event.stream_id, 0) + len(event.data)
             self._body_bytes[event.stream_id] = seen

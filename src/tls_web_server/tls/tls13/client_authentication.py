@@ -46,7 +46,8 @@ from .client_settings import VERIFIABLE_SCHEMES
 from .enums import ExtensionType, HandshakeType, SignatureScheme
 from .extension_block import Extension
 from .handshake_context import HandshakeContext, HandshakeInput, HandshakeState
-from .messages import CLIENT_SIGNATURE_CONTEXT, Certificate, CertificateRequest, CertificateVerify
+from .messages import Certificate, CertificateRequest, CertificateVerify
+from .server_authentication import verify_transcript_signature
 
 if TYPE_CHECKING:
     from .server import ExpectFinished
@@ -234,18 +235,4 @@ def verify_client_signature(
     (illegal_parameter otherwise), and a signature that does not verify is
     decrypt_error.
     """
-    try:
-        scheme = SignatureScheme(verify.algorithm)
-    except ValueError:
-        scheme = None
-    if scheme not in VERIFIABLE_SCHEMES:
-        raise TLSError(
-            f"the client signed with scheme {verify.algorithm:#06x}, which we did not ask for",
-            AlertDescription.illegal_parameter,
-        )
-    content = CLIENT_SIGNATURE_CONTEXT + transcript_hash
-    if not crypto.verify_signature(public_key, scheme.name, verify.signature, content):
-        raise TLSError(
-            "client signature over the transcript is invalid", AlertDescription.decrypt_error
-        )
-    return scheme
+    return verify_transcript_signature("client", public_key, verify, transcript_hash)

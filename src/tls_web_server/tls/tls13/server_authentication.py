@@ -22,6 +22,7 @@ from .client_settings import VERIFIABLE_SCHEMES
 from .enums import CertificateCompressionAlgorithm, ExtensionType, HandshakeType, SignatureScheme
 from .handshake_context import HandshakeContext, HandshakeInput
 from .messages import (
+    CLIENT_SIGNATURE_CONTEXT,
     SERVER_SIGNATURE_CONTEXT,
     Certificate,
     CertificateVerify,
@@ -101,20 +102,34 @@ def verify_server_signature(
     verified: pki_verification.VerifiedChain, verify: CertificateVerify, transcript_hash: bytes
 ) -> SignatureScheme:
     """The scheme of a CertificateVerify that verifies over `transcript_hash` (section 4.4.3)."""
+    return verify_transcript_signature("server", verified.leaf_public_key, verify, transcript_hash)
+
+
+def verify_transcript_signature(
+    signer: str, public_key: crypto.PublicKey, verify: CertificateVerify, transcript_hash: bytes
+) -> SignatureScheme:
+    """Section 4.4.3 for either side: the scheme of a CertificateVerify that verifies.
+
+    The scheme must be one we listed (our signature_algorithms as a client,
+    our CertificateRequest's as a server; illegal_parameter otherwise), and
+    the signature over the `signer`'s context string and the transcript hash
+    must verify (decrypt_error otherwise).
+    """
     try:
         scheme = SignatureScheme(verify.algorithm)
     except ValueError:
         scheme = None
     if scheme not in VERIFIABLE_SCHEMES:
+        listed = "offer" if signer == "server" else "ask for"
         raise TLSError(
-            f"the server signed with scheme {verify.algorithm:#06x}, which we did not offer",
+            f"the {signer} signed with scheme {verify.algorithm:#06x}, which we did not {listed}",
             AlertDescription.illegal_parameter,
         )
-    content = SERVER_SIGNATURE_CONTEXT + transcript_hash
+    context = SERVER_SIGNATURE_CONTEXT if signer == "server" else CLIENT_SIGNATURE_CONTEXT
     if not crypto.verify_signature(
-        verified.leaf_public_key, scheme.name, verify.signature, content
+        public_key, scheme.name, verify.signature, context + transcript_hash
     ):
         raise TLSError(
-            "server signature over the transcript is invalid", AlertDescription.decrypt_error
+            f"{signer} signature over the transcript is invalid", AlertDescription.decrypt_error
         )
     return scheme
