@@ -32,6 +32,13 @@ from tls_web_server.tls.api import ClientCertificateCheck, Negotiated
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+def _local_time_and_offset(second: int) -> tuple[time.struct_time, str, int, int]:
+    """Local time at `second`, with its UTC offset as sign, hours and minutes."""
+    tm = time.localtime(second)
+    offset = tm.tm_gmtoff // 60
+    return tm, "+" if offset >= 0 else "-", abs(offset) // 60, abs(offset) % 60
+
+
 def _escape(text: str, encoding: str = "utf-8") -> str:
     """nginx escapes `"`, `\\` and bytes outside printable ASCII as \\xHH.
 
@@ -236,29 +243,25 @@ class AccessLog:
         )
 
     def local_time(self, now: float) -> str:
+        """$time_local, `07/Dec/2026:09:25:08 +0000` (made once a second)."""
         second = int(now)
         if second != self._time_second:
-            tm = time.localtime(second)
-            offset = tm.tm_gmtoff // 60
-            sign = "+" if offset >= 0 else "-"
+            tm, sign, hours, minutes = _local_time_and_offset(second)
             self._time_text = (
                 f"{tm.tm_mday:02d}/{_MONTHS[tm.tm_mon - 1]}/{tm.tm_year}:"
-                f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d} "
-                f"{sign}{abs(offset) // 60:02d}{abs(offset) % 60:02d}"
+                f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d} {sign}{hours:02d}{minutes:02d}"
             )
             self._time_second = second
         return self._time_text
 
     def iso8601_time(self, now: float) -> str:
+        """$time_iso8601, `2026-12-07T09:25:08+00:00` (made once a second)."""
         second = int(now)
         if second != self._iso_second:
-            tm = time.localtime(second)
-            offset = tm.tm_gmtoff // 60
-            sign = "+" if offset >= 0 else "-"
+            tm, sign, hours, minutes = _local_time_and_offset(second)
             self._iso_text = (
                 f"{tm.tm_year:04d}-{tm.tm_mon:02d}-{tm.tm_mday:02d}T"
-                f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d}"
-                f"{sign}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
+                f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d}{sign}{hours:02d}:{minutes:02d}"
             )
             self._iso_second = second
         return self._iso_text
