@@ -104,13 +104,17 @@ class H2Client:
         self.sock.close()
 
 
+def h2_config(tmp_path, demo_pki, extra_server: str):
+    """A site with one TLS 1.3 listener and `extra_server` in its server block."""
+    return write_site(
+        tmp_path, demo_pki, listens="listen 127.0.0.1:0 ssl;", extra_server=extra_server
+    )
+
+
 @pytest.fixture
 def h2_site(tmp_path, demo_pki):
-    config = write_site(
-        tmp_path,
-        demo_pki,
-        listens="listen 127.0.0.1:0 ssl;",
-        extra_server="http2 on; http2_max_concurrent_streams 16; keepalive_timeout 2s;",
+    config = h2_config(
+        tmp_path, demo_pki, "http2 on; http2_max_concurrent_streams 16; keepalive_timeout 2s;"
     )
     html = tmp_path / "html"
     (html / "large.bin").write_bytes(os.urandom(LARGE))
@@ -190,12 +194,7 @@ def test_the_old_listen_http2_parameter_turns_it_on(tmp_path, demo_pki):
 
 
 def test_keepalive_requests_counts_streams_then_goaway(tmp_path, demo_pki):
-    config = write_site(
-        tmp_path,
-        demo_pki,
-        listens="listen 127.0.0.1:0 ssl;",
-        extra_server="http2 on; keepalive_requests 2;",
-    )
+    config = h2_config(tmp_path, demo_pki, "http2 on; keepalive_requests 2;")
     with serve_in_thread(config) as running:
         client = H2Client(running.port("ssl"), demo_pki.root_cert)
         first = client.request("/")
@@ -223,12 +222,7 @@ def test_an_idle_connection_gets_goaway_then_close(h2_site, demo_pki):
 
 
 def test_a_zero_window_stall_is_bounded_by_send_timeout(tmp_path, demo_pki):
-    config = write_site(
-        tmp_path,
-        demo_pki,
-        listens="listen 127.0.0.1:0 ssl;",
-        extra_server="http2 on; send_timeout 1s;",
-    )
+    config = h2_config(tmp_path, demo_pki, "http2 on; send_timeout 1s;")
     (tmp_path / "html" / "large.bin").write_bytes(os.urandom(200_000))
     with serve_in_thread(config) as running:
         client = H2Client(running.port("ssl"), demo_pki.root_cert, window=0)
@@ -250,12 +244,7 @@ def test_a_zero_window_stall_is_bounded_by_send_timeout(tmp_path, demo_pki):
 
 
 def test_a_too_large_header_section_is_answered_431(tmp_path, demo_pki):
-    config = write_site(
-        tmp_path,
-        demo_pki,
-        listens="listen 127.0.0.1:0 ssl;",
-        extra_server="http2 on; large_client_header_buffers 2 1k;",
-    )
+    config = h2_config(tmp_path, demo_pki, "http2 on; large_client_header_buffers 2 1k;")
     with serve_in_thread(config) as running:
         client = H2Client(running.port("ssl"), demo_pki.root_cert)
         big = client.request("/", extra=[("x-filler", "a" * 3000)])
@@ -270,12 +259,7 @@ def test_a_too_large_header_section_is_answered_431(tmp_path, demo_pki):
 def test_one_header_field_larger_than_a_buffer_is_answered_431(tmp_path, demo_pki):
     # nginx: each field must fit one large_client_header_buffers buffer (here 1k), even
     # when the whole section (2 x 1k) would fit.
-    config = write_site(
-        tmp_path,
-        demo_pki,
-        listens="listen 127.0.0.1:0 ssl;",
-        extra_server="http2 on; large_client_header_buffers 2 1k;",
-    )
+    config = h2_config(tmp_path, demo_pki, "http2 on; large_client_header_buffers 2 1k;")
     with serve_in_thread(config) as running:
         client = H2Client(running.port("ssl"), demo_pki.root_cert)
         one_big_field = client.request("/", extra=[("x-filler", "a" * 1100)])
@@ -289,12 +273,7 @@ def test_one_header_field_larger_than_a_buffer_is_answered_431(tmp_path, demo_pk
 
 
 def test_a_body_over_client_max_body_size_is_answered_413_as_over_http1(tmp_path, demo_pki):
-    config = write_site(
-        tmp_path,
-        demo_pki,
-        listens="listen 127.0.0.1:0 ssl;",
-        extra_server="http2 on; client_max_body_size 1k;",
-    )
+    config = h2_config(tmp_path, demo_pki, "http2 on; client_max_body_size 1k;")
     with serve_in_thread(config) as running:
         client = H2Client(running.port("ssl"), demo_pki.root_cert)
         counted = client.request("/", "POST", body=b"x" * 2000)  # no Content-Length: DATA counted
@@ -505,12 +484,7 @@ def test_a_client_that_speaks_http_1_1_after_choosing_h2_gets_goaway_and_a_close
 
 
 def test_the_served_trace_page_of_an_http2_connection_decodes_its_frames(tmp_path, demo_pki):
-    config = write_site(
-        tmp_path,
-        demo_pki,
-        listens="listen 127.0.0.1:0 ssl;",
-        extra_server="http2 on; tls_trace on;",
-    )
+    config = h2_config(tmp_path, demo_pki, "http2 on; tls_trace on;")
     (tmp_path / "html" / "small.txt").write_text("small file\n")
     factory = tls13_client_factory(demo_pki.root_cert, application_protocols=("h2", "http/1.1"))
     with serve_in_thread(config) as running:

@@ -234,6 +234,26 @@ def describe_subject(certificate: x509.Certificate) -> str:
     return certificate.subject.rfc4514_string() or "(empty subject)"
 
 
+def validity_error(certificate: x509.Certificate, moment: datetime) -> ChainError | None:
+    """Why `certificate` is not valid at `moment`, or None when it is.
+
+    RFC 8446 section 6.2: certificate_expired covers "expired or not currently valid".
+    """
+    if moment > certificate.not_valid_after_utc:
+        expiry = certificate.not_valid_after_utc.date().isoformat()
+        return ChainError(
+            f"certificate '{describe_subject(certificate)}' expired on {expiry}",
+            AlertDescription.certificate_expired,
+        )
+    if moment < certificate.not_valid_before_utc:
+        start = certificate.not_valid_before_utc.date().isoformat()
+        return ChainError(
+            f"certificate '{describe_subject(certificate)}' is not valid before {start}",
+            AlertDescription.certificate_expired,
+        )
+    return None
+
+
 def subject_text(certificate: x509.Certificate) -> str:
     """The subject as RFC 4514 text, as the verifier's messages quote it."""
     return describe_subject(certificate)

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
 from .errors import AlertDescription
-from .pki import ChainError, describe_subject, subject_names
+from .pki import ChainError, describe_subject, subject_names, validity_error
 
 # Extensions this verifier acts on.  RFC 5280 section 4.2: a certificate with
 # a critical extension the verifier does not process must be rejected.
@@ -66,7 +66,8 @@ def verify_ed25519_chain(
     """The path, leaf first, ending with a trusted root; ChainError if any check fails."""
     path = _build_path(chain, roots)
     for certificate in path:
-        _check_dates(certificate, moment)
+        if (problem := validity_error(certificate, moment)) is not None:
+            raise problem
         _check_critical_extensions(certificate)
     for position, issuer in enumerate(path[1:], start=1):
         _check_issuer(issuer, intermediates_below=position - 1)
@@ -127,22 +128,6 @@ def _build_path(
         )
     path.append(root)
     return path
-
-
-def _check_dates(certificate: x509.Certificate, moment: datetime) -> None:
-    # RFC 8446 section 6.2: certificate_expired covers "expired or not currently valid".
-    if moment > certificate.not_valid_after_utc:
-        expiry = certificate.not_valid_after_utc.date().isoformat()
-        raise ChainError(
-            f"certificate '{describe_subject(certificate)}' expired on {expiry}",
-            AlertDescription.certificate_expired,
-        )
-    if moment < certificate.not_valid_before_utc:
-        start = certificate.not_valid_before_utc.date().isoformat()
-        raise ChainError(
-            f"certificate '{describe_subject(certificate)}' is not valid before {start}",
-            AlertDescription.certificate_expired,
-        )
 
 
 def _check_critical_extensions(certificate: x509.Certificate) -> None:

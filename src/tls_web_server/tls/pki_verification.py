@@ -41,7 +41,7 @@ from cryptography.x509 import verification
 
 from . import crypto
 from .errors import AlertDescription
-from .pki import ChainError, VerifiedChain, describe_subject, subject_names
+from .pki import ChainError, VerifiedChain, describe_subject, subject_names, validity_error
 from .pki_ed25519 import holds_ed25519, verify_ed25519_chain
 
 # Everything the library may raise while parsing a certificate.  Converted to
@@ -413,21 +413,10 @@ def _explain_dates(
     moment: datetime,
     reason: str,
 ) -> ChainError:
-    # RFC 8446 section 6.2: certificate_expired covers "expired or not currently valid".
     issuers = [root for root in roots if root.subject == walk[-1].issuer]
     for certificate in (*walk, *issuers):
-        if moment > certificate.not_valid_after_utc:
-            expiry = certificate.not_valid_after_utc.date().isoformat()
-            return ChainError(
-                f"certificate '{describe_subject(certificate)}' expired on {expiry}",
-                AlertDescription.certificate_expired,
-            )
-        if moment < certificate.not_valid_before_utc:
-            start = certificate.not_valid_before_utc.date().isoformat()
-            return ChainError(
-                f"certificate '{describe_subject(certificate)}' is not valid before {start}",
-                AlertDescription.certificate_expired,
-            )
+        if (problem := validity_error(certificate, moment)) is not None:
+            return problem
     return ChainError(f"the chain does not verify: {reason}", AlertDescription.certificate_expired)
 
 
