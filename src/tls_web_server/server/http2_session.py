@@ -258,6 +258,7 @@ class Http2Session:
 
     def _stream_done(self, stream_id: int) -> None:
         self._requests.pop(stream_id, None)
+        self._body_bytes.pop(stream_id, None)
         self._started.pop(stream_id, None)
         body = self._files.pop(stream_id, None)
         if body is not None:
