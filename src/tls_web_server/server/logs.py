@@ -333,16 +333,16 @@ class ErrorLog:
 
     def __init__(self, target: Path | str) -> None:
         self.target = target
-        self._stream = _open(target)
+        self.stream = _open(target)
 
     def write(self, level: str, message: str, *, peer: str | None = None) -> None:
         stamp = time.strftime("%Y/%m/%d %H:%M:%S")
         client = f", client: {peer}" if peer else ""
-        self._stream.write(f"{stamp} [{level}] {os.getpid()}#0: {_escape(message)}{client}\n")
+        self.stream.write(f"{stamp} [{level}] {os.getpid()}#0: {_escape(message)}{client}\n")
 
     def flush(self) -> None:
         try:
-            self._stream.flush()
+            self.stream.flush()
         except (OSError, ValueError):
             pass
 
@@ -354,6 +354,8 @@ class LogFiles:
         self._access: dict[tuple[str, LogFormat], AccessLog] = {}
         self._access_streams: dict[str, TextIO] = {}
         self._error: dict[str, ErrorLog] = {}
+        # Every stream opened above, each once: flush() runs after every loop iteration.
+        self._streams: list[TextIO] = []
 
     def access(
         self, target: Path | str | None, log_format: LogFormat = COMBINED
@@ -365,6 +367,7 @@ class LogFiles:
             # Two formats into one file share its stream, so their lines keep their order.
             if key not in self._access_streams:
                 self._access_streams[key] = _open(target)
+                self._streams.append(self._access_streams[key])
             stream = self._access_streams[key]
             self._access[key, log_format] = AccessLog(target, log_format, stream)
         return self._access[key, log_format]
@@ -372,11 +375,15 @@ class LogFiles:
     def error(self, target: Path | str) -> ErrorLog:
         key = str(target)
         if key not in self._error:
-            self._error[key] = ErrorLog(target)
+            log = self._error[key] = ErrorLog(target)
+            self._streams.append(log.stream)
         return self._error[key]
 
     def flush(self) -> None:
-        for log in self._access.values():
-            log.flush()
-        for log in self._error.values():
-            log.flush()
+        # The streams, not the logs: two formats into one file (or an access
+        # and an error log on stderr) share a stream, flushed once.
+        for stream in self._streams:
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass

@@ -65,6 +65,11 @@ class Deadlines(Generic[Owner]):
         """Disarm `timer`; its heap entry, if any, is skipped when it comes up."""
         timer.deadline = 0.0
 
+    def any_due(self) -> bool:
+        """True if the earliest heap entry has come up (it may be stale: expired() sorts it)."""
+        heap = self._heap
+        return bool(heap) and heap[0][0] <= self.now
+
     def expired(self) -> Iterator[Timer[Owner]]:
         """Yield each timer whose deadline has passed, disarmed, earliest first."""
         heap = self._heap
@@ -83,9 +88,12 @@ class Deadlines(Generic[Owner]):
 
     def seconds_until_next(self, ceiling: float) -> float:
         """How long the loop may sleep: until the earliest entry, at most `ceiling`."""
-        if not self._heap:
+        heap = self._heap
+        if not heap:
             return ceiling
-        return min(ceiling, max(0.0, self._heap[0][0] - self.now))
+        # min(ceiling, max(0.0, ...)) written out: the loop asks once per iteration.
+        seconds = heap[0][0] - self.now
+        return ceiling if seconds > ceiling else seconds if seconds > 0.0 else 0.0
 
     def _file(self, timer: Timer[Owner], deadline: float) -> None:
         timer.filed_at = deadline

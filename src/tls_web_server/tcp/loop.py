@@ -139,6 +139,8 @@ class EventLoop:
             self._set_accepting(True)
 
     def _fire_deadlines(self) -> None:
+        if not self.deadlines.any_due():  # most iterations: no generator to start
+            return
         for timer in self.deadlines.expired():
             connection = timer.owner
             if not connection.closed:

@@ -224,12 +224,19 @@ def test_the_joined_server_hello_is_the_written_one(
     public_key: bytes,
     selected_identity: int | None,
 ) -> None:
-    hello = prepared.server_hello(
+    encoded = prepared.server_hello_bytes(
         server_random, session_id, suite, group, public_key, selected_identity
     )
-    encoded = hello.encode()
+    hello = ServerHello.decode(encoded[4:])
     assert encoded == reference_server_hello(hello)
-    assert ServerHello.decode(encoded[4:]) == hello
+    assert hello.encode() == encoded
+    assert hello.cipher_suite == suite and hello.random == server_random
+    assert hello.legacy_session_id_echo == session_id
+    selected = hello.extension(ExtensionType.pre_shared_key)
+    if selected_identity is None:
+        assert selected is None
+    else:
+        assert selected == selected_identity.to_bytes(2, "big")
     share = ext.decode_server_key_share(hello.extension(ExtensionType.key_share) or b"")
     assert (share.group, share.key_exchange) == (group, public_key)
 

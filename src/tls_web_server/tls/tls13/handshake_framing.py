@@ -13,6 +13,7 @@ is refused as soon as its header arrives, before the body is buffered.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable
 from typing import ClassVar, Self
 
@@ -60,11 +61,15 @@ class HandshakeMessageBase:
         return handshake_header(self.msg_type, writer.length) + writer.getvalue()
 
 
+# msg_type, then the uint24 length as its high byte and low uint16: struct has no uint24.
+_PACK_HEADER = struct.Struct(">BBH").pack
+
+
 def handshake_header(msg_type: int, body_length: int) -> bytes:
     """The 4 bytes before every handshake message body: msg_type, then a uint24 length."""
     if body_length > UINT24_MAX:
         raise OverflowError(f"a handshake message body of {body_length} bytes exceeds 2^24-1")
-    return bytes((msg_type, body_length >> 16, (body_length >> 8) & 0xFF, body_length & 0xFF))
+    return _PACK_HEADER(msg_type, body_length >> 16, body_length & 0xFFFF)
 
 
 def find_extension(extensions: Iterable[Extension], extension_type: int) -> bytes | None:
@@ -129,11 +134,16 @@ class HandshakeBuffer:
             return None
         start = self._offset
         end = start + HANDSHAKE_HEADER_LENGTH + length
-        if end > len(self._buffer):
+        buffer = self._buffer
+        if end > len(buffer):
             return None
-        raw = bytes(self._buffer[start:end])
-        self._offset = end
-        self._compact()
+        raw = bytes(buffer[start:end])
+        if end == len(buffer):  # the common case: the record held whole messages
+            buffer.clear()
+            self._offset = 0
+        else:
+            self._offset = end
+            self._compact()
         return raw[0], raw[HANDSHAKE_HEADER_LENGTH:], raw
 
     def _compact(self) -> None:

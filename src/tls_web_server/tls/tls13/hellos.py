@@ -15,6 +15,7 @@ duplicate extension.  Every malformed body raises `TLSError` and nothing else.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
@@ -36,11 +37,15 @@ from tls_web_server.tls.tls13.extensions import (
 from tls_web_server.tls.tls13.handshake_framing import (
     HandshakeMessageBase,
     find_extension,
-    handshake_header,
 )
 from tls_web_server.tls.tls13.wire import Reader, Writer, illegal_parameter, pack_type_and_length
 
 RANDOM_LENGTH = 32
+
+# A ServerHello up to its session id, and from its cipher suite to its extensions block,
+# each as one struct (the uint24 length as a high byte and a low uint16).
+_PACK_SERVER_HELLO_START = struct.Struct(">BBHH32sB").pack
+_PACK_SERVER_HELLO_MIDDLE = struct.Struct(">HBH").pack
 
 
 # --- ClientHello (RFC 8446 section 4.1.2) ---------------------------------------------------
@@ -198,22 +203,50 @@ class ServerHello(HandshakeMessageBase):
         )
 
     def encode(self) -> bytes:
-        # Joined rather than written through a Writer: a server sends one per
-        # handshake, and this is its hot path.  The layout is the struct above.
-        extensions = b"".join(
-            [pack_type_and_length(kind, len(data)) + data for kind, data in self.extensions]
+        return self.pack(
+            self.legacy_version,
+            self.random,
+            self.legacy_session_id_echo,
+            self.cipher_suite,
+            self.legacy_compression_method,
+            self.extensions,
         )
-        session_id = self.legacy_session_id_echo
-        body = b"".join(
+
+    @staticmethod
+    def pack(
+        legacy_version: int,
+        random: bytes,
+        legacy_session_id_echo: bytes,
+        cipher_suite: int,
+        legacy_compression_method: int,
+        extensions: Iterable[tuple[int, bytes]],
+    ) -> bytes:
+        """encode() from the fields, without making the message first.
+
+        A server sends one per handshake: prepared.py packs it straight from
+        its fields, and a frozen message object is made only for an observer.
+        The layout is the struct above, packed rather than written through a
+        Writer on this hot path.
+        """
+        if len(random) != RANDOM_LENGTH:  # "32s" would pad or cut it silently
+            raise ValueError(f"a ServerHello random of {len(random)} bytes")
+        block = b"".join(
+            [pack_type_and_length(kind, len(data)) + data for kind, data in extensions]
+        )
+        # version 2 + random 32 + session id 1+n + suite 2 + compression 1 + extensions 2+n
+        body_length = 40 + len(legacy_session_id_echo) + len(block)
+        return b"".join(
             (
-                self.legacy_version.to_bytes(2, "big"),
-                self.random,
-                len(session_id).to_bytes(1, "big"),
-                session_id,
-                self.cipher_suite.to_bytes(2, "big"),
-                self.legacy_compression_method.to_bytes(1, "big"),
-                len(extensions).to_bytes(2, "big"),
-                extensions,
+                _PACK_SERVER_HELLO_START(
+                    HandshakeType.server_hello,
+                    body_length >> 16,
+                    body_length & 0xFFFF,
+                    legacy_version,
+                    random,
+                    len(legacy_session_id_echo),
+                ),
+                legacy_session_id_echo,
+                _PACK_SERVER_HELLO_MIDDLE(cipher_suite, legacy_compression_method, len(block)),
+                block,
             )
         )
-        return handshake_header(self.msg_type, len(body)) + body

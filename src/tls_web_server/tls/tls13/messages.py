@@ -24,6 +24,7 @@ do not know.  Every malformed body raises `TLSError` and nothing else.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -199,6 +200,10 @@ SERVER_SIGNATURE_CONTEXT = b" " * 64 + b"TLS 1.3, server CertificateVerify\x00"
 CLIENT_SIGNATURE_CONTEXT = b" " * 64 + b"TLS 1.3, client CertificateVerify\x00"
 
 
+# The header (uint24 length as a high byte and a low uint16), algorithm and signature length.
+_PACK_CERTIFICATE_VERIFY_START = struct.Struct(">BBHHH").pack
+
+
 @dataclass(frozen=True, slots=True)
 class CertificateVerify(HandshakeMessageBase):
     msg_type: ClassVar[HandshakeType] = HandshakeType.certificate_verify
@@ -214,15 +219,18 @@ class CertificateVerify(HandshakeMessageBase):
         return cls(algorithm, signature)
 
     def encode(self) -> bytes:
-        # Joined (one per server handshake): algorithm, then signature<0..2^16-1>.
+        # Packed (one per server handshake): header, algorithm, then signature<0..2^16-1>.
         signature = self.signature
-        return b"".join(
-            (
-                handshake_header(self.msg_type, 4 + len(signature)),
-                self.algorithm.to_bytes(2, "big"),
-                len(signature).to_bytes(2, "big"),
-                signature,
+        body_length = 4 + len(signature)
+        return (
+            _PACK_CERTIFICATE_VERIFY_START(
+                self.msg_type,
+                body_length >> 16,
+                body_length & 0xFFFF,
+                self.algorithm,
+                len(signature),
             )
+            + signature
         )
 
 
@@ -243,6 +251,12 @@ class Finished(HandshakeMessageBase):
     @classmethod
     def read(cls, reader: Reader) -> Finished:
         return cls(reader.read(reader.remaining, name="verify_data"))
+
+    @classmethod
+    def decode(cls, body: bytes) -> Finished:
+        # The whole body is verify_data, as read() says: no Reader needed on
+        # the path every handshake takes.
+        return cls(bytes(body))
 
     def encode(self) -> bytes:
         return handshake_header(self.msg_type, len(self.verify_data)) + self.verify_data

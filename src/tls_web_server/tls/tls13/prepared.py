@@ -11,7 +11,7 @@ the key can sign with the scheme) is pure repetition, so this module keeps:
   (section 4.4.3);
 - per (server_name acknowledged, ALPN protocol): the encoded
   EncryptedExtensions message (section 4.3.1);
-- `server_hello`, the one ServerHello layout a server sends.
+- `server_hello_bytes`, the one ServerHello layout a server sends.
 
 Every encoding here is the codec's own (messages.py `encode()`), kept with
 the message it encodes so that an observer still sees the fields.
@@ -31,7 +31,7 @@ from .. import crypto, pki
 from . import extensions as ext
 from .certificate_compression import PrecompressedCertificate
 from .enums import LEGACY_VERSION, TLS13_VERSION, CipherSuite, ExtensionType, NamedGroup
-from .extension_block import Extension, extension_from_pair
+from .extension_block import Extension
 from .messages import (
     HANDSHAKE_HEADER_LENGTH,
     Certificate,
@@ -156,30 +156,28 @@ SELECTED_VERSION_TLS13 = Extension(
 )
 
 
-def server_hello(
+def server_hello_bytes(
     server_random: bytes,
     legacy_session_id: bytes,
     suite: CipherSuite,
     group: NamedGroup,
     public_key: bytes,
     selected_identity: int | None,
-) -> ServerHello:
-    """The ServerHello of a full handshake or a resumption (section 4.1.3).
+) -> bytes:
+    """The encoded ServerHello of a full handshake or a resumption (section 4.1.3).
 
     Its extensions: supported_versions, key_share (section 4.2.8) and, when
-    resuming, pre_shared_key (section 4.2.11: the selected identity).
+    resuming, pre_shared_key (section 4.2.11: the selected identity).  Packed
+    by the codec (`ServerHello.pack`) from the fields; the server decodes it
+    back into a message only when someone observes the handshake.
     """
-    key_share = extension_from_pair(
-        (ExtensionType.key_share, ext.encode_key_share_entry(group, public_key))
-    )
+    key_share = (ExtensionType.key_share, ext.encode_key_share_entry(group, public_key))
     if selected_identity is None:
-        extensions: tuple[Extension, ...] = (SELECTED_VERSION_TLS13, key_share)
+        extensions: tuple[tuple[int, bytes], ...] = (SELECTED_VERSION_TLS13, key_share)
     else:
         extensions = (
             SELECTED_VERSION_TLS13,
             key_share,
-            Extension(
-                ExtensionType.pre_shared_key, ext.encode_selected_identity(selected_identity)
-            ),
+            (ExtensionType.pre_shared_key, ext.encode_selected_identity(selected_identity)),
         )
-    return ServerHello(LEGACY_VERSION, server_random, legacy_session_id, suite, 0, extensions)
+    return ServerHello.pack(LEGACY_VERSION, server_random, legacy_session_id, suite, 0, extensions)

@@ -71,6 +71,7 @@ from .handshake_context import (
     verify_finished,
 )
 from .messages import (
+    HANDSHAKE_HEADER_LENGTH,
     SERVER_SIGNATURE_CONTEXT,
     CertificateVerify,
     ClientHello,
@@ -93,7 +94,7 @@ from .negotiation import (
 from .prepared import (
     SELECTED_VERSION_TLS13,
     PreparedHandshakeParts,
-    server_hello,
+    server_hello_bytes,
 )
 from .tickets import TicketContents, TicketSealer
 from .transcript import Transcript
@@ -392,25 +393,24 @@ def _answer_client_hello(
     transcript.add(raw)
 
     assert group.client_share is not None
+    group_name = group.group.name  # an enum's .name is a property: read it once
     try:
         # For a hybrid group the share is an ML-KEM ciphertext with an ECDH
         # key, the secret both secrets joined (draft-ietf-tls-ecdhe-mlkem).
-        exchange = crypto.server_key_exchange(
-            group.group.name, group.client_share, context.random_bytes
-        )
+        exchange = crypto.server_key_exchange(group_name, group.client_share, context.random_bytes)
     except crypto.KeyExchangeError as error:
         # Section 4.2.8: a share of the wrong length, an invalid point, an
         # encapsulation key failing the FIPS 203 checks.
         raise TLSError(str(error), AlertDescription.illegal_parameter) from error
     if context.is_observed:  # a trace page recomputes the shared secret (learning mode only)
         context.observe_key_exchange(
-            group.group.name, exchange.ecdh_key.private_bytes(), group.client_share
+            group_name, exchange.ecdh_key.private_bytes(), group.client_share
         )
     shared_secret = exchange.secret
     context.log_secret("shared_secret", shared_secret)
     context.log_secret("early_secret", early.secret)
 
-    credentials = scheme = None
+    credentials = scheme = scheme_name = None
     if psk is None:
         credentials = settings.credentials_for(offer.server_name)
         scheme = choose_signature_scheme(credentials.signature_schemes, offer.signature_algorithms)
@@ -418,19 +418,21 @@ def _answer_client_hello(
         offer.application_protocols, settings.application_protocols
     )
 
-    server_random = context.random_bytes(32)
-    transcript.add(
-        context.send_handshake(
-            server_hello(
-                server_random,
-                hello.legacy_session_id,
-                suite,
-                group.group,
-                exchange.share,
-                ticket[0] if ticket is not None else None,  # the selected PSK identity
-            )
-        )
+    raw_server_hello = server_hello_bytes(
+        context.random_bytes(32),
+        hello.legacy_session_id,
+        suite,
+        group.group,
+        exchange.share,
+        ticket[0] if ticket is not None else None,  # the selected PSK identity
     )
+    # The message object only for an observer (a trace): decoded from the bytes sent.
+    sent_server_hello = (
+        ServerHello.decode(raw_server_hello[HANDSHAKE_HEADER_LENGTH:])
+        if context.is_observed
+        else None
+    )
+    transcript.add(context.send_handshake(sent_server_hello, raw_server_hello))
     if hello.legacy_session_id and not hello_retry:
         context.send_change_cipher_spec()  # appendix D.4 (after HRR it was sent already)
 
@@ -465,7 +467,8 @@ def _answer_client_hello(
             if compressed is not None:
                 certificate = compressed
         transcript.add(context.send_handshake(certificate.message, certificate.raw))
-        signature = chain.sign(scheme.name, SERVER_SIGNATURE_CONTEXT + transcript.digest())
+        scheme_name = scheme.name
+        signature = chain.sign(scheme_name, SERVER_SIGNATURE_CONTEXT + transcript.digest())
         transcript.add(context.send_handshake(CertificateVerify(scheme, signature)))
 
     verify_data = key_schedule.finished_verify_data(
@@ -488,10 +491,10 @@ def _answer_client_hello(
     negotiated = Negotiated(
         protocol="TLSv1.3",
         cipher_suite=suite.name,
-        group=group.group.name,
+        group=group_name,
         alpn=protocol.decode("latin-1") if protocol is not None else None,
         server_name=offer.server_name,
-        signature_scheme=scheme.name if scheme is not None else None,
+        signature_scheme=scheme_name,
         resumed=psk is not None,
         hello_retry=hello_retry,
     )
