@@ -38,6 +38,7 @@ from ..names import describe
 from . import key_schedule
 from .enums import CipherSuiteParameters, ContentType, HandshakeType, KeyUpdateRequest
 from .handshake_context import HandshakeInput, HandshakeState, Traffic, unexpected
+from .handshake_framing import HANDSHAKE_HEADER_LENGTH, HandshakeMessageBase
 from .messages import HandshakeBuffer, KeyUpdate
 from .record import MAX_PLAINTEXT_LENGTH, RecordProtection, RecordReader, encode_plaintext_record
 
@@ -428,6 +429,25 @@ class TLS13Connection:
                 direction="sent",
                 name=log_name or type(message).__name__,
                 fields=message,
+                raw=raw,
+            )
+        return raw
+
+    def send_packed(self, message_class: type[HandshakeMessageBase], raw: bytes) -> bytes:
+        """Queue a handshake message packed from its fields (`Message.pack`); return its bytes.
+
+        The server's hot path makes no message object for what it sends in
+        every handshake; an observer still sees one, decoded by the codec
+        from the very bytes sent.
+        """
+        self._handshake_started = True
+        self._pending_handshake += raw
+        if self.observer is not None:
+            self.observe(
+                "message",
+                direction="sent",
+                name=message_class.__name__,
+                fields=message_class.decode(raw[HANDSHAKE_HEADER_LENGTH:]),
                 raw=raw,
             )
         return raw

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from tls_web_server.tls.names import describe
 from tls_web_server.tls.tls13.enums import ExtensionType
-from tls_web_server.tls.tls13.wire import Reader, Writer, illegal_parameter
+from tls_web_server.tls.tls13.wire import Reader, Writer, illegal_parameter, pack_type_and_length
 
 UINT16_MAX = 0xFFFF
 
@@ -94,3 +94,8 @@ def encode_extensions(writer: Writer, extensions: Iterable[Extension]) -> None:
         for extension in extensions:
             writer.uint16(extension.type)
             writer.opaque(2, extension.data)
+
+
+def pack_extension(extension_type: int, data: bytes) -> bytes:
+    """One Extension as a block holds it (type, uint16 length, data): the packed encoders' part."""
+    return pack_type_and_length(extension_type, len(data)) + data

@@ -34,6 +34,7 @@ from ..errors import AlertDescription, TLSError
 from ..handshake_states import TRAFFIC
 from . import key_schedule
 from .enums import CipherSuiteParameters, HandshakeType
+from .handshake_framing import HandshakeMessageBase
 
 HandshakeInput = tuple[int, bytes, bytes]  # (msg_type, body, whole message with header)
 
@@ -49,6 +50,11 @@ class HandshakeContext(Protocol):
     ) -> bytes:
         """Queue a handshake message (`raw`: its encoding, when prepared.py kept it);
         return its bytes, which the state adds to its transcript."""
+        ...
+
+    def send_packed(self, message_class: type[HandshakeMessageBase], raw: bytes) -> bytes:
+        """Queue a message packed from its fields, with no message object (hot paths);
+        an observer sees it decoded from `raw`.  Returns `raw`."""
         ...
 
     def send_unrecorded_handshake(self, message: Any) -> bytes:

@@ -28,6 +28,7 @@ from tls_web_server.tls.tls13.extension_block import (
     decode_extensions,
     encode_extensions,
     extension_from_pair,
+    pack_extension,
 )
 from tls_web_server.tls.tls13.extensions import (
     OfferedPsks,
@@ -38,7 +39,7 @@ from tls_web_server.tls.tls13.handshake_framing import (
     HandshakeMessageBase,
     find_extension,
 )
-from tls_web_server.tls.tls13.wire import Reader, Writer, illegal_parameter, pack_type_and_length
+from tls_web_server.tls.tls13.wire import Reader, Writer, illegal_parameter
 
 RANDOM_LENGTH = 32
 
@@ -209,7 +210,7 @@ class ServerHello(HandshakeMessageBase):
             self.legacy_session_id_echo,
             self.cipher_suite,
             self.legacy_compression_method,
-            self.extensions,
+            b"".join([pack_extension(kind, data) for kind, data in self.extensions]),
         )
 
     @staticmethod
@@ -219,22 +220,21 @@ class ServerHello(HandshakeMessageBase):
         legacy_session_id_echo: bytes,
         cipher_suite: int,
         legacy_compression_method: int,
-        extensions: Iterable[tuple[int, bytes]],
+        packed_extensions: bytes,
     ) -> bytes:
         """encode() from the fields, without making the message first.
 
-        A server sends one per handshake: prepared.py packs it straight from
-        its fields, and a frozen message object is made only for an observer.
-        The layout is the struct above, packed rather than written through a
-        Writer on this hot path.
+        `packed_extensions` is the extension block's content (each one by
+        `pack_extension`), without the block's length.  A server sends one
+        ServerHello per handshake: prepared.py packs it straight from its
+        fields, and the connection decodes it back into a message only for an
+        observer.  The layout is the struct above, packed rather than written
+        through a Writer on this hot path.
         """
         if len(random) != RANDOM_LENGTH:  # "32s" would pad or cut it silently
             raise ValueError(f"a ServerHello random of {len(random)} bytes")
-        block = b"".join(
-            [pack_type_and_length(kind, len(data)) + data for kind, data in extensions]
-        )
         # version 2 + random 32 + session id 1+n + suite 2 + compression 1 + extensions 2+n
-        body_length = 40 + len(legacy_session_id_echo) + len(block)
+        body_length = 40 + len(legacy_session_id_echo) + len(packed_extensions)
         return b"".join(
             (
                 _PACK_SERVER_HELLO_START(
@@ -246,7 +246,9 @@ class ServerHello(HandshakeMessageBase):
                     len(legacy_session_id_echo),
                 ),
                 legacy_session_id_echo,
-                _PACK_SERVER_HELLO_MIDDLE(cipher_suite, legacy_compression_method, len(block)),
-                block,
+                _PACK_SERVER_HELLO_MIDDLE(
+                    cipher_suite, legacy_compression_method, len(packed_extensions)
+                ),
+                packed_extensions,
             )
         )

@@ -219,15 +219,18 @@ class CertificateVerify(HandshakeMessageBase):
         return cls(algorithm, signature)
 
     def encode(self) -> bytes:
-        # Packed (one per server handshake): header, algorithm, then signature<0..2^16-1>.
-        signature = self.signature
+        return self.pack(self.algorithm, self.signature)
+
+    @staticmethod
+    def pack(algorithm: int, signature: bytes) -> bytes:
+        """encode() from the fields (one per server handshake: no message object needed)."""
         body_length = 4 + len(signature)
         return (
             _PACK_CERTIFICATE_VERIFY_START(
-                self.msg_type,
+                HandshakeType.certificate_verify,
                 body_length >> 16,
                 body_length & 0xFFFF,
-                self.algorithm,
+                algorithm,
                 len(signature),
             )
             + signature
@@ -259,7 +262,12 @@ class Finished(HandshakeMessageBase):
         return cls(bytes(body))
 
     def encode(self) -> bytes:
-        return handshake_header(self.msg_type, len(self.verify_data)) + self.verify_data
+        return self.pack(self.verify_data)
+
+    @staticmethod
+    def pack(verify_data: bytes) -> bytes:
+        """encode() from the field (one per handshake: no message object needed)."""
+        return handshake_header(HandshakeType.finished, len(verify_data)) + verify_data
 
 
 # --- EndOfEarlyData (RFC 8446 section 4.5) --------------------------------------------------

@@ -31,7 +31,7 @@ from .. import crypto, pki
 from . import extensions as ext
 from .certificate_compression import PrecompressedCertificate
 from .enums import LEGACY_VERSION, TLS13_VERSION, CipherSuite, ExtensionType, NamedGroup
-from .extension_block import Extension
+from .extension_block import Extension, pack_extension
 from .messages import (
     HANDSHAKE_HEADER_LENGTH,
     Certificate,
@@ -154,6 +154,7 @@ class PreparedHandshakeParts:
 SELECTED_VERSION_TLS13 = Extension(
     ExtensionType.supported_versions, ext.encode_selected_version(TLS13_VERSION)
 )
+_PACKED_SELECTED_VERSION_TLS13 = pack_extension(*SELECTED_VERSION_TLS13)
 
 
 def server_hello_bytes(
@@ -171,13 +172,13 @@ def server_hello_bytes(
     by the codec (`ServerHello.pack`) from the fields; the server decodes it
     back into a message only when someone observes the handshake.
     """
-    key_share = (ExtensionType.key_share, ext.encode_key_share_entry(group, public_key))
-    if selected_identity is None:
-        extensions: tuple[tuple[int, bytes], ...] = (SELECTED_VERSION_TLS13, key_share)
-    else:
-        extensions = (
-            SELECTED_VERSION_TLS13,
-            key_share,
-            (ExtensionType.pre_shared_key, ext.encode_selected_identity(selected_identity)),
+    packed_extensions = _PACKED_SELECTED_VERSION_TLS13 + pack_extension(
+        ExtensionType.key_share, ext.encode_key_share_entry(group, public_key)
+    )
+    if selected_identity is not None:
+        packed_extensions += pack_extension(
+            ExtensionType.pre_shared_key, ext.encode_selected_identity(selected_identity)
         )
-    return ServerHello.pack(LEGACY_VERSION, server_random, legacy_session_id, suite, 0, extensions)
+    return ServerHello.pack(
+        LEGACY_VERSION, server_random, legacy_session_id, suite, 0, packed_extensions
+    )

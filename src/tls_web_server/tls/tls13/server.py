@@ -71,7 +71,6 @@ from .handshake_context import (
     verify_finished,
 )
 from .messages import (
-    HANDSHAKE_HEADER_LENGTH,
     SERVER_SIGNATURE_CONTEXT,
     CertificateVerify,
     ClientHello,
@@ -426,13 +425,7 @@ def _answer_client_hello(
         exchange.share,
         ticket[0] if ticket is not None else None,  # the selected PSK identity
     )
-    # The message object only for an observer (a trace): decoded from the bytes sent.
-    sent_server_hello = (
-        ServerHello.decode(raw_server_hello[HANDSHAKE_HEADER_LENGTH:])
-        if context.is_observed
-        else None
-    )
-    transcript.add(context.send_handshake(sent_server_hello, raw_server_hello))
+    transcript.add(context.send_packed(ServerHello, raw_server_hello))
     if hello.legacy_session_id and not hello_retry:
         context.send_change_cipher_spec()  # appendix D.4 (after HRR it was sent already)
 
@@ -469,12 +462,14 @@ def _answer_client_hello(
         transcript.add(context.send_handshake(certificate.message, certificate.raw))
         scheme_name = scheme.name
         signature = chain.sign(scheme_name, SERVER_SIGNATURE_CONTEXT + transcript.digest())
-        transcript.add(context.send_handshake(CertificateVerify(scheme, signature)))
+        transcript.add(
+            context.send_packed(CertificateVerify, CertificateVerify.pack(scheme, signature))
+        )
 
     verify_data = key_schedule.finished_verify_data(
         hash_name, server_handshake_secret, transcript.digest()
     )
-    transcript.add(context.send_handshake(Finished(verify_data)))
+    transcript.add(context.send_packed(Finished, Finished.pack(verify_data)))
 
     master = handshake_secret.master_secret()
     context.log_secret("master_secret", master.secret)
