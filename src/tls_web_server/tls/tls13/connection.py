@@ -422,44 +422,26 @@ class TLS13Connection:
         if raw is None:
             raw = message.encode()
         self._handshake_started = True
-        self._pending_handshake += raw
-        if self.observer is not None:
-            self.observe(
-                "message",
-                direction="sent",
-                name=log_name or type(message).__name__,
-                fields=message,
-                raw=raw,
-            )
-        return raw
+        return self._queue_handshake(raw, log_name or type(message).__name__, message)
 
     def send_packed(self, message_class: type[HandshakeMessageBase], raw: bytes) -> bytes:
-        """Queue a handshake message packed from its fields (`Message.pack`); return its bytes.
-
-        The server's hot path makes no message object for what it sends in
-        every handshake; an observer still sees one, decoded by the codec
-        from the very bytes sent.
-        """
+        """Queue a message packed from its fields (`Message.pack`: no message object on the
+        server's hot path); an observer sees it decoded from the bytes sent.  Returns `raw`."""
         self._handshake_started = True
-        self._pending_handshake += raw
-        if self.observer is not None:
-            self.observe(
-                "message",
-                direction="sent",
-                name=message_class.__name__,
-                fields=message_class.decode(raw[HANDSHAKE_HEADER_LENGTH:]),
-                raw=raw,
-            )
-        return raw
+        if self.observer is None:
+            self._pending_handshake += raw
+            return raw
+        message = message_class.decode(raw[HANDSHAKE_HEADER_LENGTH:])
+        return self._queue_handshake(raw, message_class.__name__, message)
 
     def send_unrecorded_handshake(self, message: Any) -> bytes:
         """Queue a post-handshake message (NewSessionTicket, KeyUpdate): not in any transcript."""
-        raw = message.encode()
+        return self._queue_handshake(message.encode(), type(message).__name__, message)
+
+    def _queue_handshake(self, raw: bytes, name: str, message: Any) -> bytes:
         self._pending_handshake += raw
         if self.observer is not None:
-            self.observe(
-                "message", direction="sent", name=type(message).__name__, fields=message, raw=raw
-            )
+            self.observe("message", direction="sent", name=name, fields=message, raw=raw)
         return raw
 
     def send_change_cipher_spec(self) -> None:
