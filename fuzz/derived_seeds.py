@@ -4,8 +4,9 @@ What this module owns: every seed that needs no outside program.
 - Handshakes between our client and server in the fixed world of
   support.py, recorded through the observer (which sees each record's
   plaintext), so that they become inputs in each harness's format: client
-  first flights for tls13_server, sealing-framed client and server flights
-  for tls13_server_after_hello and tls13_client.
+  first flights for tls13_server, sealing-framed server flights for
+  tls13_client.  The client flights for tls13_server_after_hello are made
+  from the Ed25519 server's own secrets (our client refuses that chain).
 - toytls conversations with the fixed randomness.
 - Seeds cut from any recorded traffic for tls13_codec (each handshake
   message and extension payload, behind its target byte) and tls13_record.
