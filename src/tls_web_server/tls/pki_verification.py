@@ -14,19 +14,20 @@ What this module owns:
   after the library refused: they never accept anything.
 - `VerifiedChain`: what the handshake and the trace keep of the path the
   library built (the leaf's key, each certificate's subject, leaf first).
+- Refusing chains that hold an Ed25519 key or signature, both ways, with
+  unsupported_certificate and one message (`_ed25519_refusal`).
 
 What it must never do: decide a chain is good by itself (the library
 decides), read the clock or the disk (`now` and the roots are parameters),
 or let a library exception escape for what a peer sent.
 
-- Refusing Ed25519 certificates (`_refuse_ed25519`), in both directions,
-  with unsupported_certificate.  Browsers accept no Ed25519 certificate
-  (the CA/Browser Forum's Baseline Requirements allow RSA and ECDSA keys
-  only), and the library's Web PKI policy follows them with no way to allow
-  Ed25519 (https://github.com/pyca/cryptography/issues/13391).  Our clients
-  do the same and say so, rather than keep a second, hand-written verifier
-  for chains no browser would take.  Our server can still serve an Ed25519
-  chain to clients that accept one (OpenSSL, curl).
+Why Ed25519 is refused: browsers accept no Ed25519 certificate (the
+CA/Browser Forum's Baseline Requirements allow RSA and ECDSA keys only), and
+the library's Web PKI policy follows them, with no way to allow Ed25519
+(https://github.com/pyca/cryptography/issues/13391).  Our clients do the
+same and say so, rather than keep a second, hand-written verifier for chains
+no browser takes.  Our server still serves an Ed25519 chain to the clients
+that accept one (OpenSSL, curl).
 """
 
 from __future__ import annotations
@@ -96,6 +97,9 @@ def verify_client_chain(
 
     `max_intermediates` is nginx's ssl_verify_depth, OpenSSL's meaning: how
     many CA certificates may stand between the client's and a trusted root.
+    An Ed25519 chain is refused once the library has refused it (`_explain`),
+    after the unknown_ca check: `optional_no_ca` logs such a chain from a CA
+    it does not know, as it always has, instead of refusing it.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -307,6 +307,21 @@ def test_an_ed25519_client_chain_is_unsupported_certificate(
     assert "`tls-web-server certs DIR --client NAME --key-type ecdsa-p256`" in error.reason
 
 
+def test_optional_no_ca_still_logs_an_ed25519_chain_from_an_unknown_ca(
+    ecdsa_pki: DemoPki, tmp_path: Path
+) -> None:
+    # As before Ed25519 was refused: an unknown CA is what optional_no_ca
+    # forgives, whatever the key (pki_verification.verify_client_chain).
+    stranger = make_demo_pki(tmp_path / "ed", "ed25519")
+    dave = issue_client(stranger, tmp_path, "dave", stranger.now, "ed25519")
+    client, server = run(ecdsa_pki, ClientVerifyMode.OPTIONAL_NO_CA, dave)
+    pump(client, server)
+    assert server.is_established
+    check = server.negotiated.client_certificate
+    assert check is not None and check.verify.startswith("FAILED:chain does not lead to")
+    assert check.subject == "CN=dave,O=tls-web-server demo"
+
+
 def test_a_hand_built_certificate_verify_is_checked_byte_for_byte(
     alice: pki.ServerCredentials,
 ) -> None:
