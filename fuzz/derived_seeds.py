@@ -4,8 +4,9 @@ What this module owns: every seed that needs no outside program.
 - Handshakes between our client and server in the fixed world of
   support.py, recorded through the observer (which sees each record's
   plaintext), so that they become inputs in each harness's format: client
-  first flights for tls13_server, sealing-framed client and server flights
-  for tls13_server_after_hello and tls13_client.
+  first flights for tls13_server, sealing-framed server flights for
+  tls13_client.  The client flights for tls13_server_after_hello are made
+  from the Ed25519 server's own secrets (our client refuses that chain).
 - toytls conversations with the fixed randomness.
 - Seeds cut from any recorded traffic for tls13_codec (each handshake
   message and extension payload, behind its target byte) and tls13_record.
@@ -39,6 +40,7 @@ from tls_web_server.tls.tls13.enums import (
 from tls_web_server.tls.tls13.extensions import Extension, decode_offered_psks
 from tls_web_server.tls.tls13.messages import (
     ClientHello,
+    Finished,
     HandshakeBuffer,
     KeyUpdate,
     decode_handshake_message,
@@ -48,9 +50,13 @@ from tls_web_server.tls.tls13.transcript import Transcript
 
 from .harnesses import toytls
 from .harnesses.tls13_codec import target_byte
+from .harnesses.tls13_server_after_hello import client_hello
 from .support import (
     FIXED_NOW,
     SERVER_NAME,
+    SERVER_READ_SECRETS,
+    PeerReadKeys,
+    feed_framed,
     framed_record,
     framed_units,
     new_tls13_client,
@@ -185,29 +191,48 @@ def _with_early_data(hello_wire: bytes, ticket: Ticket) -> bytes:
 
 
 def _add_client_second_flights(corpus: Corpus) -> None:
-    """tls13_server_after_hello: what our client sends after its hello, in the framing."""
-    recorder = Recorder()
-    client = new_tls13_client(observer=recorder)
-    server = new_tls13_server("ed25519")
-    server.feed_wire_data(client.pop_pending_wire_data())
-    recorder.events.clear()  # the hello is the harness's fixed prefix, not input
-    client.feed_wire_data(server.pop_pending_wire_data())
-    finished_only = recorder.framed("sent")
-    corpus.add("tls13_server_after_hello", "ours-finished.bin", finished_only)
-    server.feed_wire_data(client.pop_pending_wire_data())
-    client.feed_wire_data(server.pop_pending_wire_data())  # tickets
+    """tls13_server_after_hello: a client's flights after its hello, in the framing.
 
-    sent = client.protect_application_data(HTTP_REQUEST)
-    client.request_key_update()
-    sent += client.pop_pending_wire_data()
-    sent += client.protect_application_data(HTTP_REQUEST.replace(b"/", b"/second"))
-    client.close()
-    sent += client.pop_pending_wire_data()
-    server.feed_wire_data(sent)
+    Made here rather than recorded from our client, which refuses the fixed
+    server's Ed25519 chain: the client Finished is computed from the
+    server's client_handshake_traffic_secret and the transcript its message
+    events carry (RFC 8446 section 4.4.4), as a client that accepts Ed25519
+    (OpenSSL, curl) would compute it.  The harness seals every framed record
+    under the key the server reads with, so the rest is plaintext.
+    """
+    events: list[dict[str, Any]] = []
+    server: Any = None
+    keys = PeerReadKeys(SERVER_READ_SECRETS, lambda: server.parameters)
+
+    def observer(event: dict[str, Any]) -> None:
+        events.append(event)
+        keys(event)
+
+    server = new_tls13_server("ed25519", observer=observer)
+    server.feed_wire_data(client_hello())
+    server.pop_pending_wire_data()
+    hash_name = server.parameters.hash_name
+    secrets = {event["name"]: event["value"] for event in events if event["kind"] == "secret"}
+    transcript = b"".join(event["raw"] for event in events if event["kind"] == "message")
+    verify_data = key_schedule.finished_verify_data(
+        hash_name,
+        secrets["client_handshake_traffic_secret"],
+        Transcript(hash_name).digest_with(transcript),
+    )
+    finished_only = framed_record(_HANDSHAKE, Finished(verify_data).encode())
+    feed_framed(server, keys, finished_only)
+    if not server.is_established:
+        raise ValueError("the fixed server refused the Finished made for it")
+    corpus.add("tls13_server_after_hello", "ours-finished.bin", finished_only)
+    key_update = KeyUpdate(KeyUpdateRequest.update_requested).encode()
     corpus.add(
         "tls13_server_after_hello",
         "ours-finished-requests-keyupdate-close.bin",
-        recorder.framed("sent"),
+        finished_only
+        + framed_record(_APPLICATION_DATA, HTTP_REQUEST)
+        + framed_record(_HANDSHAKE, key_update)
+        + framed_record(_APPLICATION_DATA, HTTP_REQUEST.replace(b"/", b"/second"))
+        + framed_record(_ALERT, b"\x01\x00"),  # close_notify, a warning
     )
     # Hand-made variations on the traffic after a good Finished.
     corpus.add(
@@ -229,11 +254,14 @@ def _add_client_second_flights(corpus: Corpus) -> None:
 
 
 def _add_server_flights(corpus: Corpus) -> None:
-    """tls13_client: what our server sends to the fixed client, in the framing."""
+    """tls13_client: what our server sends to the fixed client, in the framing.
+
+    With the chains our client accepts: an Ed25519 server ends the handshake
+    at its hello (it offers no ed25519).
+    """
     for name, key_type, settings in (
-        ("ours-ed25519", "ed25519", {}),
         ("ours-ecdsa", "ecdsa-p256", {}),
-        ("ours-hello-retry", "ed25519", {"groups": (NamedGroup.secp384r1,)}),
+        ("ours-hello-retry", "ecdsa-p256", {"groups": (NamedGroup.secp384r1,)}),
     ):
         recorder = Recorder()
         client = new_tls13_client(observer=recorder)
@@ -242,7 +270,7 @@ def _add_server_flights(corpus: Corpus) -> None:
         if not client.is_established:
             raise ValueError(f"{name}: the handshake did not complete")
         corpus.add("tls13_client", f"{name}-flight.bin", recorder.framed("received"))
-        if name != "ours-ed25519":
+        if name != "ours-ecdsa":
             continue
         wire = server.protect_application_data(HTTP_RESPONSE)
         server.request_key_update()
@@ -264,8 +292,14 @@ def _add_server_flights(corpus: Corpus) -> None:
 
 
 def add_toytls_seeds(corpus: Corpus) -> None:
+    """One conversation per chain our toytls client accepts, cut into both roles' inputs.
+
+    The Ed25519 server's inputs (role 0) come from the ECDSA conversation:
+    with the same fixed randomness both sides draw the same ephemeral keys,
+    and toytls keys come from those alone, so the client's records open there too.
+    """
     for key_type, server_role, client_role, prefix in (
-        ("ed25519", toytls.SERVER_ROLE, toytls.CLIENT_ROLE, ""),
+        ("ecdsa-p256", toytls.SERVER_ROLE, toytls.CLIENT_ROLE, ""),
         ("rsa-2048", toytls.RSA_SERVER_ROLE, toytls.RSA_CLIENT_ROLE, "rsa-"),
     ):
         client = toytls.new_client(key_type)
@@ -473,7 +507,7 @@ def all_derived_seeds() -> Corpus:
         ("ours-clienthello", "tls13_server", "ours-clienthello.bin"),
         ("ours-hello-retry", "tls13_server", "ours-hello-retry-both-hellos.bin"),
         ("ours-resumption", "tls13_server", "ours-resumption-early-data.bin"),
-        ("ours-flight", "tls13_client", "ours-ed25519-flight-response-keyupdate-close.bin"),
+        ("ours-flight", "tls13_client", "ours-ecdsa-flight-response-keyupdate-close.bin"),
         ("ours-hello-retry-flight", "tls13_client", "ours-hello-retry-flight.bin"),
     ):
         add_cut_seeds(corpus, origin, corpus.seeds[harness][name])

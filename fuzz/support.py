@@ -120,7 +120,8 @@ def fuzz_pki(key_type: str) -> FuzzPki:
 
     Ed25519 signatures are deterministic, so a server with that chain sends
     the same flight every time: that is what lets a recorded client Finished
-    verify in tls13_server_after_hello.
+    verify in tls13_server_after_hello.  Our clients refuse that chain (as
+    browsers do), so only servers use it.
     """
     folder = KEYS_DIR / key_type
     credentials = pki.load_server_credentials(

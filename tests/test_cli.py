@@ -108,6 +108,41 @@ def test_certs_writes_the_chain_with_private_keys_0600(tmp_path, key_type):
     assert "server_key.pem" in result.stdout
 
 
+def test_certs_says_who_refuses_ed25519(tmp_path):
+    ed25519 = run_cli("certs", str(tmp_path / "ed"), "--key-type", "ed25519")
+    assert ed25519.returncode == 0, ed25519.stderr
+    assert "browsers and our clients (get) refuse Ed25519 certificates" in ed25519.stdout
+    assert "--key-type ecdsa-p256 (the default) works with all" in ed25519.stdout
+    ecdsa = run_cli("certs", str(tmp_path / "ec"))
+    assert "Ed25519" not in ecdsa.stdout
+    usage = run_cli("certs", "--help")
+    assert "our clients refuse ed25519" in " ".join(usage.stdout.split())
+
+
+def test_get_against_an_ed25519_server_says_why_and_what_to_do(tmp_path, capsys):
+    from tls_web_server.tls import pki
+
+    ed25519 = pki.generate_pki(tmp_path / "certs", ["localhost"], key_type="ed25519")
+    listens = "listen 127.0.0.1:0 ssl;\n        listen 127.0.0.1:0 toytls;"
+    config = write_site(tmp_path, ed25519, listens=listens)
+    cafile = str(ed25519.root_cert)
+    with serve_in_thread(config) as running:
+        tls13 = main(["get", running.url("ssl"), "--cafile", cafile])
+        tls13_message = capsys.readouterr().err
+        toytls = main(["get", running.url("toytls"), "--toytls", "--cafile", cafile])
+        toytls_message = capsys.readouterr().err
+    # TLS 1.3: our hello offers no ed25519, so the server can only refuse it.
+    assert tls13 == 1
+    assert "the server sent handshake_failure" in tls13_message
+    assert "A server whose certificate holds an Ed25519 key ends here" in tls13_message
+    assert "`tls-web-server certs DIR --key-type ecdsa-p256`" in tls13_message
+    # toytls has nothing to negotiate: the chain arrives and is refused.
+    assert toytls == 1
+    assert "holds an Ed25519 key: Ed25519 certificates are refused here" in toytls_message
+    assert "as browsers refuse them" in toytls_message
+    assert "`tls-web-server certs DIR --key-type ecdsa-p256`" in toytls_message
+
+
 def test_ticket_key_writes_an_80_byte_key_0600_and_never_overwrites(tmp_path):
     path = tmp_path / "ticket.key"
     result = run_cli("ticket-key", str(path))

@@ -7,9 +7,9 @@ framing of support.py: records written `17 03 03 len inner-plaintext` are
 sealed by the harness under the key the client reads with at that moment,
 so mutations reach EncryptedExtensions, the certificate chain (pki.py),
 CertificateVerify, Finished, NewSessionTicket and KeyUpdate.  Seeds are real
-flights answering this ClientHello: from our server (Ed25519 and ECDSA, with
-and without HelloRetryRequest) and from `openssl s_server` (with and without
-a CertificateRequest), recorded by fuzz/capture_seeds.py.
+flights answering this ClientHello: from our server (ECDSA, with and without
+HelloRetryRequest; our client offers no ed25519) and from `openssl s_server`
+(with and without a CertificateRequest), recorded by fuzz/capture_seeds.py.
 
 Checked: only TLSError escapes, naming the alert sent (never internal_error,
 and queued) or the alert received; afterwards every byte is refused; once

@@ -2,8 +2,11 @@
 
 The input's first byte, modulo 4, picks the role and the fixed chain:
 
-    0  a server with the Ed25519 chain       1  a client trusting the Ed25519 root
+    0  a server with the Ed25519 chain       1  a client trusting the ECDSA P-256 root
     2  a server with the RSA-2048 chain      3  a client trusting the RSA-2048 root
+
+(our toytls client refuses Ed25519 chains, as browsers do, so no client role
+trusts the Ed25519 root; the server still serves that chain)
 
 the rest is what that side receives.  Servers and clients have fixed
 randomness (so a client always sends the same ClientHello) and the fixed
@@ -41,6 +44,8 @@ CLIENT_ROLE = 1
 RSA_SERVER_ROLE = 2
 RSA_CLIENT_ROLE = 3
 ROLE_COUNT = 4
+# The chain of each role, by role number.
+ROLE_KEY_TYPES = ("ed25519", "ecdsa-p256", "rsa-2048", "rsa-2048")
 
 
 def new_server(key_type: str = "ed25519") -> ToyTLSServerConnection:
@@ -49,7 +54,7 @@ def new_server(key_type: str = "ed25519") -> ToyTLSServerConnection:
     )
 
 
-def new_client(key_type: str = "ed25519") -> ToyTLSClientConnection:
+def new_client(key_type: str = "ecdsa-p256") -> ToyTLSClientConnection:
     return ToyTLSClientConnection(
         SERVER_NAME,
         (fuzz_pki(key_type).root,),
@@ -61,7 +66,7 @@ def new_client(key_type: str = "ed25519") -> ToyTLSClientConnection:
 def new_connection(role_byte: int) -> ToyTLSServerConnection | ToyTLSClientConnection:
     """The side an input's first byte selects; a client's ClientHello is already taken."""
     role = role_byte % ROLE_COUNT
-    key_type = "rsa-2048" if role in (RSA_SERVER_ROLE, RSA_CLIENT_ROLE) else "ed25519"
+    key_type = ROLE_KEY_TYPES[role]
     if role in (SERVER_ROLE, RSA_SERVER_ROLE):
         return new_server(key_type)
     client = new_client(key_type)

@@ -206,7 +206,8 @@ def _argument_parser() -> argparse.ArgumentParser:
         "--key-type",
         choices=pki.KEY_TYPES,
         default="ecdsa-p256",
-        help="the key algorithm of all three certificates (default ecdsa-p256)",
+        help="the key algorithm of all three certificates (default ecdsa-p256); browsers and"
+        " our clients refuse ed25519 certificates (OpenSSL and curl accept them)",
     )
     certs.set_defaults(handler=_certs)
 
@@ -568,6 +569,12 @@ def _certs(args: argparse.Namespace) -> int:
     if args.clients:
         root = args.outdir / "root_cert.pem"
         print(f"servers trust them with: ssl_client_certificate {root}; ssl_verify_client on;")
+    if args.key_type == "ed25519":
+        print(
+            "note: browsers and our clients (get) refuse Ed25519 certificates, and our server"
+            " refuses them from clients (the Web PKI allows RSA and ECDSA only); OpenSSL and curl"
+            " accept an Ed25519 server. --key-type ecdsa-p256 (the default) works with all."
+        )
     return 0
 
 

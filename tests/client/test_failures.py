@@ -7,6 +7,7 @@ a timeout would end the test with "timed out" instead of the explanation.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import ssl
 import time
@@ -218,3 +219,21 @@ def test_the_log_repeats_the_trust_command_serve_printed(site, tmp_path):
         _python_ssl_handshake(running.port("ssl"), context)
     log = error_log(site)
     assert f"make it trust `{command}` (as `serve` printed at startup)" in log
+
+
+def test_an_ecdsa_certificate_from_an_ed25519_ca_is_refused_with_its_own_fix(tmp_path):
+    # Our server serves the chain and signs with ECDSA; our client refuses the
+    # CA's Ed25519 signature (pki_verification.py), and the refusal says the fix.
+    ed25519 = pki.generate_pki(tmp_path / "ed", ["localhost"], key_type="ed25519")
+    leaf, key = tmp_path / "leaf.pem", tmp_path / "leaf_key.pem"
+    pki.issue_server_certificate(ed25519.intermediate_cert, ed25519.intermediate_key, leaf, key)
+    mixed = dataclasses.replace(ed25519, server_cert=leaf, server_key=key)
+    config = write_site(tmp_path / "site", mixed, extra_http=PATIENT, listens=LISTENS)
+    with serve_in_thread(config) as running:
+        message = failure(running.url("ssl"), tls13_client_factory(ed25519.root_cert))
+    assert "certificate 'CN=localhost,O=tls-web-server demo' is signed with Ed25519" in message
+    assert "as browsers refuse them" in message
+    assert "(alert sent: unsupported_certificate)" in message
+    assert "verifying the server's certificate, RFC 8446 section 4.4.2.2" in message
+    assert message.count("`tls-web-server certs") == 1  # the reason's fix, not a second one
+    assert "--key-type ecdsa-p256" in message

@@ -3,6 +3,7 @@
     demo_pki_factory("rsa-2048") -> DemoPki   # cached: each key type is generated once
     ecdsa_pki                    -> DemoPki   # the ecdsa-p256 one, for tests that need just one
     any_pki                      -> DemoPki   # parametrized: the test runs once per key type
+    accepted_pki                 -> DemoPki   # the same, for the key types our clients accept
 
 A DemoPki bundles the files generate_pki wrote, the server credentials loaded
 from them (leaf + intermediate), the trusted root, and `now`, the moment the
@@ -22,6 +23,10 @@ import pytest
 from tls_web_server.tls import pki
 
 DEMO_NAMES = ("localhost",)
+
+# What our clients accept: no Ed25519, which they refuse as browsers do
+# (pki_verification.py).  Tests where our client verifies the chain use these.
+ACCEPTED_KEY_TYPES = tuple(key_type for key_type in pki.KEY_TYPES if key_type != "ed25519")
 
 
 @dataclass(frozen=True)
@@ -62,4 +67,11 @@ def ecdsa_pki(demo_pki_factory: Callable[[str], DemoPki]) -> DemoPki:
 
 @pytest.fixture(scope="session", params=pki.KEY_TYPES)
 def any_pki(request: pytest.FixtureRequest, demo_pki_factory: Callable[[str], DemoPki]) -> DemoPki:
+    return demo_pki_factory(request.param)
+
+
+@pytest.fixture(scope="session", params=ACCEPTED_KEY_TYPES)
+def accepted_pki(
+    request: pytest.FixtureRequest, demo_pki_factory: Callable[[str], DemoPki]
+) -> DemoPki:
     return demo_pki_factory(request.param)

@@ -446,12 +446,12 @@ def test_no_system_store_and_no_certifi_is_a_pki_error(
 # --------------------------------------------------------------------------
 
 
-def test_a_good_chain_verifies(any_pki: DemoPki) -> None:
+def test_a_good_chain_verifies(accepted_pki: DemoPki) -> None:
     verified = pki_verification.verify_chain(
-        chain_of(any_pki), any_pki.roots, "localhost", any_pki.now
+        chain_of(accepted_pki), accepted_pki.roots, "localhost", accepted_pki.now
     )
     spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    leaf_key = any_pki.credentials.private_key.public_key()
+    leaf_key = accepted_pki.credentials.private_key.public_key()
     assert verified.leaf_public_key.public_bytes(*spki) == leaf_key.public_bytes(*spki)
     assert re.fullmatch(
         "CN=localhost,O=tls-web-server demo\n"
@@ -514,7 +514,7 @@ def test_untrusted_root_is_an_unknown_ca(demo_pki_factory, ecdsa_pki: DemoPki) -
 
 def test_expired_leaf(tmp_path: Path) -> None:
     two_years_ago = datetime.now(tz=UTC).timestamp() - 2 * 365 * 86400
-    old = make_demo_pki(tmp_path, "ed25519", now=two_years_ago)
+    old = make_demo_pki(tmp_path, "ecdsa-p256", now=two_years_ago)
     now = datetime.now(tz=UTC).timestamp()
     error = expect_chain_error(list(old.credentials.chain_der), old.roots, "localhost", now)
     assert error.alert is AlertDescription.certificate_expired

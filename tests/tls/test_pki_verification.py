@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tls_web_server.tls import pki_verification
@@ -27,7 +27,8 @@ START = datetime.now(tz=UTC) - timedelta(hours=1)
 NOW = (START + timedelta(hours=2)).timestamp()
 SERVER_AUTH = (ExtendedKeyUsageOID.SERVER_AUTH,)
 
-Issued = tuple[x509.Certificate, ec.EllipticCurvePrivateKey]
+Key = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+Issued = tuple[x509.Certificate, Key]
 
 
 def issue(
@@ -40,10 +41,13 @@ def issue(
     purposes: tuple[x509.ObjectIdentifier, ...] = (),
     not_before: datetime = START,
     days: int = 30,
-    key: ec.EllipticCurvePrivateKey | None = None,
+    key: Key | None = None,
     name_constraints: tuple[x509.NameConstraints, bool] | None = None,
 ) -> Issued:
-    """A P-256 certificate with the extensions the Web PKI profile wants; no issuer: self-signed."""
+    """A certificate with the extensions the Web PKI profile wants; no issuer: self-signed.
+
+    Its key is a new P-256 one unless `key` is given.
+    """
     key = key or ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     builder = (
@@ -84,7 +88,10 @@ def issue(
         builder = builder.add_extension(x509.ExtendedKeyUsage(list(purposes)), critical=False)
     if name_constraints is not None:
         builder = builder.add_extension(name_constraints[0], critical=name_constraints[1])
-    return builder.sign(issuer[1] if issuer else key, hashes.SHA256()), key
+    signer = issuer[1] if issuer else key
+    # Ed25519 signs the message itself, with no separate hash (RFC 8410 section 6).
+    digest = None if isinstance(signer, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+    return builder.sign(signer, digest), key
 
 
 def der(*certificates: Issued) -> list[bytes]:
@@ -211,18 +218,93 @@ def test_a_server_certificate_is_no_client_certificate(root, intermediate, leaf)
 
 
 # -------------------------------------------------------------- Ed25519
+# Refused, as browsers refuse it: unsupported_certificate, naming the
+# certificate, why, and what to do, whoever issued the chain.
+
+ED25519_WHY = (
+    ": Ed25519 certificates are refused here, as browsers refuse them (the Web PKI allows only"
+    " RSA and ECDSA certificates, and the verifier we use, cryptography.x509.verification,"
+    " follows it); "
+)
+SERVER_FIX = "give the server an ECDSA chain: `tls-web-server certs DIR --key-type ecdsa-p256`"
 
 
-def test_ed25519_server_chains_are_still_verified(demo_pki_factory) -> None:
-    # The library refuses Ed25519 outright; pki_ed25519.py keeps our clients working.
+def test_the_demo_ed25519_chain_is_refused(demo_pki_factory) -> None:
     demo: DemoPki = demo_pki_factory("ed25519")
-    verified = pki_verification.verify_chain(
-        list(demo.credentials.chain_der), demo.roots, "localhost", demo.now
+    chain = list(demo.credentials.chain_der)
+    error = refusal(chain, demo.roots, "localhost")
+    assert error.alert is AlertDescription.unsupported_certificate
+    assert error.reason == (
+        "certificate 'CN=localhost,O=tls-web-server demo' holds an Ed25519 key"
+        + ED25519_WHY
+        + SERVER_FIX
+        + " (the default)"
     )
-    assert verified.subjects[0] == "CN=localhost,O=tls-web-server demo"
+    # Refused before any other check: trusting its root would not help.
     stranger: DemoPki = demo_pki_factory("ecdsa-p256")
+    assert refusal(chain, stranger.roots, "localhost").reason == error.reason
+
+
+def test_an_ed25519_leaf_under_ecdsa_cas(root, intermediate) -> None:
+    leaf = issue(
+        "leaf",
+        intermediate,
+        ca=False,
+        dns_names=("www.test",),
+        purposes=SERVER_AUTH,
+        key=ed25519.Ed25519PrivateKey.generate(),
+    )
+    error = refusal(der(leaf, intermediate), (root[0],))
+    assert error.alert is AlertDescription.unsupported_certificate
+    assert error.reason.startswith("certificate 'CN=leaf' holds an Ed25519 key" + ED25519_WHY)
+
+
+def test_an_ecdsa_leaf_signed_by_an_ed25519_intermediate(root) -> None:
+    # Every key the peer sent but one is ECDSA: the signature on the leaf is
+    # what makes it an Ed25519 chain.
+    ed25519_intermediate = issue(
+        "ed25519 intermediate", root, ca=True, key=ed25519.Ed25519PrivateKey.generate()
+    )
+    leaf = issue(
+        "leaf", ed25519_intermediate, ca=False, dns_names=("www.test",), purposes=SERVER_AUTH
+    )
+    error = refusal(der(leaf, ed25519_intermediate), (root[0],))
+    assert error.alert is AlertDescription.unsupported_certificate
+    assert error.reason.startswith(
+        "certificate 'CN=leaf' is signed with Ed25519 (by 'CN=ed25519 intermediate')" + ED25519_WHY
+    )
+    assert error.reason.endswith(SERVER_FIX + " (the default)")
+
+
+def test_an_ecdsa_chain_under_a_trusted_ed25519_root() -> None:
+    # The root is ours, not the peer's; its Ed25519 signature on the
+    # intermediate is in what the peer sent.
+    ed25519_root = issue("ed25519 root", None, ca=True, key=ed25519.Ed25519PrivateKey.generate())
+    intermediate = issue("intermediate", ed25519_root, ca=True, path_length=0)
+    leaf = issue("leaf", intermediate, ca=False, dns_names=("www.test",), purposes=SERVER_AUTH)
+    error = refusal(der(leaf, intermediate), (ed25519_root[0],))
+    assert error.alert is AlertDescription.unsupported_certificate
+    assert error.reason.startswith(
+        "certificate 'CN=intermediate' is signed with Ed25519 (by 'CN=ed25519 root')"
+    )
+
+
+def test_an_ed25519_client_chain_is_refused_with_the_client_fix() -> None:
+    ed25519_root = issue("ed25519 root", None, ca=True, key=ed25519.Ed25519PrivateKey.generate())
+    client = issue(
+        "client",
+        ed25519_root,
+        ca=False,
+        dns_names=("client.test",),
+        purposes=(ExtendedKeyUsageOID.CLIENT_AUTH,),
+        key=ed25519.Ed25519PrivateKey.generate(),
+    )
     with pytest.raises(pki_verification.ChainError) as caught:
-        pki_verification.verify_chain(
-            list(demo.credentials.chain_der), stranger.roots, "localhost", demo.now
-        )
-    assert caught.value.alert is AlertDescription.unknown_ca
+        pki_verification.verify_client_chain(der(client), (ed25519_root[0],), NOW)
+    assert caught.value.alert is AlertDescription.unsupported_certificate
+    assert caught.value.reason == (
+        "certificate 'CN=client' holds an Ed25519 key"
+        + ED25519_WHY
+        + "issue the client an ECDSA certificate: `tls-web-server certs DIR --client NAME"
+        " --key-type ecdsa-p256` (the default)"
+    )

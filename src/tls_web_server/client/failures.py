@@ -24,7 +24,11 @@ _RECEIVED_ALERTS: dict[int, tuple[str, str]] = {
         "section 4.2.1",
     ),
     AlertDescription.handshake_failure: (
-        "the server found no cipher suite, group or signature algorithm in common",
+        "the server found no cipher suite, group or signature algorithm in common."
+        " A server whose certificate holds an Ed25519 key ends here: our client, like"
+        " browsers, refuses Ed25519 certificates, so it offers no ed25519 signature;"
+        " give the server an ECDSA chain (`tls-web-server certs DIR --key-type ecdsa-p256`,"
+        " the default)",
         "section 4.1.1",
     ),
     AlertDescription.unrecognized_name: (
@@ -76,6 +80,9 @@ _CHAIN_FIXES: dict[int, tuple[str, str]] = {
         "issue a server certificate for TLS servers (`tls-web-server certs`)",
     ),
 }
+# A reason that already names the command to run (pki_verification.py's
+# refusal of Ed25519) is its own fix.
+_COMMAND_IN_REASON = "`tls-web-server "
 
 
 _OUR_HELLO = {
@@ -130,12 +137,12 @@ def explain_tls_failure(
         return f"TLS failed: {error}: the server sent {name}: {meaning} ({section})"
     if error.alert is not None and error.alert in _CHAIN_FIXES:
         section, fix = _CHAIN_FIXES[error.alert]
+        step = f"TLS failed: {error}; verifying the server's certificate, RFC 8446 {section}"
+        if _COMMAND_IN_REASON in error.reason:
+            return step
         if error.alert is AlertDescription.certificate_expired and today is not None:
             fix = f"today is {today.isoformat()} here; {fix}"
-        return (
-            f"TLS failed: {error}; verifying the server's certificate,"
-            f" RFC 8446 {section}; fix: {fix}"
-        )
+        return f"{step}; fix: {fix}"
     return f"TLS failed: {error}"
 
 

@@ -9,8 +9,8 @@ What this module owns:
   `subject_names`, `describe_certificate`).
 
 Verifying a peer's chain is pki_verification.py's, with the library's path
-validation; its outcome, `VerifiedChain` or `ChainError`, is defined here so
-that pki_ed25519.py can share it.
+validation; its outcome, `VerifiedChain` or `ChainError`, is defined here,
+beside `validity_error`, which makes ChainErrors too.
 
 What it must never do: turn a bad local file into anything but `PkiError`.
 Only the generation functions, which run at the CLI edge, may default `now` to

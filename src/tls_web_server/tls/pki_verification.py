@@ -14,16 +14,20 @@ What this module owns:
   after the library refused: they never accept anything.
 - `VerifiedChain`: what the handshake and the trace keep of the path the
   library built (the leaf's key, each certificate's subject, leaf first).
+- Refusing chains that hold an Ed25519 key or signature, both ways, with
+  unsupported_certificate and one message (`_ed25519_refusal`).
 
 What it must never do: decide a chain is good by itself (the library
 decides), read the clock or the disk (`now` and the roots are parameters),
 or let a library exception escape for what a peer sent.
 
-A limit of the library: its Web PKI policy allows only RSA and ECDSA keys
-and signatures, with no way to allow Ed25519
-(https://github.com/pyca/cryptography/issues/13391).  A server chain that
-holds Ed25519 is checked by pki_ed25519.py until the library can take it;
-a client chain with Ed25519 is refused (unsupported_certificate).
+Why Ed25519 is refused: browsers accept no Ed25519 certificate (the
+CA/Browser Forum's Baseline Requirements allow RSA and ECDSA keys only), and
+the library's Web PKI policy follows them, with no way to allow Ed25519
+(https://github.com/pyca/cryptography/issues/13391).  Our clients do the
+same and say so, rather than keep a second, hand-written verifier for chains
+no browser takes.  Our server still serves an Ed25519 chain to the clients
+that accept one (OpenSSL, curl).
 """
 
 from __future__ import annotations
@@ -42,7 +46,6 @@ from cryptography.x509 import verification
 from . import crypto
 from .errors import AlertDescription
 from .pki import ChainError, VerifiedChain, describe_subject, subject_names, validity_error
-from .pki_ed25519 import holds_ed25519, verify_ed25519_chain
 
 # Everything the library may raise while parsing a certificate.  Converted to
 # ChainError at this module's boundary.
@@ -70,11 +73,11 @@ def verify_chain(
         # must not write to our logs, nor raise under `python -W error`.
         warnings.simplefilter("ignore")
         chain = _parse_chain(chain_der, "server")
+        # Before any other check: an Ed25519 chain is refused whoever issued it,
+        # so the person who sees this learns the one thing that would help.
+        _refuse_ed25519(chain, "server")
         moment = datetime.fromtimestamp(now, tz=UTC)
         verifier = _server_verifier(_policy(roots, moment), server_name, chain[0])
-        if holds_ed25519(chain):
-            # The library's policy refuses Ed25519 outright (see the docstring).
-            return _verified(verify_ed25519_chain(chain, roots, server_name, moment))
         try:
             path = verifier.verify(chain[0], chain[1:])
         except verification.VerificationError as error:
@@ -94,6 +97,9 @@ def verify_client_chain(
 
     `max_intermediates` is nginx's ssl_verify_depth, OpenSSL's meaning: how
     many CA certificates may stand between the client's and a trusted root.
+    An Ed25519 chain is refused once the library has refused it (`_explain`),
+    after the unknown_ca check: `optional_no_ca` logs such a chain from a CA
+    it does not know, as it always has, instead of refusing it.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -219,6 +225,50 @@ def _verified(path: Sequence[x509.Certificate]) -> VerifiedChain:
         leaf_public_key=leaf_public_key,
         subjects=tuple(describe_subject(certificate) for certificate in path),
     )
+
+
+# ---------------------------------------------------------------------------
+# Ed25519: refused, as browsers refuse it
+# ---------------------------------------------------------------------------
+
+# What to do instead, by whose chain was refused.
+_ED25519_FIXES = {
+    "server": "give the server an ECDSA chain: `tls-web-server certs DIR --key-type ecdsa-p256`"
+    " (the default)",
+    "client": "issue the client an ECDSA certificate: `tls-web-server certs DIR --client NAME"
+    " --key-type ecdsa-p256` (the default)",
+}
+
+
+def _refuse_ed25519(chain: Sequence[x509.Certificate], peer: str) -> None:
+    refusal = _ed25519_refusal(chain, peer)
+    if refusal is not None:
+        raise refusal
+
+
+def _ed25519_refusal(chain: Sequence[x509.Certificate], peer: str) -> ChainError | None:
+    """Why a chain holding an Ed25519 key or signature is refused; None if it holds neither.
+
+    Both are looked at, because a leaf with an ECDSA key signed by an Ed25519
+    CA is an Ed25519 chain too.  The root a chain would lead to needs no
+    look of its own: its key made the signature on the certificate it issued.
+    """
+    for certificate in chain:
+        subject = describe_subject(certificate)
+        if certificate.public_key_algorithm_oid == x509.PublicKeyAlgorithmOID.ED25519:
+            found = f"certificate '{subject}' holds an Ed25519 key"
+        elif certificate.signature_algorithm_oid == x509.SignatureAlgorithmOID.ED25519:
+            issuer = certificate.issuer.rfc4514_string()
+            found = f"certificate '{subject}' is signed with Ed25519 (by '{issuer}')"
+        else:
+            continue
+        return ChainError(
+            f"{found}: Ed25519 certificates are refused here, as browsers refuse them (the"
+            " Web PKI allows only RSA and ECDSA certificates, and the verifier we use,"
+            f" cryptography.x509.verification, follows it); {_ED25519_FIXES[peer]}",
+            AlertDescription.unsupported_certificate,
+        )
+    return None
 
 
 # ---------------------------------------------------------------------------
@@ -353,9 +403,10 @@ def _explain(
             AlertDescription.unsupported_certificate,
         )
     if "Forbidden" in reason:
-        return ChainError(
+        refusal = _ed25519_refusal(chain, "client" if server_name is None else "server")
+        return refusal or ChainError(
             "the chain uses a key or signature algorithm the Web PKI does not allow"
-            " (only RSA and ECDSA are: no Ed25519)",
+            f" (RSA and ECDSA only, with SHA-256, SHA-384 or SHA-512): {reason}",
             AlertDescription.unsupported_certificate,
         )
     if "name constraints" in reason:

@@ -18,11 +18,11 @@ from tls_web_server.tls.errors import AlertDescription, TLSError
 from tls_web_server.tls.tls13 import extensions as ext
 from tls_web_server.tls.tls13.client import TicketStore, TLS13ClientConnection
 from tls_web_server.tls.tls13.client_authentication import (
+    REQUESTED_SCHEMES,
     ClientAuthentication,
     ClientVerifyMode,
     verify_client_signature,
 )
-from tls_web_server.tls.tls13.client_settings import VERIFIABLE_SCHEMES
 from tls_web_server.tls.tls13.enums import ExtensionType, HandshakeType, SignatureScheme
 from tls_web_server.tls.tls13.extension_block import Extension
 from tls_web_server.tls.tls13.messages import (
@@ -38,7 +38,9 @@ from .flight_surgery import ObservedServer, new_client, new_server, pump
 DAY = 86400.0
 
 
-def issue_client(demo: DemoPki, directory: Path, name: str, now: float) -> pki.ServerCredentials:
+def issue_client(
+    demo: DemoPki, directory: Path, name: str, now: float, key_type: str = "ecdsa-p256"
+) -> pki.ServerCredentials:
     """A client certificate from `demo`'s intermediate CA, loaded with that CA behind it."""
     certificate, key = directory / f"{name}.pem", directory / f"{name}_key.pem"
     pki.issue_client_certificate(
@@ -47,6 +49,7 @@ def issue_client(demo: DemoPki, directory: Path, name: str, now: float) -> pki.S
         certificate,
         key,
         name,
+        key_type=key_type,
         now=now,
     )
     return pki.load_server_credentials(certificate, key)
@@ -128,7 +131,10 @@ def test_the_certificate_request_lists_our_schemes_and_the_client_cas(
     assert request.certificate_request_context == b""
     schemes = request.extension(ExtensionType.signature_algorithms)
     assert schemes is not None
-    assert ext.decode_signature_algorithms(schemes) == tuple(VERIFIABLE_SCHEMES)
+    assert ext.decode_signature_algorithms(schemes) == tuple(REQUESTED_SCHEMES)
+    # ed25519 too, unlike our client's hello: a client with an Ed25519 certificate
+    # sends it and hears why it is refused.
+    assert SignatureScheme.ed25519 in REQUESTED_SCHEMES
     names = request.extension(ExtensionType.certificate_authorities)
     assert names is not None
     assert ext.decode_certificate_authorities(names) == pki.certificate_subjects_der(
@@ -279,12 +285,41 @@ def test_each_client_key_type_signs_with_a_scheme_we_verify(
     ]
 
 
-def test_an_ed25519_client_chain_is_unsupported_certificate(tmp_path: Path) -> None:
-    # The library's Web PKI profile allows no Ed25519 (docs/configuration.md).
-    demo = make_demo_pki(tmp_path / "ed", "ed25519")
-    carol = issue_client(demo, tmp_path, "carol", demo.now)
-    client, server = run(demo, ClientVerifyMode.ON, carol)
-    handshake_refused(client, server, AlertDescription.unsupported_certificate)
+@pytest.mark.parametrize(
+    ("key_type", "refused"),
+    [("ed25519", "holds an Ed25519 key"), ("ecdsa-p256", "is signed with Ed25519")],
+)
+def test_an_ed25519_client_chain_is_unsupported_certificate(
+    ecdsa_pki: DemoPki, tmp_path: Path, key_type: str, refused: str
+) -> None:
+    # Refused as our clients refuse Ed25519 server chains (docs/configuration.md),
+    # an Ed25519 key or only its CA's Ed25519 signature.  The server's own chain is ECDSA.
+    ed25519_pki = make_demo_pki(tmp_path / "ed", "ed25519")
+    carol = issue_client(ed25519_pki, tmp_path, "carol", ed25519_pki.now, key_type)
+    client = new_client(ecdsa_pki, client_credentials=carol)
+    server = new_server(
+        ecdsa_pki, client_authentication=authentication(ed25519_pki, ClientVerifyMode.ON)
+    )
+    error = handshake_refused(client, server, AlertDescription.unsupported_certificate)
+    assert error.reason.startswith(
+        f"client certificate: certificate 'CN=carol,O=tls-web-server demo' {refused}"
+    )
+    assert "`tls-web-server certs DIR --client NAME --key-type ecdsa-p256`" in error.reason
+
+
+def test_optional_no_ca_still_logs_an_ed25519_chain_from_an_unknown_ca(
+    ecdsa_pki: DemoPki, tmp_path: Path
+) -> None:
+    # As before Ed25519 was refused: an unknown CA is what optional_no_ca
+    # forgives, whatever the key (pki_verification.verify_client_chain).
+    stranger = make_demo_pki(tmp_path / "ed", "ed25519")
+    dave = issue_client(stranger, tmp_path, "dave", stranger.now, "ed25519")
+    client, server = run(ecdsa_pki, ClientVerifyMode.OPTIONAL_NO_CA, dave)
+    pump(client, server)
+    assert server.is_established
+    check = server.negotiated.client_certificate
+    assert check is not None and check.verify.startswith("FAILED:chain does not lead to")
+    assert check.subject == "CN=dave,O=tls-web-server demo"
 
 
 def test_a_hand_built_certificate_verify_is_checked_byte_for_byte(

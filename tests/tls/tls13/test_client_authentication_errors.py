@@ -25,6 +25,7 @@ from tests.tls.tls13.flight_surgery import (
     pump,
     refused,
 )
+from tls_web_server.tls import pki
 from tls_web_server.tls.errors import AlertDescription, TLSError
 from tls_web_server.tls.tls13 import extensions as ext
 from tls_web_server.tls.tls13.client import TicketStore
@@ -80,6 +81,50 @@ def test_a_chain_to_a_root_we_do_not_trust(ecdsa_pki: DemoPki, tmp_path: Path):
     client, _server, flight = answered(ecdsa_pki, roots=stranger.roots)
     error = refused(client, flight.wire(), Alert.unknown_ca)
     assert error.reason.startswith("chain does not lead to the trusted root")
+
+
+def test_an_ed25519_chain_is_unsupported_certificate(ecdsa_pki: DemoPki, tmp_path: Path):
+    # Our clients refuse Ed25519 certificates, as browsers do (pki_verification.py).
+    # Our server never sends this chain to our hello (it offers no ed25519), so
+    # the chain goes into an ECDSA server's flight by hand.
+    ed25519_pki = make_demo_pki(tmp_path, "ed25519")
+    client, _server, flight = answered(ecdsa_pki, roots=ed25519_pki.roots)
+    entries = tuple(CertificateEntry(der) for der in ed25519_pki.credentials.chain_der)
+    edited = flight.replaced(HandshakeType.certificate, Certificate(b"", entries).encode())
+    error = refused(client, edited.wire(), Alert.unsupported_certificate)
+    assert error.reason.startswith(
+        "certificate 'CN=localhost,O=tls-web-server demo' holds an Ed25519 key:"
+        " Ed25519 certificates are refused here, as browsers refuse them"
+    )
+    assert "`tls-web-server certs DIR --key-type ecdsa-p256` (the default)" in error.reason
+
+
+def ecdsa_leaf_under_ed25519_ca(directory: Path) -> DemoPki:
+    """An ECDSA leaf issued by the Ed25519 demo's intermediate: only its signature is Ed25519."""
+    ed25519_pki = make_demo_pki(directory, "ed25519")
+    leaf, key = directory / "ecdsa_leaf.pem", directory / "ecdsa_leaf_key.pem"
+    pki.issue_server_certificate(
+        ed25519_pki.files.intermediate_cert,
+        ed25519_pki.files.intermediate_key,
+        leaf,
+        key,
+        now=ed25519_pki.now,
+    )
+    credentials = pki.load_server_credentials(leaf, key, ed25519_pki.files.intermediate_cert)
+    return dataclasses.replace(ed25519_pki, key_type="ecdsa-p256", credentials=credentials)
+
+
+def test_an_ecdsa_leaf_signed_by_an_ed25519_ca_is_refused_too(tmp_path: Path):
+    # Our server serves this chain as it is and signs CertificateVerify with
+    # ECDSA; the Ed25519 signature on the leaf is what our client refuses.
+    mixed = ecdsa_leaf_under_ed25519_ca(tmp_path)
+    client, _server, flight = answered(mixed)
+    error = refused(client, flight.wire(), Alert.unsupported_certificate)
+    assert error.reason.startswith(
+        "certificate 'CN=localhost,O=tls-web-server demo' is signed with Ed25519 (by"
+        " 'CN=tls-web-server demo intermediate CA "
+    )
+    assert "as browsers refuse them" in error.reason
 
 
 def _certificate(flight: ServerFlight) -> Certificate:
@@ -201,11 +246,22 @@ def test_a_tampered_signature(ecdsa_pki: DemoPki, flip_at: int):
 
 
 def test_a_signature_scheme_that_does_not_fit_the_key(ecdsa_pki: DemoPki):
-    # ed25519 was offered, but the certificate holds a P-256 key.
+    # rsa_pss_rsae_sha256 was offered, but the certificate holds a P-256 key.
+    client, _server, flight = answered(ecdsa_pki)
+    edited = dataclasses.replace(
+        _certificate_verify(flight), algorithm=SignatureScheme.rsa_pss_rsae_sha256
+    )
+    flight = flight.replaced(HandshakeType.certificate_verify, edited.encode())
+    refused(client, flight.wire(), Alert.decrypt_error)
+
+
+def test_an_ed25519_certificate_verify_was_not_offered(ecdsa_pki: DemoPki):
+    # Section 4.4.3: the scheme must be one the client listed; ours lists no ed25519.
     client, _server, flight = answered(ecdsa_pki)
     edited = dataclasses.replace(_certificate_verify(flight), algorithm=SignatureScheme.ed25519)
     flight = flight.replaced(HandshakeType.certificate_verify, edited.encode())
-    refused(client, flight.wire(), Alert.decrypt_error)
+    error = refused(client, flight.wire(), Alert.illegal_parameter)
+    assert error.reason == "the server signed with scheme 0x0807, which we did not offer"
 
 
 def test_a_wrong_finished(ecdsa_pki: DemoPki):

@@ -2,9 +2,10 @@
 
 No sockets: bytes are carried between the two sans-IO objects (Python's over
 ssl.MemoryBIO).  Each test shows one thing the client must get right with a
-server that is not a script: every cipher suite and certificate key type, a
-HelloRetryRequest, resumption with a ticket, KeyUpdate in both directions,
-close_notify in both directions, and tickets kept for later.
+server that is not a script: every cipher suite and certificate key type it
+accepts (an Ed25519 server ends at its hello), a HelloRetryRequest,
+resumption with a ticket, KeyUpdate in both directions, close_notify in both
+directions, and tickets kept for later.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from typing import Any
 
 import pytest
 
-from tests.tls.conftest import DemoPki
+from tests.tls.conftest import ACCEPTED_KEY_TYPES, DemoPki
 from tests.tls.tls13.flight_surgery import new_client, new_server, pump
-from tls_web_server.tls.errors import TLSUsageError
+from tls_web_server.tls.errors import AlertDescription, TLSError, TLSUsageError
 from tls_web_server.tls.pki import KEY_TYPES
+from tls_web_server.tls.tls13 import extensions as ext
 from tls_web_server.tls.tls13.client import TicketStore, TLS13ClientConnection
-from tls_web_server.tls.tls13.enums import CipherSuite, NamedGroup
+from tls_web_server.tls.tls13.enums import CipherSuite, ExtensionType, NamedGroup, SignatureScheme
+from tls_web_server.tls.tls13.messages import ClientHello
 from tls_web_server.tls.tls13.tickets import TicketKey
 
 ALL_SUITES = tuple(CipherSuite)
@@ -31,7 +34,6 @@ ALL_SUITES = tuple(CipherSuite)
 EXPECTED_SCHEME_PREFIX = {
     "ecdsa-p256": "ecdsa_secp256r1_sha256",
     "rsa-2048": "rsa_pss_rsae_",
-    "ed25519": "ed25519",
 }
 
 
@@ -69,10 +71,10 @@ def assert_data_flows(client: TLS13ClientConnection, server: Any, read_server: C
 
 
 @pytest.mark.parametrize("suite", ALL_SUITES, ids=lambda suite: suite.name)
-def test_full_handshake_with_our_server(any_pki: DemoPki, suite: CipherSuite):
+def test_full_handshake_with_our_server(accepted_pki: DemoPki, suite: CipherSuite):
     tickets = TicketStore()
-    client = new_client(any_pki, tickets=tickets, cipher_suites=(suite,))
-    server = new_server(any_pki)
+    client = new_client(accepted_pki, tickets=tickets, cipher_suites=(suite,))
+    server = new_server(accepted_pki)
     pump(client, server)
 
     assert client.is_established and server.is_established
@@ -84,7 +86,7 @@ def test_full_handshake_with_our_server(any_pki: DemoPki, suite: CipherSuite):
     assert negotiated.alpn == "http/1.1"
     assert negotiated.server_name == "localhost"
     assert negotiated.signature_scheme is not None
-    assert negotiated.signature_scheme.startswith(EXPECTED_SCHEME_PREFIX[any_pki.key_type])
+    assert negotiated.signature_scheme.startswith(EXPECTED_SCHEME_PREFIX[accepted_pki.key_type])
     assert not negotiated.resumed and not negotiated.hello_retry
     assert negotiated == server.negotiated
     # Our server sends two NewSessionTickets after the client's Finished (server.py).
@@ -325,10 +327,10 @@ def python_server_context(demo: DemoPki, folder: Path, curve: str | None = None)
 
 
 @pytest.mark.parametrize("suite", ALL_SUITES, ids=lambda suite: suite.name)
-def test_full_handshake_with_python_ssl(any_pki: DemoPki, suite: CipherSuite, tmp_path: Path):
+def test_full_handshake_with_python_ssl(accepted_pki: DemoPki, suite: CipherSuite, tmp_path: Path):
     tickets = TicketStore()
-    client = new_client(any_pki, tickets=tickets, cipher_suites=(suite,))
-    server = PythonSslServer(python_server_context(any_pki, tmp_path))
+    client = new_client(accepted_pki, tickets=tickets, cipher_suites=(suite,))
+    server = PythonSslServer(python_server_context(accepted_pki, tmp_path))
     pump(client, server)
 
     assert client.is_established and server.handshake_done
@@ -338,7 +340,7 @@ def test_full_handshake_with_python_ssl(any_pki: DemoPki, suite: CipherSuite, tm
     assert server.tls.cipher()[0] == suite.name
     assert negotiated.alpn == "http/1.1" == server.tls.selected_alpn_protocol()
     assert negotiated.signature_scheme is not None
-    assert negotiated.signature_scheme.startswith(EXPECTED_SCHEME_PREFIX[any_pki.key_type])
+    assert negotiated.signature_scheme.startswith(EXPECTED_SCHEME_PREFIX[accepted_pki.key_type])
     assert len(tickets) == 2  # OpenSSL also sends two tickets by default
 
     assert_data_flows(client, server, server.read_plaintext)
@@ -410,5 +412,42 @@ def test_close_notify_both_ways_with_python_ssl(ecdsa_pki: DemoPki, tmp_path: Pa
 
 
 def test_demo_key_types_are_all_covered():
-    # The parametrized tests above run once per key type the project can make.
-    assert set(EXPECTED_SCHEME_PREFIX) == set(KEY_TYPES)
+    # The parametrized tests above run once per key type our client accepts;
+    # the tests below show what happens with the one it refuses.
+    assert set(EXPECTED_SCHEME_PREFIX) == set(ACCEPTED_KEY_TYPES) == set(KEY_TYPES) - {"ed25519"}
+
+
+# ---------------------------------------------------------------------------
+# Ed25519: refused, as browsers refuse it
+# ---------------------------------------------------------------------------
+
+
+def test_our_hello_offers_no_ed25519(ecdsa_pki: DemoPki):
+    # A scheme a client offers must be one it can accept at the end: our
+    # clients refuse Ed25519 certificates (pki_verification.py), as Chromium does.
+    client = new_client(ecdsa_pki)
+    record = client.pop_pending_wire_data()
+    hello = ClientHello.decode(record[5 + 4 :])  # the record header, then the handshake header
+    offered = ext.decode_signature_algorithms(hello.extension(ExtensionType.signature_algorithms))
+    assert SignatureScheme.ed25519 not in offered
+    assert SignatureScheme.ecdsa_secp256r1_sha256 in offered
+    assert SignatureScheme.rsa_pss_rsae_sha256 in offered
+
+
+def test_a_server_with_only_an_ed25519_chain_ends_at_our_hello(
+    demo_pki_factory: Callable[[str], DemoPki], tmp_path: Path
+):
+    # Neither our server nor OpenSSL can sign for a client that offers no
+    # ed25519: each answers our hello with handshake_failure, and no chain is sent.
+    ed25519_pki = demo_pki_factory("ed25519")
+    for server in (
+        new_server(ed25519_pki),
+        PythonSslServer(python_server_context(ed25519_pki, tmp_path)),
+    ):
+        client = new_client(ed25519_pki)
+        with pytest.raises((TLSError, ssl.SSLError)):
+            server.feed_wire_data(client.pop_pending_wire_data())
+        with pytest.raises(TLSError) as caught:
+            client.feed_wire_data(server.pop_pending_wire_data())
+        assert caught.value.received_alert == AlertDescription.handshake_failure
+        assert not client.is_established

@@ -211,11 +211,11 @@ def test_a_malformed_hybrid_server_share_is_illegal_parameter_for_our_client(
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS, ids=lambda algorithm: algorithm.name)
 def test_a_compressed_certificate_in_a_full_handshake(
-    any_pki: DemoPki, algorithm: CertificateCompressionAlgorithm
+    accepted_pki: DemoPki, algorithm: CertificateCompressionAlgorithm
 ):
     events = Events()
-    client = new_client(any_pki, certificate_compression=(algorithm,), observer=events)
-    server = new_server(any_pki)
+    client = new_client(accepted_pki, certificate_compression=(algorithm,), observer=events)
+    server = new_server(accepted_pki)
     pump(client, server)
     assert client.is_established and server.is_established
     received = [e for e in events if e["kind"] == "message" and e["direction"] == "received"]

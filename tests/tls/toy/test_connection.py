@@ -40,8 +40,8 @@ RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 # --------------------------------------------------------------------------
 
 
-def test_full_handshake_and_data_both_ways(any_pki: DemoPki) -> None:
-    server, client = make_pair(any_pki)
+def test_full_handshake_and_data_both_ways(accepted_pki: DemoPki) -> None:
+    server, client = make_pair(accepted_pki)
     assert isinstance(server, TLSConnection) and isinstance(client, TLSConnection)
     assert not client.is_established and client.negotiated is None
     handshake(server, client)
@@ -54,7 +54,7 @@ def test_full_handshake_and_data_both_ways(any_pki: DemoPki) -> None:
     client.feed_wire_data(server.protect_application_data(RESPONSE))
     assert client.read_plaintext() == RESPONSE
 
-    scheme = any_pki.credentials.signature_schemes[0]
+    scheme = accepted_pki.credentials.signature_schemes[0]
     assert server.negotiated == Negotiated(
         protocol="toytls", cipher_suite="AES-256-GCM", group="x25519", signature_scheme=scheme
     )
@@ -68,9 +68,9 @@ def test_full_handshake_and_data_both_ways(any_pki: DemoPki) -> None:
     assert not server.peer_closed and not client.peer_closed
 
 
-def test_handshake_and_records_fed_in_2_to_5_byte_slices(any_pki: DemoPki) -> None:
+def test_handshake_and_records_fed_in_2_to_5_byte_slices(accepted_pki: DemoPki) -> None:
     rng = random.Random(2024)
-    server, client = make_pair(any_pki)
+    server, client = make_pair(accepted_pki)
     trickle(server.feed_wire_data, client.pop_pending_wire_data(), rng)
     trickle(client.feed_wire_data, server.pop_pending_wire_data(), rng)
     assert client.is_established
@@ -107,20 +107,26 @@ def test_server_flight_is_server_hello_then_server_auth(ecdsa_pki: DemoPki) -> N
 def test_same_random_bytes_replay_the_same_handshake_byte_for_byte(
     demo_pki_factory: Any,
 ) -> None:
-    demo = demo_pki_factory("ed25519")  # Ed25519 signatures are deterministic
-
-    def run() -> list[bytes]:
+    def run(demo: DemoPki, *, client_verifies: bool) -> list[bytes]:
         server, client = make_pair(
             demo, server_random=seeded_random(1), client_random=seeded_random(2)
         )
         client_hello = client.pop_pending_wire_data()
         server.feed_wire_data(client_hello)
         flight = server.pop_pending_wire_data()
+        if not client_verifies:
+            return [client_hello, flight]
         client.feed_wire_data(flight)
-        request = client.protect_application_data(REQUEST)
-        return [client_hello, flight, request]
+        server_hello, _server_auth = split_records(flight)
+        return [client_hello, server_hello, client.protect_application_data(REQUEST)]
 
-    assert run() == run()
+    # Ed25519 signatures are deterministic, so the server's whole flight is
+    # (our client refuses an Ed25519 chain: the client's side stops there).
+    ed25519_pki = demo_pki_factory("ed25519")
+    assert run(ed25519_pki, client_verifies=False) == run(ed25519_pki, client_verifies=False)
+    # An ECDSA signature is not; everything else is, the session keys too.
+    ecdsa_pki = demo_pki_factory("ecdsa-p256")
+    assert run(ecdsa_pki, client_verifies=True) == run(ecdsa_pki, client_verifies=True)
 
 
 def test_observer_sees_messages_keys_checks_and_records(ecdsa_pki: DemoPki) -> None:
@@ -213,6 +219,18 @@ def test_untrusted_root(ecdsa_pki: DemoPki, demo_pki_factory: Any) -> None:
     assert expect_client_failure(server, client).startswith(
         "chain does not lead to the trusted root"
     )
+
+
+def test_an_ed25519_chain_is_refused(demo_pki_factory: Any) -> None:
+    # Our clients refuse Ed25519 certificates, as browsers do (pki_verification.py);
+    # the toytls server still serves the chain it was given.
+    server, client = make_pair(demo_pki_factory("ed25519"))
+    reason = expect_client_failure(server, client)
+    assert reason.startswith(
+        "certificate 'CN=localhost,O=tls-web-server demo' holds an Ed25519 key:"
+        " Ed25519 certificates are refused here, as browsers refuse them"
+    )
+    assert "`tls-web-server certs DIR --key-type ecdsa-p256` (the default)" in reason
 
 
 def test_expired_leaf(tmp_path: Path) -> None:

@@ -10,8 +10,9 @@ What this module owns (RFC 8446 sections 4.3.2, 4.4.2 and 4.4.3):
 - `ClientAuthentication`: what the server asks for and trusts (nginx's
   ssl_verify_client, ssl_client_certificate, ssl_trusted_certificate,
   ssl_verify_depth, as server/listeners.py translates them).
-- The CertificateRequest the server sends: signature_algorithms (what we can
-  verify) and certificate_authorities (the names of the CAs we advertise).
+- The CertificateRequest the server sends: signature_algorithms
+  (`REQUESTED_SCHEMES`) and certificate_authorities (the names of the CAs
+  we advertise).
 - The two states that read the client's Certificate and CertificateVerify,
   between the server's flight and the client's Finished.  They hand the
   outcome (`ClientCertificateCheck`, nginx's $ssl_client_verify and friends)
@@ -65,6 +66,13 @@ CLIENT_CERTIFICATE_TRANSITIONS = (
     Transition("ExpectCertificateVerify", "CertificateVerify", "ExpectFinished"),
 )
 
+# What our CertificateRequest lists in signature_algorithms, so what a client's
+# CertificateVerify may use: what our client verifies, and ed25519, so that a
+# client holding an Ed25519 certificate (curl, OpenSSL) sends it and is told
+# why it is refused (unsupported_certificate, pki_verification.py) instead of
+# sending none.
+REQUESTED_SCHEMES = (*VERIFIABLE_SCHEMES, SignatureScheme.ed25519)
+
 # Section 4.3.2: a CertificateRequest's extensions fit in 2^16-1 bytes.
 EXTENSIONS_LIMIT = 65535
 EXTENSION_HEADER = 4  # type and length (section 4.2)
@@ -96,7 +104,7 @@ class ClientAuthentication:
 
 def _certificate_request(authority_names: tuple[bytes, ...]) -> CertificateRequest:
     """Section 4.3.2: an empty context (this is no post-handshake request), then extensions."""
-    schemes = ext.encode_signature_algorithms(VERIFIABLE_SCHEMES)
+    schemes = ext.encode_signature_algorithms(REQUESTED_SCHEMES)
     extensions = [Extension(ExtensionType.signature_algorithms, schemes)]
     # The CA names fill what is left, behind their extension's header and the
     # authorities vector's 2-byte length.  Names that do not fit are not sent
@@ -235,4 +243,6 @@ def verify_client_signature(
     (illegal_parameter otherwise), and a signature that does not verify is
     decrypt_error.
     """
-    return verify_transcript_signature("client", public_key, verify, transcript_hash)
+    return verify_transcript_signature(
+        "client", public_key, verify, transcript_hash, REQUESTED_SCHEMES
+    )

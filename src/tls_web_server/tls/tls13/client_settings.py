@@ -6,8 +6,9 @@ What this module owns:
   X25519MLKEM768 and x25519), the certificate compression algorithms it
   accepts, its ALPN protocols, where it keeps tickets, and the certificate
   it answers a CertificateRequest with.
-- The signature schemes the client can verify (`VERIFIABLE_SCHEMES`) and the
-  wider list it accepts in certificates (`CERTIFICATE_SCHEMES`).
+- The signature schemes the client accepts in CertificateVerify
+  (`VERIFIABLE_SCHEMES`, no ed25519) and the wider list it accepts in
+  certificates (`CERTIFICATE_SCHEMES`): together, its signature_algorithms.
 - `Ticket` and `TicketStore`: what resuming with a NewSessionTicket needs,
   kept per server and used once (RFC 8446 section 4.6.1, appendix C.4).
 
@@ -23,14 +24,18 @@ from .certificate_compression import SUPPORTED_ALGORITHMS
 from .enums import CertificateCompressionAlgorithm, CipherSuite, NamedGroup, SignatureScheme
 from .negotiation import DEFAULT_CIPHER_SUITES, DEFAULT_GROUPS, DEFAULT_KEY_SHARE_GROUPS
 
-# What we can verify in CertificateVerify, strongest-first within each family.
+# What our client accepts in the server's CertificateVerify, strongest-first
+# within each family.  No ed25519, as in Chromium: our clients refuse Ed25519
+# certificates (pki_verification.py), and a scheme a client offers must be one
+# it can accept at the end.  A server that can only sign with ed25519 then
+# ends the handshake at our hello (handshake_failure) instead of sending a
+# chain we would refuse.
 VERIFIABLE_SCHEMES = (
     SignatureScheme.ecdsa_secp256r1_sha256,
     SignatureScheme.ecdsa_secp384r1_sha384,
     SignatureScheme.rsa_pss_rsae_sha256,
     SignatureScheme.rsa_pss_rsae_sha384,
     SignatureScheme.rsa_pss_rsae_sha512,
-    SignatureScheme.ed25519,
 )
 # Certificates may still be signed with PKCS#1 v1.5 (section 4.2.3), which
 # pki.py checks; CertificateVerify must never use it.

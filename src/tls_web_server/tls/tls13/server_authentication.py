@@ -102,15 +102,21 @@ def verify_server_signature(
     verified: pki_verification.VerifiedChain, verify: CertificateVerify, transcript_hash: bytes
 ) -> SignatureScheme:
     """The scheme of a CertificateVerify that verifies over `transcript_hash` (section 4.4.3)."""
-    return verify_transcript_signature("server", verified.leaf_public_key, verify, transcript_hash)
+    return verify_transcript_signature(
+        "server", verified.leaf_public_key, verify, transcript_hash, VERIFIABLE_SCHEMES
+    )
 
 
 def verify_transcript_signature(
-    signer: str, public_key: crypto.PublicKey, verify: CertificateVerify, transcript_hash: bytes
+    signer: str,
+    public_key: crypto.PublicKey,
+    verify: CertificateVerify,
+    transcript_hash: bytes,
+    listed: tuple[SignatureScheme, ...],
 ) -> SignatureScheme:
     """Section 4.4.3 for either side: the scheme of a CertificateVerify that verifies.
 
-    The scheme must be one we listed (our signature_algorithms as a client,
+    The scheme must be one we `listed` (our signature_algorithms as a client,
     our CertificateRequest's as a server; illegal_parameter otherwise), and
     the signature over the `signer`'s context string and the transcript hash
     must verify (decrypt_error otherwise).
@@ -119,7 +125,7 @@ def verify_transcript_signature(
         scheme = SignatureScheme(verify.algorithm)
     except ValueError:
         scheme = None
-    if scheme not in VERIFIABLE_SCHEMES:
+    if scheme not in listed:
         listed = "offer" if signer == "server" else "ask for"
         raise TLSError(
             f"the {signer} signed with scheme {verify.algorithm:#06x}, which we did not {listed}",

@@ -5,7 +5,9 @@ What this module owns:
   whose ClientHello is queued the moment it is built.
 - The client's two checks, in the walkthrough's order: the certificate chain
   (pki_verification.verify_chain against the trusted roots, for the server name, at `now`),
-  then the ServerAuth signature over both ephemeral public keys.
+  then the ServerAuth signature over both ephemeral public keys.  toytls
+  announces no signature schemes; an Ed25519 chain is refused by the first
+  check, as our TLS 1.3 client refuses it.
 
 What it must never do:
 - Derive session keys, or call itself established, before both checks pass:
