@@ -6,7 +6,7 @@ VENV := .venv
 VENV_PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint bench fuzz clean
+.PHONY: demo test lint bench bench-instructions fuzz clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(VENV_PYTHON) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,13 @@ lint: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(VENV_PYTHON) bench/run.py
+
+# A refactor's check (docs/benchmarks.md): the server's instructions per
+# operation, this working tree against BASELINE (by default the last commit).
+BASELINE ?= HEAD
+
+bench-instructions: $(INSTALLED)
+	$(VENV_PYTHON) bench/instructions.py --baseline $(BASELINE)
 
 # Coverage-guided fuzzing (fuzz/README.md): every harness for FUZZ_SECONDS
 # each, FUZZ_JOBS at a time; crashes land in fuzz/crashes/ and fail the target.
