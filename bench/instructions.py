@@ -48,6 +48,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.peer_servers import PeerSite, ours_config_text
 from tls_web_server.tls import pki
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -209,28 +210,13 @@ def _callgrind_control(pid: int, state: str) -> None:
 
 
 def write_site(folder: Path) -> tuple[Path, ssl.SSLContext]:
-    """A 1 KB file, a demo chain and a config with a plain and a TLS 1.3 listener."""
+    """A 1 KB file, a demo chain and the benchmarks' config (a plain and a TLS 1.3 listener)."""
     (folder / "html").mkdir()
     (folder / "html" / "1k.bin").write_bytes(BODY)
-    chain = pki.generate_pki(folder / "certs")
+    site = PeerSite(folder / "html", pki.generate_pki(folder / "certs", ["localhost"]), folder)
     config = folder / "site.conf"
-    config.write_text(
-        f"""
-http {{
-    access_log off;
-    server {{
-        listen 127.0.0.1:0;
-        listen 127.0.0.1:0 ssl;
-        server_name localhost;
-        ssl_certificate {chain.server_cert};
-        ssl_certificate_key {chain.server_key};
-        ssl_certificate_chain {chain.intermediate_cert};
-        location / {{ root {folder / "html"}; }}
-    }}
-}}
-"""
-    )
-    return config, ssl.create_default_context(cafile=str(chain.root_cert))
+    config.write_text(ours_config_text(site, workers=1))
+    return config, ssl.create_default_context(cafile=str(site.certs.root_cert))
 
 
 def measure_tree(

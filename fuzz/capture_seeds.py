@@ -354,11 +354,11 @@ def main(argv: list[str] | None = None) -> int:
         help="only capture what curl, openssl s_client and Chromium send",
     )
     parser.add_argument(
-        "--clean", action="store_true", help="empty the output folder first (drops stale seeds)"
+        "--clean",
+        action="store_true",
+        help="empty the folders of the harnesses it writes first (drops stale seeds)",
     )
     arguments = parser.parse_args(argv)
-    if arguments.clean and arguments.output.exists():
-        shutil.rmtree(arguments.output)
     corpus = Corpus()
     capture_client_hellos(corpus)
     for origin in ("curl", "openssl-s_client", "chromium"):
@@ -368,6 +368,10 @@ def main(argv: list[str] | None = None) -> int:
         capture_test_configs(corpus)
         for harness, name, data in all_derived_seeds().files():
             corpus.add(harness, name, data)
+    if arguments.clean:
+        # Only the harnesses this script writes: the http2 seeds are kept by hand.
+        for harness in {harness for harness, _, _ in corpus.files()}:
+            shutil.rmtree(arguments.output / harness, ignore_errors=True)
     count = write_corpus(corpus, arguments.output)
     print(f"wrote {count} seeds into {arguments.output}")
     return 0
