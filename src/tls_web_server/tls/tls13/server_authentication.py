@@ -126,9 +126,9 @@ def verify_transcript_signature(
     except ValueError:
         scheme = None
     if scheme not in listed:
-        listed = "offer" if signer == "server" else "ask for"
+        how = "offer" if signer == "server" else "ask for"
         raise TLSError(
-            f"the {signer} signed with scheme {verify.algorithm:#06x}, which we did not {listed}",
+            f"the {signer} signed with scheme {verify.algorithm:#06x}, which we did not {how}",
             AlertDescription.illegal_parameter,
         )
     context = SERVER_SIGNATURE_CONTEXT if signer == "server" else CLIENT_SIGNATURE_CONTEXT
