@@ -115,6 +115,32 @@ def test_malformed_responses_reset_the_stream(frames) -> None:
     assert server.resets() == {1: ErrorCode.PROTOCOL_ERROR}
 
 
+def test_trailers_end_the_response_and_must_match_its_content_length() -> None:
+    server = FrameServer()
+    server.client.send_request(REQUEST)
+    events = server.send(
+        server.headers(1, [(":status", "200"), ("content-length", "5")]),
+        f.DataFrame(1, b"hello"),
+        server.headers(1, [("x-checksum", "1")], end_stream=True),
+    )
+    assert [type(event).__name__ for event in events] == [
+        "ResponseReceived",
+        "DataReceived",
+        "TrailersReceived",
+        "StreamEnded",
+    ]
+    # Five bytes announced, three sent, then trailers: malformed (RFC 9113 section 8.1.1).
+    server = FrameServer()
+    server.client.send_request(REQUEST)
+    events = server.send(
+        server.headers(1, [(":status", "200"), ("content-length", "5")]),
+        f.DataFrame(1, b"hel"),
+        server.headers(1, [("x-checksum", "1")], end_stream=True),
+    )
+    assert "TrailersReceived" not in [type(event).__name__ for event in events]
+    assert server.resets() == {1: ErrorCode.PROTOCOL_ERROR}
+
+
 def test_goaway_refuses_the_streams_it_did_not_process() -> None:
     server = FrameServer()
     for _ in range(3):

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 
 from .connection import Http2Connection
 from .errors import ConnectionFailure, ErrorCode, StreamFailure
-from .events import Event, ResponseReceived, StreamEnded, TrailersReceived
-from .fields import check_response, check_trailers, content_length
+from .events import Event, ResponseReceived, StreamEnded
+from .fields import check_response, content_length
 from .frames import SettingCode
 from .hpack import FieldSectionTooLarge
 from .streams import PEER_MAY_SEND, InvalidTransition, Stream, StreamEvent
@@ -68,22 +68,17 @@ class ClientConnection(Http2Connection):
             raise StreamFailure(stream_id, ErrorCode.STREAM_CLOSED, "HEADERS after END_STREAM")
         if too_large is not None:
             raise StreamFailure(stream_id, ErrorCode.PROTOCOL_ERROR, str(too_large))
-        if not stream.received_final_head:
-            status = check_response(stream_id, fields)
-            informational = 100 <= status < 200
-            if informational and end_stream:
-                raise StreamFailure(stream_id, ErrorCode.PROTOCOL_ERROR, "1xx with END_STREAM")
-            if not informational:
-                stream.received_final_head = True
-                stream.content_length = content_length(stream_id, fields)
-            events.append(ResponseReceived(stream_id, tuple(fields), end_stream, informational))
-        else:
-            if not end_stream:
-                raise StreamFailure(
-                    stream_id, ErrorCode.PROTOCOL_ERROR, "trailers without END_STREAM"
-                )
-            check_trailers(stream_id, fields)
-            events.append(TrailersReceived(stream_id, tuple(fields)))
+        if stream.received_final_head:
+            self._trailers_received(stream, fields, end_stream, events)
+            return
+        status = check_response(stream_id, fields)
+        informational = 100 <= status < 200
+        if informational and end_stream:
+            raise StreamFailure(stream_id, ErrorCode.PROTOCOL_ERROR, "1xx with END_STREAM")
+        if not informational:
+            stream.received_final_head = True
+            stream.content_length = content_length(stream_id, fields)
+        events.append(ResponseReceived(stream_id, tuple(fields), end_stream, informational))
         if end_stream:
             self._transition(stream, StreamEvent.RECV_END_STREAM)
             events.append(StreamEnded(stream_id))

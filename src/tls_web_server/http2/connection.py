@@ -47,8 +47,10 @@ from .events import (
     SettingsReceived,
     StreamEnded,
     StreamReset,
+    TrailersReceived,
     WindowUpdated,
 )
+from .fields import check_trailers
 from .hpack import Decoder, Encoder, FieldSectionTooLarge
 from .limits import REMEMBERED_RESET_STREAMS, Http2Limits
 from .scheduler import RoundRobin
@@ -331,6 +333,26 @@ class Http2Connection(SendingSide):
         events: list[Event],
     ) -> None:
         raise NotImplementedError  # the role decides
+
+    def _trailers_received(
+        self, stream: Stream, fields: list[tuple[str, str]], end_stream: bool, events: list[Event]
+    ) -> None:
+        """A field block after the final head: trailers, which end the stream (section 8.1).
+
+        The same for both roles: END_STREAM set, no pseudo-header, and the
+        DATA received must add up to a content-length the head announced.
+        """
+        stream_id = stream.stream_id
+        if not end_stream:
+            raise StreamFailure(stream_id, ErrorCode.PROTOCOL_ERROR, "trailers without END_STREAM")
+        check_trailers(stream_id, fields)
+        if stream.content_length is not None and stream.data_received != stream.content_length:
+            raise StreamFailure(
+                stream_id, ErrorCode.PROTOCOL_ERROR, "DATA length differs from content-length"
+            )
+        events.append(TrailersReceived(stream_id, tuple(fields)))
+        self._transition(stream, StreamEvent.RECV_END_STREAM)
+        events.append(StreamEnded(stream_id))
 
     # RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE
 

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable
 
 from .connection import Http2Connection
 from .errors import ConnectionFailure, ErrorCode, StreamFailure
-from .events import Event, RequestReceived, RequestRejected, StreamEnded, TrailersReceived
-from .fields import check_request, check_trailers, content_length
+from .events import Event, RequestReceived, RequestRejected, StreamEnded
+from .fields import check_request, content_length
 from .frames import CLIENT_PREFACE, SettingCode
 from .hpack import FieldSectionTooLarge
 from .limits import Http2Limits
@@ -62,18 +62,9 @@ class ServerConnection(Http2Connection):
         # A second field block on an open stream: trailers (section 8.1).
         if stream.state not in PEER_MAY_SEND:
             raise StreamFailure(stream_id, ErrorCode.STREAM_CLOSED, "HEADERS after END_STREAM")
-        if not end_stream:
-            raise StreamFailure(stream_id, ErrorCode.PROTOCOL_ERROR, "trailers without END_STREAM")
         if too_large is not None:
             raise StreamFailure(stream_id, ErrorCode.PROTOCOL_ERROR, str(too_large))
-        check_trailers(stream_id, fields)
-        if stream.content_length is not None and stream.data_received != stream.content_length:
-            raise StreamFailure(
-                stream_id, ErrorCode.PROTOCOL_ERROR, "DATA length differs from content-length"
-            )
-        events.append(TrailersReceived(stream_id, tuple(fields)))
-        self._transition(stream, StreamEvent.RECV_END_STREAM)
-        events.append(StreamEnded(stream_id))
+        self._trailers_received(stream, fields, end_stream, events)
 
     def _open_stream(
         self,
