@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import settings
 
 from tls_web_server.config import load_config
+from tls_web_server.http.response_reader import HttpResponse, ResponseReader
 from tls_web_server.server.server import BoundListener, Server
 from tls_web_server.tls import pki
 
@@ -88,3 +90,24 @@ http {{
 """
     )
     return config
+
+
+def read_responses(sock: socket.socket, count: int, method: str = "GET") -> list[HttpResponse]:
+    """Read `count` responses from one connection, in order."""
+    responses = []
+    pending = b""
+    while len(responses) < count:
+        reader = ResponseReader(method)
+        if pending:
+            reader.feed(pending)
+            pending = b""
+        while not reader.complete:
+            data = sock.recv(65536)
+            if not data:
+                reader.feed_eof()
+                break
+            reader.feed(data)
+        # Bytes after this response belong to the next one.
+        pending = bytes(reader._buffer)
+        responses.append(reader.response)
+    return responses

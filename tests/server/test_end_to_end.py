@@ -12,32 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import serve_in_thread, write_site
+from tests.conftest import read_responses, serve_in_thread, write_site
 from tls_web_server.client.fetch import fetch, toytls_client_factory
-from tls_web_server.http.response_reader import HttpResponse, ResponseReader
 from tls_web_server.server import http1, transport
 from tls_web_server.tcp.connection import HIGH_WATER
-
-
-def read_responses(sock: socket.socket, count: int, method: str = "GET") -> list[HttpResponse]:
-    """Read `count` responses from one connection, in order."""
-    responses = []
-    pending = b""
-    while len(responses) < count:
-        reader = ResponseReader(method)
-        if pending:
-            reader.feed(pending)
-            pending = b""
-        while not reader.complete:
-            data = sock.recv(65536)
-            if not data:
-                reader.feed_eof()
-                break
-            reader.feed(data)
-        # Bytes after this response belong to the next one.
-        pending = bytes(reader._buffer)
-        responses.append(reader.response)
-    return responses
 
 
 def connect(port: int) -> socket.socket:

@@ -7,28 +7,9 @@ import socket
 
 import pytest
 
-from tests.conftest import serve_in_thread, write_site
-from tls_web_server.http.response_reader import HttpResponse, ResponseReader
+from tests.conftest import read_responses, serve_in_thread, write_site
 from tls_web_server.server.http1 import SMALL_FILE_BODY
 from tls_web_server.tcp import connection as connection_module
-
-
-def read_responses(sock: socket.socket, count: int) -> list[HttpResponse]:
-    responses = []
-    pending = b""
-    while len(responses) < count:
-        reader = ResponseReader("GET")
-        if pending:
-            reader.feed(pending)
-        while not reader.complete:
-            data = sock.recv(65536)
-            if not data:
-                reader.feed_eof()
-                break
-            reader.feed(data)
-        pending = bytes(reader._buffer)
-        responses.append(reader.response)
-    return responses
 
 
 @pytest.fixture
