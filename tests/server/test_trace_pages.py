@@ -157,8 +157,8 @@ def test_a_store_drops_the_oldest_connection():
     ("text", "message"),
     [
         ("tls_trace yes;", "expected 'on' or 'off'"),
-        ("tls_trace_connections 0;", "from 1 to 1000"),
-        ("tls_trace_connections 1001;", "from 1 to 1000"),
+        ("tls_trace_connections 0;", "a positive whole number up to 1000"),
+        ("tls_trace_connections 1001;", "a positive whole number up to 1000"),
     ],
 )
 def test_bad_trace_directives_are_config_errors(tmp_path, text, message):

@@ -145,14 +145,16 @@ def parse_unsigned(text: str) -> int | None:
     return int(text)
 
 
-def _read_count(directive: Directive, *, minimum: int, alternative: str = "") -> int:
+def _read_count(
+    directive: Directive, *, minimum: int, alternative: str = "", maximum: int = MAXIMUM_COUNT
+) -> int:
     argument = directive.arguments[0]
     number = parse_unsigned(argument.value)
-    if number is None or not minimum <= number <= MAXIMUM_COUNT:
+    if number is None or not minimum <= number <= maximum:
         qualifier = "a positive" if minimum else "a non-negative"
         raise ConfigError(
             f"{directive.name} must be {qualifier} whole number{alternative} "
-            f"up to {MAXIMUM_COUNT}, got {argument.value!r}",
+            f"up to {maximum}, got {argument.value!r}",
             argument.position,
         )
     return number
@@ -241,15 +243,7 @@ MAXIMUM_TRACED_CONNECTIONS = 1000
 
 
 def _read_traced_connections(directive: Directive, base_dir: Path) -> int:
-    argument = directive.arguments[0]
-    number = parse_unsigned(argument.value)
-    if number is None or not 1 <= number <= MAXIMUM_TRACED_CONNECTIONS:
-        raise ConfigError(
-            f"tls_trace_connections must be a whole number from 1 to "
-            f"{MAXIMUM_TRACED_CONNECTIONS}, got {argument.value!r}",
-            argument.position,
-        )
-    return number
+    return _read_count(directive, minimum=1, maximum=MAXIMUM_TRACED_CONNECTIONS)
 
 
 def _resolve_path(argument: Argument, base_dir: Path) -> Path:
