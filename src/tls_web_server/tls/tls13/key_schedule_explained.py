@@ -299,19 +299,15 @@ def explain_key_schedule(events: Sequence[Mapping[str, Any]]) -> KeySchedule | N
     )
     keys: dict[str, tuple[bytes, bytes]] = {}
     for name, secret in traffic.items():
-        key = build.add(
-            f"{name}: key",
-            f'HKDF-Expand-Label({name}, "key", "", {parameters.key_length})',
-            [(name, secret)],
-            key_schedule.hkdf_expand_label(hash_name, secret, b"key", b"", parameters.key_length),
-            f'print(hkdf_expand_label({_hex(secret)}, "key", b"", {parameters.key_length}).hex())',
-        )
-        iv = build.add(
-            f"{name}: iv",
-            f'HKDF-Expand-Label({name}, "iv", "", {parameters.iv_length})',
-            [(name, secret)],
-            key_schedule.hkdf_expand_label(hash_name, secret, b"iv", b"", parameters.iv_length),
-            f'print(hkdf_expand_label({_hex(secret)}, "iv", b"", {parameters.iv_length}).hex())',
+        key, iv = (
+            build.add(
+                f"{name}: {label}",
+                f'HKDF-Expand-Label({name}, "{label}", "", {length})',
+                [(name, secret)],
+                key_schedule.hkdf_expand_label(hash_name, secret, label.encode(), b"", length),
+                f'print(hkdf_expand_label({_hex(secret)}, "{label}", b"", {length}).hex())',
+            )
+            for label, length in (("key", parameters.key_length), ("iv", parameters.iv_length))
         )
         keys[name] = (key, iv)
     build.end_stage(

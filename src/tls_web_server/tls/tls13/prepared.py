@@ -13,8 +13,10 @@ the key can sign with the scheme) is pure repetition, so this module keeps:
   EncryptedExtensions message (section 4.3.1);
 - `server_hello_bytes`, the one ServerHello layout a server sends.
 
-Every encoding here is the codec's own (messages.py `encode()`), kept with
-the message it encodes so that an observer still sees the fields.
+Every encoding here is the codec's own: a kept message's `encode()`, kept
+with the message so that an observer still sees the fields, and the
+ServerHello's `pack()` (hellos.py), which the connection decodes back into
+a message only for an observer (`send_packed`).
 
 What it must never do: keep anything that depends on one connection (its
 randomness, key shares, transcript or secrets), or grow with what peers send.
