@@ -492,10 +492,6 @@ class Http2Connection(SendingSide):
             self._outbound += f.GoAwayFrame(self.highest_peer_stream_id, code, debug).encode()
 
     @property
-    def open_streams(self) -> int:
-        return len(self.streams)
-
-    @property
     def is_finished(self) -> bool:
         """True when the connection should close: failed, or after GOAWAY with nothing to finish."""
         if self.failed is not None:

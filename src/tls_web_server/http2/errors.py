@@ -33,14 +33,6 @@ class ErrorCode(IntEnum):
     HTTP_1_1_REQUIRED = 0xD
 
 
-def error_code_name(code: int) -> str:
-    """The code's name, or its number for codes we do not know (they are allowed, section 7)."""
-    try:
-        return ErrorCode(code).name
-    except ValueError:
-        return f"0x{code:x}"
-
-
 class HTTP2Error(Exception):
     """The peer broke HTTP/2; `code` is what we tell it, `reason` is for our log only."""
 

@@ -193,6 +193,19 @@ def test_an_expired_ticket_is_not_offered(ecdsa_pki: DemoPki):
     assert client.negotiated is not None and not client.negotiated.resumed
 
 
+def test_a_ticket_lifetime_over_seven_days_is_taken_as_seven_days(ecdsa_pki: DemoPki):
+    # RFC 8446 section 4.6.1: servers must not announce more than 604800 s.
+    tickets = TicketStore()
+    thirty_days = 30 * 24 * 3600
+    pump(new_client(ecdsa_pki, tickets=tickets), new_server(ecdsa_pki, ticket_lifetime=thirty_days))
+    assert len(tickets) == 2
+    eight_days_later = ecdsa_pki.now + 8 * 24 * 3600
+    client = new_client(ecdsa_pki, tickets=tickets, clock=lambda: eight_days_later)
+    assert len(tickets) == 0  # both dropped: they lived seven days, not thirty
+    pump(client, new_server(ecdsa_pki))
+    assert client.negotiated is not None and not client.negotiated.resumed
+
+
 def test_key_update_requested_by_our_client_is_answered_by_our_server(ecdsa_pki: DemoPki):
     events = Events()
     client = new_client(ecdsa_pki, observer=events)

@@ -26,11 +26,10 @@ What this module owns: the client's states, checking every server choice
 against what we offered, and keeping tickets.  Neighbours: client_settings.py,
 client_hello.py, server_authentication.py, client_certificate.py (mutual TLS).
 
-What it must never do: accept a server that skipped authentication, a
-parameter we did not offer, or read the clock and randomness except through
-the context's `clock` and `random_bytes`.  Failures are TLSErrors whose
-reason a learner understands ("server signature over the transcript is
-invalid"), carrying the alert that went to the server.
+What it must never do: accept a server that skipped authentication, a parameter we
+did not offer, or read the clock and randomness except through the context's `clock`
+and `random_bytes`.  Failures are TLSErrors whose reason a learner understands
+("server signature over the transcript is invalid"), with the alert sent to the server.
 """
 
 from __future__ import annotations
@@ -68,6 +67,7 @@ from .handshake_context import (
     verify_finished,
 )
 from .messages import (
+    MAX_TICKET_LIFETIME,
     CertificateRequest,
     CertificateVerify,
     ClientHello,
@@ -593,7 +593,7 @@ class ClientTraffic(Traffic):
                 ),
                 ticket=ticket.ticket,
                 age_add=ticket.ticket_age_add,
-                lifetime=min(ticket.ticket_lifetime, 7 * 24 * 3600),
+                lifetime=min(ticket.ticket_lifetime, MAX_TICKET_LIFETIME),
                 received_at=context.clock(),
             )
         )

@@ -302,6 +302,11 @@ class EndOfEarlyData(HandshakeMessageBase):
 #   } NewSessionTicket;
 
 
+# Section 4.6.1: "Servers MUST NOT use any value greater than 604800 seconds";
+# a client takes a longer lifetime as this many.
+MAX_TICKET_LIFETIME = 7 * 24 * 3600
+
+
 @dataclass(frozen=True, slots=True)
 class NewSessionTicket(HandshakeMessageBase):
     msg_type: ClassVar[HandshakeType] = HandshakeType.new_session_ticket

@@ -42,8 +42,6 @@ KEY_LENGTH = 32
 NONCE_LENGTH = 12
 _FIXED = struct.Struct("!BHQIIB")  # version, suite, issued_at_ms, lifetime, age_add, psk length
 
-# RFC 8446 section 4.6.1: ticket lifetimes are at most seven days.
-MAX_TICKET_LIFETIME = 7 * 24 * 3600
 # nginx's ssl_session_ticket_key file: name (16) || HMAC secret (32) || AES key (32).
 # Our tickets are AES-256-GCM, so the name and the AES key are what we use.
 NGINX_KEY_FILE_LENGTH = 80
